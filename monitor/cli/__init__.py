@@ -1,0 +1,58 @@
+"""The `monitor` command: one entry point, a subcommand per job.
+
+Every subcommand module registers itself on `app`; `main()` turns a `MonitorError` into its
+message and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from monitor.cli.context import CliState
+from monitor.errors import MonitorError
+
+app = typer.Typer(
+    name="monitor",
+    help="政务服务中心纪律与视频巡查监测 — discipline and camera inspection monitor for service halls.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Hall configuration (.toml); default $MONITOR_CONFIG, else embedded."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = CliState(config_file=config)
+
+
+def _register() -> None:
+    # Imported for their side effect: each module adds its commands to `app`.
+    from monitor.cli import hall, incidents, services  # noqa: F401
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except MonitorError as exc:
+        err_console.print(f"[bold red]错误 / error:[/] {exc}", highlight=False)
+        sys.exit(1)

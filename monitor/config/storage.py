@@ -1,0 +1,26 @@
+"""Where things are kept: the database and the local data directory."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from monitor.config.base import Section
+
+
+class DatabaseConfig(Section):
+    url: str = Field(
+        "sqlite:///var/monitor.db",
+        description="SQLAlchemy URL: sqlite:///path (default, relative to the working directory) or "
+        "postgresql+psycopg://user@host/db in production. A password comes from MONITOR_DB_PASSWORD.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError(f"{value!r}: use sqlite:///path or postgresql+psycopg://user@host/db")
+        return value
+
+
+class PathsConfig(Section):
+    data_dir: str = Field("var", description="Local data: outboxes, evidence, broker persistence, notices.")

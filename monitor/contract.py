@@ -108,7 +108,7 @@ class Alert(Payload):
     window: str
     department: str
     staff: str | None = None
-    points: str = Field(description="Points deducted, as printed (\"1\", \"10\").")
+    points: str = Field(description='Points deducted, as printed ("1", "10").')
     started_at: AwareDatetime
     message: str
 

@@ -66,7 +66,7 @@ class MonthScores:
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """"2020-11" -> [2020-11-01 00:00, 2020-12-01 00:00) in the hall's timezone."""
+    """ "2020-11" -> [2020-11-01 00:00, 2020-12-01 00:00) in the hall's timezone."""
     first = dt.date.fromisoformat(f"{month}-01")
     after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(after, dt.time(), tz)
@@ -151,8 +151,7 @@ def score_month(
     # Stable sort: ties keep the configured department order.
     ranked = sorted(departments, key=lambda r: -r.total)
     departments = [
-        ScoreRow(r.key, r.department, r.name, r.scores, r.total, rank, r.deductions)
-        for rank, r in enumerate(ranked, 1)
+        ScoreRow(r.key, r.department, r.name, r.scores, r.total, rank, r.deductions) for rank, r in enumerate(ranked, 1)
     ]
 
     staff: list[ScoreRow] = []

@@ -21,7 +21,7 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     if isinstance(text, timedelta):
         return text
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"duration {text!r} has no unit: write it as a string such as \"90s\" or \"10m\"")
+        raise ValueError(f'duration {text!r} has no unit: write it as a string such as "90s" or "10m"')
     compact = text.replace(" ", "").lower()
     pos, seconds = 0, 0.0
     for match in _PART.finditer(compact):
@@ -31,7 +31,7 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
         pos = match.end()
     if not compact or pos != len(compact):
         raise ValueError(
-            f"cannot read duration {text!r}: use a number with a unit (ms, s, m, h, d), e.g. \"90s\", \"10m\", \"1h30m\""
+            f'cannot read duration {text!r}: use a number with a unit (ms, s, m, h, d), e.g. "90s", "10m", "1h30m"'
         )
     return timedelta(seconds=seconds)
 

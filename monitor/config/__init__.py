@@ -46,8 +46,8 @@ __all__ = [
     "SessionConfig",
     "SheetConfig",
     "StaffConfig",
-    "Window",
     "WebhookConfig",
+    "Window",
     "config_path",
     "load_config",
 ]

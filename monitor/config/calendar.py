@@ -35,7 +35,7 @@ class SeasonConfig(Section):
         try:
             dt.date.fromisoformat(f"2000-{value}")
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not a month-day such as \"05-01\"") from exc
+            raise ValueError(f'{value!r} is not a month-day such as "05-01"') from exc
         return value
 
     @model_validator(mode="after")

@@ -42,7 +42,7 @@ class HallConfig(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}: use an IANA name such as \"Asia/Shanghai\"") from exc
+            raise ValueError(f'unknown timezone {value!r}: use an IANA name such as "Asia/Shanghai"') from exc
         return value
 
     @property

@@ -39,7 +39,7 @@ class MqttConfig(Section):
             return value
         parts = urlsplit(value)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(f"{value!r}: use \"embedded\", mqtt://host:port or mqtts://host:port")
+            raise ValueError(f'{value!r}: use "embedded", mqtt://host:port or mqtts://host:port')
         if parts.username or parts.password:
             raise ValueError("credentials do not belong in the URL: set them in the environment (username_env)")
         return value

@@ -25,22 +25,29 @@ from monitor.config.hall import (
     expand_window_ids,
 )
 from monitor.config.mqtt import MqttConfig
+from monitor.config.notices import NoticesConfig
+from monitor.config.presence import PresenceConfig
 from monitor.config.rules import DeductionConfig, RuleSetConfig, SheetConfig
 from monitor.config.storage import DatabaseConfig, PathsConfig
+from monitor.config.video import CameraConfig, DetectorConfig
 from monitor.errors import ConfigError
 
 __all__ = [
     "AlertsConfig",
     "CalendarConfig",
+    "CameraConfig",
     "ConfigError",
     "DatabaseConfig",
     "DeductionConfig",
     "DepartmentConfig",
+    "DetectorConfig",
     "DutyConfig",
     "HallConfig",
     "MonitorConfig",
     "MqttConfig",
+    "NoticesConfig",
     "PathsConfig",
+    "PresenceConfig",
     "RuleSetConfig",
     "SeasonConfig",
     "SessionConfig",
@@ -80,7 +87,7 @@ def _default_windows() -> list[WindowGroupConfig]:
 
 
 class MonitorConfig(Section):
-    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, ignored_types=(cached_property,))
 
     hall: HallConfig = Field(default_factory=HallConfig, description="The hall.")
     departments: list[DepartmentConfig] = Field(
@@ -100,6 +107,10 @@ class MonitorConfig(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="The broker.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Supervisor alerts.")
     paths: PathsConfig = Field(default_factory=PathsConfig, description="Local files.")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras and their seat zones.")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="The person detector.")
+    presence: PresenceConfig = Field(default_factory=PresenceConfig, description="Presence thresholds.")
+    notices: NoticesConfig = Field(default_factory=NoticesConfig, description="Notices and their schedule.")
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from monitor.store.types import UTCDateTime
@@ -74,3 +74,20 @@ class AlertRow(SQLModel, table=True):
     delivered_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
     gave_up_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class EvidenceRow(SQLModel, table=True):
+    """A snapshot sent over MQTT by a worker. No foreign key: evidence may arrive before its incident.
+
+    Evidence shows faces, so it is deleted after the configured retention period.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("incident_id", "name", name="uq_evidence_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=80, description="e.g. last_seen.jpg, threshold.jpg, return.jpg.")
+    content_type: str = Field(default="image/jpeg", max_length=40)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: dt.datetime = _utc(nullable=False, index=True)  # type: ignore[assignment]

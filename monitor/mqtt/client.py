@@ -1,0 +1,132 @@
+"""A paho-mqtt client set up from `[mqtt]`: address, TLS, credentials from the environment,
+and the availability topic with its last will.
+
+Every process announces itself on <prefix>/availability/<component>: "online" (retained) once
+connected, "offline" (retained) as its last will and on a clean stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from monitor.config import MqttConfig
+from monitor.contract import Topics
+from monitor.errors import MonitorError
+
+log = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+class BrokerUnreachable(MonitorError):
+    """The broker could not be reached or refused the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+    def __str__(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def broker_address(config: MqttConfig) -> BrokerAddress:
+    """Where to connect: the configured URL, or the embedded broker's port on 127.0.0.1."""
+    if config.url == "embedded":
+        return BrokerAddress("127.0.0.1", config.embedded_port, tls=False)
+    parts = urlsplit(config.url)
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls)
+
+
+def make_client(
+    config: MqttConfig,
+    name: str,
+    *,
+    component: str | None = None,
+    clean_session: bool = True,
+    manual_ack: bool = False,
+) -> mqtt.Client:
+    """A configured, unconnected client with id <client_id>-<name>.
+
+    `component` names the availability topic (last will "offline"); `clean_session=False` keeps
+    the broker-side session (subscriptions and queued QoS 1 messages) across disconnects.
+    """
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{config.client_id}-{name}",
+        clean_session=clean_session,
+        protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
+    )
+    username = os.environ.get(config.username_env)
+    if username:
+        client.username_pw_set(username, os.environ.get(config.password_env))
+    if broker_address(config).tls:
+        client.tls_set(ca_certs=config.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    if component:
+        topic = Topics(config.topic_prefix).availability(component)
+        client.will_set(topic, OFFLINE, qos=1, retain=True)
+
+        def _announce(c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
+            if not reason.is_failure:
+                c.publish(topic, ONLINE, qos=1, retain=True)
+
+        client.on_connect = _announce
+    return client
+
+
+def connect(client: mqtt.Client, config: MqttConfig, *, timeout: float = 10.0) -> None:
+    """Connect, start the network thread and wait for the broker's CONNACK.
+
+    paho reconnects by itself afterwards; this only makes the first failure loud.
+    """
+    address = broker_address(config)
+    connected = threading.Event()
+    refused: list[str] = []
+    previous = client.on_connect
+
+    def _on_connect(c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object) -> None:
+        if reason.is_failure:
+            refused.append(str(reason))
+        if previous:
+            previous(c, userdata, flags, reason, props)
+        connected.set()
+
+    client.on_connect = _on_connect
+    try:
+        client.connect(address.host, address.port, keepalive=int(config.keepalive.total_seconds()))
+    except OSError as exc:
+        hint = (
+            " (is the recorder or `monitor run` running? it hosts the embedded broker)"
+            if config.url == "embedded"
+            else ""
+        )
+        raise BrokerUnreachable(f"cannot reach the MQTT broker at {address}: {exc}{hint}") from None
+    client.loop_start()
+    if not connected.wait(timeout) or refused:
+        client.loop_stop()
+        why = refused[0] if refused else f"no answer in {timeout:.0f}s"
+        raise BrokerUnreachable(f"the MQTT broker at {address} refused the connection: {why}")
+
+
+def disconnect(client: mqtt.Client, config: MqttConfig, component: str | None = None) -> None:
+    """A clean stop: announce "offline" (a clean disconnect does not fire the last will)."""
+    if component and client.is_connected():
+        info = client.publish(Topics(config.topic_prefix).availability(component), OFFLINE, qos=1, retain=True)
+        info.wait_for_publish(timeout=5)
+    client.disconnect()
+    client.loop_stop()

@@ -1,0 +1,216 @@
+"""Supervisor commands: record a patrol finding, dismiss an incident, list incidents, show scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from monitor.admission import Refused, admit
+from monitor.calendar import WorkCalendar
+from monitor.cli import app
+from monitor.cli.context import state
+from monitor.config import MonitorConfig
+from monitor.errors import InputError
+from monitor.formatting import plain
+from monitor.patrol import dismissal, patrol_incident, publish
+from monitor.scoring import MonthScores, deductions_for, month_bounds, score_month
+from monitor.store.database import open_database
+from monitor.store.incidents import dismissals_for, incident_by_id, load_incidents
+
+incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, list.", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+
+
+def _parse_at(text: str, config: MonitorConfig) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--at {text!r}: not an ISO 8601 time such as 2020-11-03T09:12 or 2020-11-03T09:12+08:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)
+
+
+def _check_month(month: str) -> str:
+    try:
+        dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise InputError(f"--month {month!r}: write it as YYYY-MM, e.g. 2020-11") from None
+    return month
+
+
+@incident_app.command("add")
+def incident_add(
+    ctx: typer.Context,
+    window: Annotated[str, typer.Option(help="Window id, e.g. C20.")],
+    kind: Annotated[str, typer.Option(help="late_arrival, empty_post, early_leave (or a configured kind).")],
+    at: Annotated[str, typer.Option(help="When (ISO 8601; hall time if no offset): arrival, or start of absence.")],
+    minutes: Annotated[int | None, typer.Option(min=0, help="Minutes late, or how long the post was empty.")] = None,
+    note: Annotated[str, typer.Option(help="Free text for the record.")] = "",
+) -> None:
+    """Record a patrol finding (纪律巡查): published to the recorder like a camera's; prints its id."""
+    config = state(ctx).config
+    event = patrol_incident(window=window, kind=kind, at=_parse_at(at, config), minutes=minutes, note=note)
+    try:
+        admit(event, config, WorkCalendar(config.calendar, config.duty, config.hall.tz))
+    except Refused as exc:
+        raise InputError(f"not recorded: {exc}") from None
+    publish(config, "incidents", [event])
+    typer.echo(event.id)
+
+
+@incident_app.command("dismiss")
+def incident_dismiss(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The incident id (see `monitor incident list`).")],
+    reason: Annotated[str, typer.Option(help="Why: appeal upheld, leave approved (申诉成立、已请假)...")],
+) -> None:
+    """Withdraw an incident's deductions (appeal upheld, leave approved); kept in the audit trail."""
+    config = state(ctx).config
+    if not reason.strip():
+        raise InputError("--reason must say why the incident is dismissed")
+    with Session(open_database(config.database.url)) as session:
+        try:
+            incident_by_id(session, incident_id)
+        except LookupError as exc:
+            raise InputError(f"{exc.args[0]} (`monitor incident list --month YYYY-MM` shows the ids)") from None
+    publish(config, "dismissals", [dismissal(incident_id, reason.strip())])
+    typer.echo(f"已提交撤销：{incident_id}")
+
+
+@incident_app.command("list")
+def incident_list(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List a month's incidents with their deductions and dismissals."""
+    config = state(ctx).config
+    tz = config.hall.tz
+    start, end = month_bounds(_check_month(month), tz)
+    with Session(open_database(config.database.url)) as session:
+        incidents = load_incidents(session, start, end)
+        dismissals = dismissals_for(session, [i.id for i in incidents if i.dismissed])
+    points = {d.incident_id: d.points for d in deductions_for(incidents, config) if d.sheet == "staff"}
+    labels = {d.kind: d.label for r in config.rules for d in r.deductions}
+    if json_out:
+        rows = [
+            {
+                "id": i.id,
+                "kind": i.kind,
+                "window": i.window,
+                "department": i.department,
+                "staff": i.staff,
+                "started_at": i.started_at.astimezone(tz).isoformat(),
+                "ended_at": i.ended_at.astimezone(tz).isoformat() if i.ended_at else None,
+                "minutes": i.minutes,
+                "source": i.source,
+                "points": plain(points.get(i.id, 0)),
+                "dismissed": i.dismissed,
+                "dismissal_reason": dismissals[i.id].reason if i.id in dismissals else None,
+            }
+            for i in incidents
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(
+        "编号", "时间", "窗口", "部门", "人员", "类型", "时长(分钟)", "扣分", "来源", "状态", title=f"{month} 违纪记录"
+    )
+    for i in incidents:
+        status = f"已撤销：{dismissals[i.id].reason}" if i.id in dismissals else "有效"
+        table.add_row(
+            i.id,
+            i.started_at.astimezone(tz).strftime("%m-%d %H:%M"),
+            i.window,
+            i.department,
+            i.staff or "",
+            labels.get(i.kind, i.kind),
+            str(i.minutes or ""),
+            plain(points.get(i.id, 0)) if not i.dismissed else "0",
+            i.source,
+            status,
+        )
+    Console().print(table)
+
+
+def scores_json(scores: MonthScores) -> dict[str, object]:
+    """The `monitor scores --json` document."""
+
+    def number(value: object) -> int | float:
+        text = plain(value)  # type: ignore[arg-type]
+        return float(text) if "." in text else int(text)
+
+    return {
+        "month": scores.month,
+        "departments": [
+            {
+                "department": r.department,
+                "rank": r.rank,
+                "scores": {k: number(v) for k, v in r.scores.items()},
+                "total": number(r.total),
+            }
+            for r in scores.departments
+        ],
+        "staff": [
+            {
+                "window": r.key,
+                "department": r.department,
+                "name": r.name,
+                "scores": {k: number(v) for k, v in r.scores.items()},
+                "total": number(r.total),
+            }
+            for r in scores.staff
+        ],
+    }
+
+
+def print_scores(scores: MonthScores, console: Console) -> None:
+    """The two score sheets as tables, with the deductions explained."""
+    if not scores.departments:
+        return
+    categories = list(scores.departments[0].scores)
+    table = Table("名次", "部门", *categories, "得分", title=f"{scores.month} 派驻部门窗口考核统计")
+    for r in scores.departments:
+        style = "bold red" if r.deductions else None
+        table.add_row(str(r.rank), r.department, *(plain(v) for v in r.scores.values()), f"{r.total:.1f}", style=style)
+    console.print(table)
+    deducted = [r for r in scores.staff if r.deductions]
+    if deducted:
+        hit = [c for c in deducted[0].scores if any(d.category == c for r in deducted for d in r.deductions)]
+        table = Table("窗口号", "部门名称", "人员", *hit, "得分", "扣分依据", title="被扣分的窗口工作人员")
+        for r in deducted:
+            table.add_row(
+                r.key,
+                r.department,
+                r.name or "",
+                *(plain(r.scores[c]) for c in hit),
+                plain(r.total),
+                "；".join(d.reason for d in r.deductions),
+            )
+        console.print(table)
+    full = sum(1 for r in scores.staff if not r.deductions)
+    console.print(f"其余 {full} 个窗口工作人员无扣分。")
+
+
+@app.command("scores")
+def scores(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the score sheets as JSON.")] = False,
+) -> None:
+    """The month's department and staff score sheets (categories as the notice prints them)."""
+    config = state(ctx).config
+    start, end = month_bounds(_check_month(month), config.hall.tz)
+    with Session(open_database(config.database.url)) as session:
+        incidents = load_incidents(session, start, end)
+    result = score_month(config, month, incidents)
+    if json_out:
+        typer.echo(json.dumps(scores_json(result), ensure_ascii=False, indent=2))
+    else:
+        print_scores(result, Console())

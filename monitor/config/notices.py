@@ -1,11 +1,111 @@
-"""Notices and their schedule. (Owned by the notices work: extend freely.)"""
+"""Notices and their schedule: the weekly discipline notice and the monthly roll-up (通报).
+
+Every text a notice prints that is not computed from data is a field here, with the seed
+hall's wording as the default, so another hall changes wording without touching code.
+Templates use Python `str.format` fields, named in each description.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import Field, field_validator
 
 from monitor.config.base import Section
+from monitor.units import Duration
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _time(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return dt.time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f'{value!r}: write a time of day as "HH:MM", e.g. "17:30"') from None
+    return value
+
+
+class ScheduleConfig(Section):
+    """When the scheduler issues notices, in the hall's timezone."""
+
+    weekly_day: str = Field("fri", description="Weekday of the weekly notice: mon, tue, wed, thu, fri, sat or sun.")
+    weekly_time: dt.time = Field(dt.time(17, 30), description='Time of day of the weekly notice ("HH:MM").')
+    monthly_day: int = Field(1, ge=1, le=28, description="Day of the month the previous month's roll-up is issued.")
+    monthly_time: dt.time = Field(dt.time(8, 0), description='Time of day of the monthly roll-up ("HH:MM").')
+    catch_up_weeks: int = Field(
+        8, ge=0, description="How many past weeks a scheduler started after downtime looks back for missed notices."
+    )
+    catch_up_months: int = Field(3, ge=0, description="How many past months it looks back for missed roll-ups.")
+    import_poll: Duration = Field(
+        "5m", description="How often the scheduler checks for imports that arrived after a roll-up was issued."
+    )
+    publish_timeout: float = Field(10.0, gt=0, description="Seconds to wait for MQTT and webhook deliveries.")
+
+    @field_validator("weekly_day")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        value = value.strip().lower()[:3]
+        if value not in WEEKDAYS:
+            raise ValueError(f"{value!r}: use one of {', '.join(WEEKDAYS)}")
+        return value
+
+    @field_validator("weekly_time", "monthly_time", mode="before")
+    @classmethod
+    def _clock(cls, value: object) -> object:
+        return _time(value)
 
 
 class NoticesConfig(Section):
     output_dir: str = Field("var", description="Notices are written under <output_dir>/notices/<period>/.")
+    issuer: str = Field(
+        "政务服务管理办公室",
+        description="The issuing authority printed at the top of the monthly notice (发文机关标志), "
+        "e.g. 临沂市河东区政务服务管理办公室.",
+    )
+    doc_number_format: str = Field(
+        "政管办发〔{year}〕{number}号",
+        description="The document number (文号); fields {year} (year of issue) and {number} (counter).",
+    )
+    doc_number_start: int = Field(
+        1, ge=1, description="First number of a year's counter; later notices of the year count on from the ledger."
+    )
+    addressees: str = Field(
+        "区直有关部门、上级驻区有关单位，中心各窗口",
+        description="主送: who the monthly notice is addressed to (printed followed by '：').",
+    )
+    monthly_title: str = Field(
+        "{hall}{month}月份派驻部门窗口及工作人员考核情况通报",
+        description="Monthly title; fields {hall} (hall name), {year}, {month} (1-12).",
+    )
+    weekly_title: str = Field(
+        "{hall}{year}年第{week}周工作纪律情况通报",
+        description="Weekly title; fields {hall}, {year} (ISO year), {week} (ISO week number).",
+    )
+    rules_title: str = Field(
+        "《派驻部门窗口及工作人员考核办法》", description="The assessment rules' title as section 一 cites them."
+    )
+    imprint: str | None = Field(
+        None,
+        description="Office named in the 版记 line '<imprint> <date>印发' at the end; default the hall's office.",
+    )
+    header_format: str = Field(
+        "{name} ({full} 分)", description="Score sheet column headers; fields {name} and {full} (full marks)."
+    )
+    case_categories: list[str] = Field(
+        default_factory=lambda: ["行政审批", "便民服务", "公共服务", "收费"],
+        min_length=1,
+        description="Case-volume categories in Attachment 3's column order (the cases import's headers).",
+    )
+    notable_change: Decimal = Field(
+        Decimal(50),
+        gt=0,
+        description="A department whose case volume changed by at least this percentage month over month "
+        "is a notable change: section 二 prints it with the reason imported for it.",
+    )
+    top_departments: int = Field(5, ge=1, description="How many windows section 一 names (考核前五名).")
+    top_staff: int = Field(10, ge=1, description="How many staff section 一 names (考核前十名).")
+    top_volume: int = Field(10, ge=1, description="How many departments section 二 names by case volume.")
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="When notices are issued.")
+    publish_webhooks: bool = Field(True, description="Post each issued notice's summary to the alert webhooks.")

@@ -1,16 +1,105 @@
-"""Cameras, their seat zones, and the person detector. (Owned by the camera-worker work: extend freely.)"""
+"""Cameras, their seat zones, and the person detector."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from monitor.config.base import Section
+from monitor.units import Duration
+
+Point = tuple[float, float]
+
+
+def _check_polygon(points: list[Point], what: str) -> list[Point]:
+    if len(points) < 3:
+        raise ValueError(f"{what}: a polygon needs at least 3 points [x, y], got {len(points)}")
+    for x, y in points:
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise ValueError(
+                f"{what}: point [{x}, {y}] is outside the frame: coordinates are relative, 0 to 1 "
+                "(x = fraction of the width, y = fraction of the height; `monitor zones` draws them)"
+            )
+    return points
 
 
 class DetectorConfig(Section):
-    weights: str = Field("models/yolo11n.pt", description="Weights ultralytics loads (.pt, .onnx, OpenVINO dir).")
+    weights: str = Field(
+        "models/yolo11n.pt",
+        description="Weights ultralytics loads (.pt, .onnx, OpenVINO dir); a path relative to the working "
+        "directory. Never downloaded: a missing file is an error (or the fallback, see `fallback`).",
+    )
+    conf: float = Field(0.25, ge=0.0, le=1.0, description="Minimum person confidence (seated staff score 0.3-0.5).")
+    imgsz: int = Field(640, ge=32, description="Inference size in pixels (320 for the *_320 exports).")
+    device: str = Field("cpu", description='Inference device for ultralytics: "cpu", "0" (first GPU), ...')
+    fallback: Literal["none", "opencv"] = Field(
+        "none",
+        description='"opencv": when the weights are missing or unloadable, log a warning and use the OpenCV-only '
+        'detector (weaker, see monitor/video/detector.py); "none": fail with an error.',
+    )
+
+
+class SeatZoneConfig(Section):
+    """Where one window's seated staff appear in the camera image."""
+
+    window: str = Field(description="The window id (must be in [windows]).")
+    polygon: list[Point] = Field(
+        description="Seat polygon, relative coordinates [[x, y], ...] (0-1): cover the head and torso of the "
+        "person seated at this window, including the chair back; leave out the counter and the citizen side."
+    )
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: list[Point]) -> list[Point]:
+        return _check_polygon(value, "polygon")
 
 
 class CameraConfig(Section):
     id: str = Field(description="Camera id, used in topics and commands.")
-    url: str = Field(description="RTSP/HTTP URL, a video file path, or a device index such as 0.")
+    url: str = Field(
+        description="RTSP/HTTP URL, a video file path (relative to the working directory), or a device index such as 0."
+    )
+    detect_fps: float = Field(1.0, gt=0.0, le=30.0, description="Frames a second sampled for detection.")
+    offline_after: Duration = Field(
+        timedelta(seconds=30), description="No frame for this long: the camera is offline (its windows unknown)."
+    )
+    reconnect_initial: Duration = Field(
+        timedelta(seconds=1), description="First wait before reconnecting a lost live stream; it doubles."
+    )
+    reconnect_max: Duration = Field(timedelta(seconds=60), description="Longest wait between reconnect attempts.")
+    no_signal_level: int = Field(
+        12,
+        ge=0,
+        le=255,
+        description="A frame whose every pixel is at most this bright is a 'no signal' frame (encoders and NVRs "
+        "send black while the camera is down): it is dropped, never judged. 0 keeps every frame.",
+    )
+    min_overlap: float = Field(
+        0.35,
+        gt=0.0,
+        le=1.0,
+        description="A person occupies a seat when at least this fraction of the upper part of the person's box "
+        "lies inside the seat polygon.",
+    )
+    windows: list[SeatZoneConfig] = Field(default_factory=list, description="Seat zones, one per window seen.")
+    exclusions: list[list[Point]] = Field(
+        default_factory=list,
+        description="Polygons of the citizen side (relative [[x, y], ...]): a person standing there (box bottom "
+        "inside, or half the box inside) is a citizen and occupies no seat.",
+    )
+
+    @field_validator("exclusions")
+    @classmethod
+    def _exclusions(cls, value: list[list[Point]]) -> list[list[Point]]:
+        return [_check_polygon(p, f"exclusions[{i}]") for i, p in enumerate(value)]
+
+    @model_validator(mode="after")
+    def _distinct_windows(self) -> CameraConfig:
+        ids = [z.window for z in self.windows]
+        if dupes := sorted({w for w in ids if ids.count(w) > 1}):
+            raise ValueError(f"camera {self.id!r}: window zone listed twice: {', '.join(dupes)}")
+        if self.reconnect_max < self.reconnect_initial:
+            raise ValueError(f"camera {self.id!r}: reconnect_max is shorter than reconnect_initial")
+        return self

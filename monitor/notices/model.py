@@ -1,0 +1,70 @@
+"""A composed notice: paragraphs and tables of cell strings, ready for any writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Style = Literal[
+    "draft",
+    "table",
+    "issuer", "number", "title", "addressee", "heading", "body", "attachments", "signature", "date", "imprint"]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One paragraph; `style` tells a writer how to lay it out (GB/T 9704 elements).
+
+    A "table" block places the table whose key is `text` in the body; attachments (tables with a
+    label) follow the body, each on a page of its own.
+    """
+
+    style: Style
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table as printed: `rows` are cell strings, the header row first.
+
+    `merge_down` lists columns whose blank cells continue the cell above (Attachment 2's
+    department column), which writers render as merged cells.
+    """
+
+    key: str
+    """"1".."4" for the monthly attachments; a name for the weekly notice's tables."""
+    label: str
+    """附件1, or "" when the table sits in the body."""
+    caption: str
+    rows: tuple[tuple[str, ...], ...]
+    unit: str = ""
+    merge_down: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    kind: Literal["weekly", "monthly"]
+    period: str
+    """2020-W45 or 2020-11."""
+    title: str
+    blocks: tuple[Block, ...]
+    tables: tuple[Table, ...]
+    summary: str
+    """A few lines for MQTT and the group robots."""
+    figures: dict[str, object] = field(default_factory=dict)
+    """Every figure the text states, JSON-ready (strings and ints)."""
+    missing: tuple[str, ...] = ()
+    """Inputs that were not available: a non-empty list makes the notice a draft."""
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.missing)
+
+    @property
+    def text(self) -> str:
+        """The body, one paragraph a line (the attachments are in `tables`)."""
+        return "\n".join(b.text for b in self.blocks if b.style != "table")
+
+    @property
+    def file_stem(self) -> str:
+        return f"{self.kind}-{self.period}" + ("-draft" if self.draft else "")

@@ -1,0 +1,53 @@
+"""Supervisor actions published on MQTT, so the recorder stays the single writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import uuid
+
+from monitor.config import MonitorConfig
+from monitor.contract import Dismissal, IncidentEvent, Payload, Topics, now_utc
+from monitor.errors import MonitorError
+from monitor.mqtt.client import connect, disconnect, make_client
+
+
+class PublishFailed(MonitorError):
+    """The broker did not acknowledge a supervisor's message."""
+
+
+def patrol_incident(
+    *, window: str, kind: str, at: dt.datetime, minutes: int | None, note: str, by: str | None = None
+) -> IncidentEvent:
+    """A patrol finding (纪律巡查) as a complete, already-ended incident."""
+    return IncidentEvent(
+        id=f"patrol-{uuid.uuid4().hex[:12]}",
+        event="new",
+        kind=kind,
+        window=window,
+        started_at=at,
+        minutes=minutes,
+        source=f"patrol:{by or getpass.getuser()}",
+        note=note,
+        sent_at=now_utc(),
+    )
+
+
+def dismissal(incident_id: str, reason: str, by: str | None = None) -> Dismissal:
+    return Dismissal(incident_id=incident_id, reason=reason, by=by or getpass.getuser(), at=now_utc())
+
+
+def publish(config: MonitorConfig, topic_of: str, payloads: list[Payload]) -> None:
+    """Publish at QoS 1 and return once the broker has acknowledged every message."""
+    topics = Topics(config.mqtt.topic_prefix)
+    topic = getattr(topics, topic_of)
+    client = make_client(config.mqtt, f"cli-{uuid.uuid4().hex[:8]}")
+    connect(client, config.mqtt)
+    try:
+        for payload in payloads:
+            info = client.publish(topic, payload.to_json(), qos=1)
+            info.wait_for_publish(timeout=10)
+            if not info.is_published():
+                raise PublishFailed(f"the broker did not acknowledge the message on {topic} within 10s; try again")
+    finally:
+        disconnect(client, config.mqtt)

@@ -33,15 +33,8 @@ from monitor.store.inputs import (
 
 TOTAL = "合计"
 STARS = ("五星", "四星", "三星", "二星", "一星")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SPACE = re.compile(r"\s+")
 _MARKS = re.compile(r"[（(][^（）()]*[)）]$")
-
-
-def check_month(month: str) -> str:
-    if not _MONTH.match(month):
-        raise InputError(f"--month {month!r}: write the month as YYYY-MM, e.g. 2020-11")
-    return month
 
 
 def squeeze(text: str) -> str:
@@ -199,7 +192,9 @@ def _columns(table: Table, required: Sequence[str], optional: Sequence[str], pro
         index[key] = position
     missing = [c for c in required if c not in index]
     if missing:
-        problems.add(table.where(line), f"missing column(s) {'、'.join(missing)}: the header row is {'、'.join(header)}")
+        problems.add(
+            table.where(line), f"missing column(s) {'、'.join(missing)}: the header row is {'、'.join(header)}"
+        )
     return index
 
 
@@ -689,14 +684,10 @@ def load_month_inputs(session: Session, config: MonitorConfig, month: str) -> Mo
         if "reasons" in parts
         else None
     )
-    return MonthInputs(
-        month, cases, reviews, points.get("department"), points.get("window"), honors, reasons
-    )
+    return MonthInputs(month, cases, reviews, points.get("department"), points.get("window"), honors, reasons)
 
 
 def last_import_at(session: Session, months: Iterable[str]) -> dt.datetime | None:
     """When the newest import for any of `months` arrived (the scheduler regenerates after it)."""
-    times = session.exec(
-        select(InputImportRow.imported_at).where(col(InputImportRow.month).in_(list(months)))
-    ).all()
+    times = session.exec(select(InputImportRow.imported_at).where(col(InputImportRow.month).in_(list(months)))).all()
     return max(times) if times else None

@@ -126,7 +126,9 @@ class IncidentChange:
     shots: tuple[Shot, ...] = ()
     note: str = ""
 
-    def to_event(self, source: str, *, evidence: Sequence[str] = (), sent_at: dt.datetime | None = None) -> IncidentEvent:
+    def to_event(
+        self, source: str, *, evidence: Sequence[str] = (), sent_at: dt.datetime | None = None
+    ) -> IncidentEvent:
         return IncidentEvent(
             id=self.id,
             event=self.event,
@@ -269,7 +271,7 @@ class WindowMachine:
                 boundaries.append((period.end, 0, period))
             if self._cursor < period.start <= at:
                 boundaries.append((period.start, 1, period))
-        for moment, kind, period in sorted(boundaries, key=lambda b: (b[0], b[1])):
+        for _moment, kind, period in sorted(boundaries, key=lambda b: (b[0], b[1])):
             if kind == 0 and self._period == period:
                 self._end_period(period, out)
             elif kind == 1:
@@ -399,9 +401,7 @@ class WindowMachine:
             self._open.last_sent = at
             out.append(self._change("update", at, None, ()))
 
-    def _close(
-        self, ended: dt.datetime, out: list[Output], *, shots: tuple[Shot, ...] = (), note: str = ""
-    ) -> None:
+    def _close(self, ended: dt.datetime, out: list[Output], *, shots: tuple[Shot, ...] = (), note: str = "") -> None:
         assert self._open is not None
         self._open.seq += 1
         out.append(self._change("end", ended, ended, shots, note))

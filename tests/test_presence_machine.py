@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import pytest
+from presence_support import TZ, at, incidents, machine, run, states
 
 from monitor.calendar import DutySession
 from monitor.config import PresenceConfig
@@ -16,7 +17,6 @@ from monitor.presence import (
     duty_periods,
     incident_id,
 )
-from presence_support import TZ, at, incidents, machine, run, states
 
 S = dt.timedelta(seconds=1)
 
@@ -81,8 +81,13 @@ def test_mid_session_absence_new_updates_end_with_increasing_seq():
 
 def test_short_absences_under_the_threshold_are_nothing():
     out = run(
-        [("08:58", "10:00", True), ("10:00", "10:14", False), ("10:14", "10:20", True), ("10:20", "10:34", False)]
-        + [("10:34", "11:00", True)]
+        [
+            ("08:58", "10:00", True),
+            ("10:00", "10:14", False),
+            ("10:14", "10:20", True),
+            ("10:20", "10:34", False),
+            ("10:34", "11:00", True),
+        ]
     )
     assert incidents(out) == []
 
@@ -94,8 +99,13 @@ def test_a_person_passing_through_does_not_confirm_presence():
 
 def test_a_passer_by_does_not_interrupt_an_empty_post():
     out = run(
-        [("08:58", "10:00", True), ("10:00", "10:10", False), ("10:10", "10:10:05", True)]
-        + [("10:10:05", "10:25", False), ("10:25", "10:30", True)]
+        [
+            ("08:58", "10:00", True),
+            ("10:00", "10:10", False),
+            ("10:10", "10:10:05", True),
+            ("10:10:05", "10:25", False),
+            ("10:25", "10:30", True),
+        ]
     )
     events = incidents(out)
     assert [e.event for e in events] == ["new", "update", "end"]
@@ -123,14 +133,23 @@ def test_empty_seat_with_spurious_detections_is_still_an_empty_post():
         out += presence.observe(Observation("F01", moment, rng.random() < 0.2))  # 20% false positives
         moment += S
     events = incidents(out)
-    assert [(e.kind, e.event) for e in events] == [("empty_post", "new"), ("empty_post", "update"), ("empty_post", "update")]
+    assert [(e.kind, e.event) for e in events] == [
+        ("empty_post", "new"),
+        ("empty_post", "update"),
+        ("empty_post", "update"),
+    ]
     assert events[0].started_at == at("09:00")
 
 
 def test_camera_offline_mid_absence_neither_produces_nor_extends_an_empty_post():
     out = run(
-        [("08:58", "10:00", True), ("10:00", "10:10", False), ("10:10", "10:30", None)]
-        + [("10:30", "10:40", False), ("10:40", "11:00", True)]
+        [
+            ("08:58", "10:00", True),
+            ("10:00", "10:10", False),
+            ("10:10", "10:30", None),
+            ("10:30", "10:40", False),
+            ("10:40", "11:00", True),
+        ]
     )
     assert incidents(out) == []
     assert [s.state for s in states(out)] == ["off_duty", "present", "absent", "unknown", "absent", "present"]
@@ -155,7 +174,9 @@ def test_worker_started_mid_session_calls_no_late_arrival():
 
 
 def test_camera_dark_across_session_start_calls_no_late_arrival():
-    out = run([("08:50", "08:59", False), ("08:59", "09:05", None), ("09:05", "09:12", False), ("09:12", "09:30", True)])
+    out = run(
+        [("08:50", "08:59", False), ("08:59", "09:05", None), ("09:05", "09:12", False), ("09:12", "09:30", True)]
+    )
     assert incidents(out) == []
 
 

@@ -46,7 +46,7 @@ def _root(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
-    from monitor.cli import hall, incidents, services  # noqa: F401
+    from monitor.cli import hall, incidents, notices, services, video  # noqa: F401
 
 
 def main() -> None:

@@ -8,7 +8,17 @@ from typing import Literal
 Style = Literal[
     "draft",
     "table",
-    "issuer", "number", "title", "addressee", "heading", "body", "attachments", "signature", "date", "imprint"]
+    "issuer",
+    "number",
+    "title",
+    "addressee",
+    "heading",
+    "body",
+    "attachments",
+    "signature",
+    "date",
+    "imprint",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,4 +77,4 @@ class Notice:
 
     @property
     def file_stem(self) -> str:
-        return f"{self.kind}-{self.period}" + ("-draft" if self.draft else "")
+        return f"{self.kind}-{self.period}"

@@ -100,7 +100,8 @@ def _ranked_cases(config: MonitorConfig, cases: list[CaseVolume]) -> list[CaseVo
 def _case_totals(config: MonitorConfig, cases: list[CaseVolume]) -> dict[str, int]:
     counted = {d.name for d in config.departments if d.counted_in_totals}
     return {
-        cat: sum(c.counts.get(cat, 0) for c in cases if c.department in counted) for cat in config.notices.case_categories
+        cat: sum(c.counts.get(cat, 0) for c in cases if c.department in counted)
+        for cat in config.notices.case_categories
     }
 
 
@@ -160,9 +161,7 @@ def _section_cases(
     total = sum(totals.values())
     figures["cases"] = {"total": total, **totals}
     parts = [
-        f"{m}月份，中心窗口办件总量{total}件，其中"
-        + "、".join(f"{cat}类{totals[cat]}件" for cat in categories)
-        + "。"
+        f"{m}月份，中心窗口办件总量{total}件，其中" + "、".join(f"{cat}类{totals[cat]}件" for cat in categories) + "。"
     ]
     previous = data.previous_cases
     if previous is None:
@@ -327,7 +326,13 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
     caption = f"{year}年{m}月份"
     tables = (
         Table("1", "附件1", f"{caption}派驻部门窗口考核统计", attachment_1(config, scores, rules.department)),
-        Table("2", "附件2", f"{caption}派驻窗口工作人员考核统计", attachment_2(config, scores, rules.staff), merge_down=(1,)),
+        Table(
+            "2",
+            "附件2",
+            f"{caption}派驻窗口工作人员考核统计",
+            attachment_2(config, scores, rules.staff),
+            merge_down=(1,),
+        ),
         Table("3", "附件3", f"{caption}派驻部门窗口办件量统计", attachment_3(config, cases), unit="单位：件"),
         Table("4", "附件4", f"{caption}派驻部门窗口“好差评”评价情况统计", attachment_4(config, reviews)),
     )
@@ -366,10 +371,7 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         Block("body", section_3),
         Block("heading", "四、纪律巡查及视频监控情况"),
         Block("body", section_4),
-        *(
-            Block("attachments", f"{'附件：' if t.key == '1' else ''}{t.key}.{t.caption}")
-            for t in tables
-        ),
+        *(Block("attachments", f"{'附件：' if t.key == '1' else ''}{t.key}.{t.caption}") for t in tables),
         Block("signature", config.hall.office),
         Block("date", chinese_date(data.issued_on)),
         Block("imprint", f"{notices.imprint or config.hall.office}　{chinese_date(data.issued_on)}印发"),

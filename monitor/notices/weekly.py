@@ -36,11 +36,6 @@ def context_start(week: str, tz: ZoneInfo) -> dt.datetime:
     return start.replace(day=1)
 
 
-def iso_week(day: dt.date) -> str:
-    year, number, _ = day.isocalendar()
-    return f"{year}-W{number:02d}"
-
-
 @dataclass(frozen=True, slots=True)
 class WeeklyData:
     week: str

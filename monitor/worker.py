@@ -1,0 +1,270 @@
+"""The camera worker: source -> detector -> seat zones -> presence machine -> outbox -> MQTT.
+
+`CameraPipeline` is the part without network: it turns frames (and the silence between them) into
+the messages to publish, so the live worker and `monitor replay` run the very same code. The
+live service `run_worker` adds a frame thread, the no-frames watchdog, the outbox and statistics.
+
+Messages (docs/mqtt.md): incident events on <prefix>/incidents (QoS 1, through the outbox);
+evidence JPEGs on <prefix>/evidence/<incident>/<name> (QoS 1, through the outbox); the retained
+window state on <prefix>/windows/<id>/state and camera status ("online"/"offline") on
+<prefix>/cameras/<id>/status (retained, through the outbox, so the last word always arrives);
+statistics on <prefix>/cameras/<id>/stats (QoS 0, best effort). The process's availability
+(<prefix>/availability/camera-<id>, last will "offline") comes from monitor.mqtt.client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.calendar import WorkCalendar
+from monitor.config import CameraConfig, MonitorConfig
+from monitor.contract import Topics
+from monitor.errors import InputError
+from monitor.presence import IncidentChange, Leave, Observation, Output, PresenceMachine, StateChange
+from monitor.video.annotate import annotate, encode_jpeg
+from monitor.video.detector import Detections, Detector
+from monitor.video.source import Frame
+from monitor.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
+
+log = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One MQTT message to publish (QoS 1 through the outbox)."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    frame: Frame
+    detections: Detections
+    readings: dict[str, SeatReading]
+
+
+@dataclass
+class Stats:
+    frames: int = 0
+    detections: int = 0
+    inference_seconds: float = 0.0
+    dropped: int = 0
+
+    def payload(self, camera: str, at: dt.datetime) -> bytes:
+        mean_ms = 1000 * self.inference_seconds / self.frames if self.frames else 0.0
+        return json.dumps(
+            {
+                "camera": camera,
+                "at": at.isoformat(),
+                "frames": self.frames,
+                "detections": self.detections,
+                "inference_ms": round(mean_ms, 1),
+                "dropped_frames": self.dropped,
+            }
+        ).encode()
+
+
+def find_camera(config: MonitorConfig, camera_id: str) -> CameraConfig:
+    camera = next((c for c in config.cameras if c.id == camera_id), None)
+    if camera is None:
+        known = ", ".join(c.id for c in config.cameras) or "none: add [[cameras]] to the configuration"
+        raise InputError(f"--camera {camera_id}: no such camera in the configuration (cameras: {known})")
+    unknown = [z.window for z in camera.windows if z.window not in config.window_by_id]
+    if unknown:
+        raise InputError(f"camera {camera_id}: seat zone for unknown window {', '.join(unknown)} (not in [windows])")
+    if not camera.windows:
+        raise InputError(f"camera {camera_id}: no seat zones ([[cameras.windows]]): it watches no window")
+    return camera
+
+
+@dataclass
+class CameraPipeline:
+    """Frames of one camera in, messages out. No network, no clock: time comes with the frames."""
+
+    config: MonitorConfig
+    camera: CameraConfig
+    detector: Detector
+    leaves: Collection[Leave] = ()
+    evidence: bool = True
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    stats: Stats = field(default_factory=Stats)
+    incidents: list[IncidentChange] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.topics = Topics(self.config.mqtt.topic_prefix)
+        self.source = f"camera:{self.camera.id}"
+        self.zones = seat_zones(self.camera)
+        self.exclusions = exclusion_zones(self.camera)
+        calendar = WorkCalendar(self.config.calendar, self.config.duty, self.config.hall.tz)
+        self.presence = PresenceMachine(
+            self.camera.id,
+            [z.window for z in self.zones],
+            self.config.presence,
+            calendar.sessions_on,
+            self.config.hall.tz,
+            self.leaves,
+        )
+        self.interval = dt.timedelta(seconds=1 / self.camera.detect_fps)
+        self._last: _Seen | None = None
+        self._last_seen: dict[str, _Seen] = {}
+        self._offline = False  # windows judged unknown for want of frames
+        self._started: dt.datetime | None = None
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def on_frame(self, frame: Frame) -> list[Message]:
+        out: list[Message] = []
+        if self._last is not None:
+            gap = frame.at - self._last.frame.at
+            if gap > self.camera.offline_after and not self._offline:
+                out += self._go_dark(self._last.frame.at + self.interval)  # a file's dropout: frames missing
+            if gap > self.interval * 1.5:
+                self.stats.dropped += max(0, round(gap / self.interval) - 1)
+        if self._offline or self._last is None:
+            self._offline = False
+            out.append(Message(self.topics.camera_status(self.camera.id), ONLINE.encode(), retain=True))
+        began = time.perf_counter()
+        detections = self.detector.detect(frame.image)
+        self.stats.inference_seconds += time.perf_counter() - began
+        self.stats.frames += 1
+        self.stats.detections += len(detections)
+        readings = read_seats(
+            detections, self.zones, self.exclusions, frame.image.shape, min_overlap=self.camera.min_overlap
+        )
+        seen = _Seen(frame, detections, readings)
+        self._last = seen
+        for window, reading in readings.items():
+            if reading.occupied:
+                self._last_seen[window] = seen
+            out += self._emit(self.presence.observe(Observation(window, frame.at, reading.occupied)))
+        return out
+
+    def watchdog(self, now: dt.datetime) -> list[Message]:
+        """Called while no frame arrives: after `offline_after` of silence the camera's windows become unknown.
+
+        Once offline, time is ticked on so that duty periods still start and end.
+        """
+        if self._started is None:
+            self._started = now
+        out: list[Message] = []
+        last = self._last.frame.at if self._last is not None else self._started
+        if not self._offline and now - last > self.camera.offline_after:
+            out += self._go_dark(last + self.interval if self._last is not None else last)
+        if self._offline:
+            out += self._emit(self.presence.tick(now))
+        return out
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def _go_dark(self, since: dt.datetime) -> list[Message]:
+        self._offline = True
+        out = [Message(self.topics.camera_status(self.camera.id), OFFLINE.encode(), retain=True)]
+        for zone in self.zones:
+            out += self._emit(self.presence.observe(Observation(zone.window, since, None)))
+        return out
+
+    def _emit(self, changes: list[Output]) -> list[Message]:
+        out: list[Message] = []
+        for change in changes:
+            if isinstance(change, StateChange):
+                payload = change.to_payload(self.camera.id).to_json()
+                out.append(Message(self.topics.window_state(change.window), payload, retain=True))
+                continue
+            self.incidents.append(change)
+            shots = self._snapshots(change) if self.evidence else []
+            event = change.to_event(self.source, evidence=[name for name, _ in shots], sent_at=self.clock())
+            out.append(Message(self.topics.incidents, event.to_json()))
+            out += [Message(self.topics.evidence(change.id, name), data) for name, data in shots]
+        return out
+
+    def _snapshots(self, change: IncidentChange) -> list[tuple[str, bytes]]:
+        out = []
+        for shot in change.shots:
+            seen = self._last if shot.frame == "current" else self._last_seen.get(change.window)
+            if seen is None:
+                continue
+            image = annotate(
+                seen.frame.image,
+                camera=self.camera.id,
+                at=seen.frame.at.astimezone(self.config.hall.tz),
+                zones=self.zones,
+                exclusions=self.exclusions,
+                detections=seen.detections,
+                readings=seen.readings,
+            )
+            out.append((shot.name, encode_jpeg(image)))
+        return out
+
+
+def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> None:
+    """The `monitor worker` service: runs until `stop` is set."""
+    from monitor.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
+    from monitor.outbox import Outbox
+    from monitor.video.detector import load_detector
+    from monitor.video.source import open_source
+
+    camera = find_camera(config, camera_id)
+    detector = load_detector(config.detector)
+    component = f"camera-{camera.id}"
+    client = make_client(config.mqtt, component, component=component)
+    outbox = Outbox(Path(config.paths.data_dir) / f"outbox-{camera.id}.sqlite", client)
+    try:
+        connect(client, config.mqtt)
+    except BrokerUnreachable as exc:
+        # Keep working: the outbox holds everything until paho's background reconnect succeeds.
+        log.warning("%s; retrying in the background, incidents wait in the outbox", exc)
+        address = broker_address(config.mqtt)
+        client.connect_async(address.host, address.port, keepalive=int(config.mqtt.keepalive.total_seconds()))
+        client.loop_start()
+    pipeline = CameraPipeline(config, camera, detector)
+    topics = Topics(config.mqtt.topic_prefix)
+    source = open_source(camera, start=None, detect_fps=camera.detect_fps)
+    frames: queue.Queue[Frame] = queue.Queue(maxsize=2)
+
+    def feed() -> None:
+        for frame in source.frames():
+            if stop.is_set():
+                return
+            try:
+                frames.put_nowait(frame)
+            except queue.Full:
+                pipeline.stats.dropped += 1  # detection is slower than the sampling rate
+        log.info("camera %s: the source ended", camera.id)
+
+    reader = threading.Thread(target=feed, name=f"frames-{camera.id}", daemon=True)
+    reader.start()
+    next_stats = time.monotonic() + config.presence.stats_every.total_seconds()
+    log.info("camera %s: watching %s", camera.id, ", ".join(z.window for z in camera.windows))
+    try:
+        while not stop.is_set():
+            try:
+                messages = pipeline.on_frame(frames.get(timeout=1.0))
+            except queue.Empty:
+                messages = pipeline.watchdog(dt.datetime.now(dt.UTC))
+            for message in messages:
+                outbox.put(message.topic, message.payload, retain=message.retain)
+            if time.monotonic() >= next_stats:
+                next_stats += config.presence.stats_every.total_seconds()
+                stats = pipeline.stats.payload(camera.id, dt.datetime.now(dt.UTC))
+                client.publish(f"{topics.prefix}/cameras/{camera.id}/stats", stats, qos=0)
+    finally:
+        source.close()
+        outbox.put(topics.camera_status(camera.id), OFFLINE.encode(), retain=True)
+        if not outbox.wait_empty(5):
+            log.warning("camera %s: %d messages wait in the outbox for the next start", camera.id, outbox.pending())
+        outbox.close()
+        disconnect(client, config.mqtt, component)

@@ -1,0 +1,137 @@
+"""The supervisor's commands, run as a supervisor runs them: as processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from monitor.config import MonitorConfig
+from monitor.recorder import Recorder
+from monitor.store.database import open_database
+from monitor.store.tables import DismissalRow, IncidentRow
+from tests.hall_support import config_file, hall_config
+from tests.mqtt_support import wait_for
+
+SEED_DISCIPLINE = {"C20": 39, "C29": 39, "D05": 39, "C25": 30}
+SEED_ATTENDANCE = {"应急管理局": 29, "临沂市测绘院": 29, "邮政快递": 29, "卫健局": 20}
+
+
+def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, check=False)
+
+
+def test_demo_then_scores_json_shows_the_seed_figures(hedong: MonitorConfig, tmp_path: Path) -> None:
+    demo = monitor("demo", "--data-dir", str(tmp_path / "demo"))
+    assert demo.returncode == 0, demo.stderr
+    assert "卫健局" in demo.stdout and "C25" in demo.stdout
+    config = hall_config(
+        hedong, db_url=f"sqlite:///{tmp_path / 'demo' / 'demo.db'}", mqtt_url="embedded", data_dir=tmp_path
+    )
+    result = monitor(
+        "--config", str(config_file(config, tmp_path / "hall.toml")), "scores", "--month", "2020-11", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    sheet = json.loads(result.stdout)
+    assert sheet["month"] == "2020-11"
+    assert len(sheet["departments"]) == 27 and len(sheet["staff"]) == 93
+    for row in sheet["staff"]:
+        expected = SEED_DISCIPLINE.get(row["window"], 40)
+        assert row["scores"] == {"工作纪律": expected, "人员出勤": 30, "规范服务": 20, "综合评议": 10, "加分": 0}
+        assert row["total"] == expected + 60
+    for row in sheet["departments"]:
+        expected = SEED_ATTENDANCE.get(row["department"], 30)
+        assert row["scores"] == {"窗口出勤": expected, "办件管理": 20, "综合管理": 40, "好差评": 10, "加分": 0}
+        assert row["total"] == expected + 70
+    assert [r["department"] for r in sheet["departments"][-4:]] == ["临沂市测绘院", "邮政快递", "应急管理局", "卫健局"]
+    assert [r["rank"] for r in sheet["departments"]] == list(range(1, 28))
+    assert next(r for r in sheet["staff"] if r["window"] == "1")["name"] == "刘商含"
+
+
+def test_patrol_add_list_dismiss(hedong: MonitorConfig, tmp_path: Path, broker_url: str) -> None:
+    config = hall_config(hedong, db_url=f"sqlite:///{tmp_path / 'm.db'}", mqtt_url=broker_url, data_dir=tmp_path)
+    path = str(config_file(config, tmp_path / "hall.toml"))
+    engine = open_database(config.database.url)
+    recorder = Recorder(config, engine)
+    recorder.start()
+    try:
+        added = monitor(
+            "--config",
+            path,
+            "incident",
+            "add",
+            "--window",
+            "C25",
+            "--kind",
+            "empty_post",
+            "--at",
+            "2020-11-24T14:10",
+            "--minutes",
+            "40",
+            "--note",
+            "巡查发现",
+        )
+        assert added.returncode == 0, added.stderr
+        incident_id = added.stdout.strip()
+        assert incident_id.startswith("patrol-")
+
+        def recorded() -> IncidentRow | None:
+            with Session(engine) as session:
+                return session.get(IncidentRow, incident_id)
+
+        wait_for(lambda: recorded() is not None, what="the patrol incident")
+        row = recorded()
+        assert row is not None and row.source.startswith("patrol:") and row.note == "巡查发现"
+
+        listed = json.loads(monitor("--config", path, "incident", "list", "--month", "2020-11", "--json").stdout)
+        assert [(i["id"], i["window"], i["points"], i["dismissed"]) for i in listed] == [
+            (incident_id, "C25", "10", False)
+        ]
+
+        dismissed = monitor("--config", path, "incident", "dismiss", incident_id, "--reason", "已请假")
+        assert dismissed.returncode == 0, dismissed.stderr
+
+        def dismissal() -> DismissalRow | None:
+            with Session(engine) as session:
+                return session.exec(select(DismissalRow)).first()
+
+        wait_for(lambda: dismissal() is not None, what="the dismissal")
+        listed = json.loads(monitor("--config", path, "incident", "list", "--month", "2020-11", "--json").stdout)
+        assert listed[0]["dismissed"] is True and listed[0]["dismissal_reason"] == "已请假"
+        scores = json.loads(monitor("--config", path, "scores", "--month", "2020-11", "--json").stdout)
+        assert next(r for r in scores["staff"] if r["window"] == "C25")["scores"]["工作纪律"] == 40
+    finally:
+        recorder.stop()
+        engine.dispose()
+
+
+def test_bad_input_gets_a_clear_error_and_no_traceback(hedong: MonitorConfig, tmp_path: Path) -> None:
+    config = hall_config(
+        hedong, db_url=f"sqlite:///{tmp_path / 'm.db'}", mqtt_url="mqtt://127.0.0.1:1", data_dir=tmp_path
+    )
+    path = str(config_file(config, tmp_path / "hall.toml"))
+    cases = [
+        (
+            ["incident", "add", "--window", "Z9", "--kind", "late_arrival", "--at", "2020-11-04T09:10"],
+            "unknown window 'Z9'",
+        ),
+        (["incident", "add", "--window", "C20", "--kind", "late_arrival", "--at", "yesterday"], "not an ISO 8601 time"),
+        (
+            ["incident", "add", "--window", "C20", "--kind", "late_arrival", "--at", "2020-10-01T09:10"],
+            "not a working day",
+        ),
+        (
+            ["incident", "add", "--window", "C20", "--kind", "late_arrival", "--at", "2020-11-04T09:10"],
+            "cannot reach the MQTT broker",
+        ),
+        (["incident", "dismiss", "nope", "--reason", "x"], "no incident 'nope'"),
+        (["scores", "--month", "2020-13"], "write it as YYYY-MM"),
+    ]
+    for args, message in cases:
+        result = monitor("--config", path, *args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -7,7 +7,7 @@ from decimal import Decimal
 from monitor.config import MonitorConfig
 from monitor.contract import Alert
 from monitor.formatting import plain
-from monitor.incident import EMPTY_POST, Incident
+from monitor.incident import Incident
 
 
 def compose_alert(incident: Incident, points: Decimal, config: MonitorConfig) -> Alert:
@@ -17,7 +17,7 @@ def compose_alert(incident: Incident, points: Decimal, config: MonitorConfig) ->
     label = rule.label if rule else incident.kind
     who = incident.department + (f" {incident.staff}" if incident.staff else "")
     if incident.minutes:
-        label += f"{'已持续' if incident.kind == EMPTY_POST else ''}{incident.minutes}分钟"
+        label += f"{incident.minutes}分钟"
     source = "视频" if incident.source.startswith("camera") else "巡查" if incident.source.startswith("patrol") else ""
     message = f"【纪律提醒】{local:%m月%d日 %H:%M} {incident.window}窗口（{who}）{label}，扣{plain(points)}分。"
     if source:

@@ -13,11 +13,13 @@ import threading
 from importlib.resources import as_file, files
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 from rich.console import Console
 from sqlmodel import Session
 
 from monitor.config import MonitorConfig, load_config
-from monitor.contract import IncidentEvent, now_utc
+from monitor.contract import Alert, IncidentEvent, Topics, now_utc
+from monitor.mqtt.client import connect, disconnect, make_client
 from monitor.patrol import publish
 from monitor.recorder import Handled, Recorder
 from monitor.runtime import broker_for
@@ -66,6 +68,15 @@ def seed_hall_config(data_dir: Path) -> MonitorConfig:
     )
 
 
+def _alert_listener(config: MonitorConfig, console: Console) -> mqtt.Client:
+    """A supervisor's phone: prints every alert the recorder publishes."""
+    client = make_client(config.mqtt, "demo-supervisor")
+    client.on_message = lambda _c, _u, m: console.print(f"  [yellow]告警[/] {Alert.from_json(m.payload).message}", soft_wrap=True)
+    connect(client, config.mqtt)
+    client.subscribe(Topics(config.mqtt.topic_prefix).alerts, qos=1)
+    return client
+
+
 def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> MonthScores:
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -84,16 +95,16 @@ def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> Mont
         console.print(f"数据目录 {data_dir}；内置 MQTT 服务 127.0.0.1:{config.mqtt.embedded_port}")
         engine = open_database(config.database.url)
         recorder = Recorder(config, engine, on_handled=on_handled)
+        supervisor = _alert_listener(config, console)
         recorder.start()
         try:
             publish(config, "incidents", list(events))
             if not done.wait(timeout):
                 raise TimeoutError(f"the recorder handled {len(handled)} of {len(events)} incidents in {timeout:.0f}s")
-            for result in handled:
-                console.print(f"  记录：{result.detail}" if result.status == "recorded" else f"  {result}")
             recorder.deliver_due_alerts()
         finally:
             recorder.stop()
+            disconnect(supervisor, config.mqtt)
     start, end = month_bounds(DEMO_MONTH, config.hall.tz)
     with Session(engine) as session:
         incidents = load_incidents(session, start, end)

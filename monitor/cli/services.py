@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -42,5 +43,6 @@ def demo(
 ) -> None:
     """Run the seed hall's November 2020 end to end on embedded defaults and print the score sheets."""
     console = Console()
+    logging.getLogger("monitor").setLevel(logging.WARNING)  # the demo tells its own story
     scores = run_demo(data_dir, console)
     print_scores(scores, console)

@@ -2,7 +2,8 @@
 
 An embedded broker, a SQLite file under var/demo/, the recorder, and the four incidents the
 November 2020 notice reports (three late arrivals, one empty post) published on MQTT as patrols
-would; then the score sheets that result.
+would; the month's imported inputs (case volumes, ratings, entered points); then the score sheets
+and the notices that result.
 """
 
 from __future__ import annotations
@@ -15,19 +16,31 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from monitor.config import MonitorConfig, load_config
 from monitor.contract import Alert, IncidentEvent, Topics, now_utc
+from monitor.imports import (
+    load_cases_file,
+    load_month_inputs,
+    load_reviews_file,
+    load_scores_file,
+    save_cases,
+    save_reviews,
+    save_scores,
+)
 from monitor.mqtt.client import connect, disconnect, make_client
-from monitor.patrol import publish
+from monitor.notices.service import write_notices
+from monitor.patrol import patrol_incident, publish
 from monitor.recorder import Handled, Recorder
 from monitor.runtime import broker_for
-from monitor.scoring import MonthScores, month_bounds, score_month
+from monitor.scoring import EnteredScores, MonthScores, month_bounds, score_month
 from monitor.store.database import open_database
 from monitor.store.incidents import load_incidents
 
 DEMO_MONTH = "2020-11"
+DEMO_WEEK = "2020-W48"  # the week of the empty post
 _TZ = dt.timezone(dt.timedelta(hours=8))
 
 # The seed's section 四: 迟到 3 人次 (应急管理局 C20, 临沂市测绘院 C29, 邮政快递 D05), 空岗 1 人次 (卫健局 C25).
@@ -41,15 +54,8 @@ SEED_INCIDENTS = (
 
 def seed_events() -> list[IncidentEvent]:
     return [
-        IncidentEvent(
-            id=incident_id,
-            event="new",
-            kind=kind,
-            window=window,
-            started_at=at,
-            minutes=minutes,
-            source="patrol:demo",
-            sent_at=now_utc(),
+        patrol_incident(window=window, kind=kind, at=at, minutes=minutes, note="", by="demo").model_copy(
+            update={"id": incident_id}
         )
         for incident_id, kind, window, at, minutes in SEED_INCIDENTS
     ]
@@ -64,6 +70,7 @@ def seed_hall_config(data_dir: Path) -> MonitorConfig:
             "database": config.database.model_copy(update={"url": f"sqlite:///{data_dir / 'demo.db'}"}),
             "mqtt": config.mqtt.model_copy(update={"url": "embedded", "embedded_port": 0}),
             "paths": config.paths.model_copy(update={"data_dir": str(data_dir)}),
+            "notices": config.notices.model_copy(update={"output_dir": str(data_dir)}),
         }
     )
 
@@ -71,13 +78,28 @@ def seed_hall_config(data_dir: Path) -> MonitorConfig:
 def _alert_listener(config: MonitorConfig, console: Console) -> mqtt.Client:
     """A supervisor's phone: prints every alert the recorder publishes."""
     client = make_client(config.mqtt, "demo-supervisor")
-    client.on_message = lambda _c, _u, m: console.print(f"  [yellow]告警[/] {Alert.from_json(m.payload).message}", soft_wrap=True)
+    client.on_message = lambda _c, _u, m: console.print(
+        f"  [yellow]告警[/] {Alert.from_json(m.payload).message}", soft_wrap=True
+    )
     connect(client, config.mqtt)
     client.subscribe(Topics(config.mqtt.topic_prefix).alerts, qos=1)
     return client
 
 
-def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> MonthScores:
+def import_seed_inputs(config: MonitorConfig, engine: Engine) -> None:
+    """What cameras cannot see, as the hall imports it: case volumes (Oct and Nov), ratings, entered points."""
+    with as_file(files("monitor") / "halls" / "hedong-2020-11") as folder, Session(engine) as session:
+        now = now_utc()
+        save_cases(session, "2020-10", load_cases_file(config, folder / "cases-2020-10.csv"), "seed", now)
+        save_cases(session, "2020-11", load_cases_file(config, folder / "cases-2020-11.csv"), "seed", now)
+        save_reviews(session, "2020-11", load_reviews_file(config, folder / "reviews-2020-11.csv"), "seed", now)
+        scores = load_scores_file(config, "2020-11", folder / "scores-2020-11.xlsx")
+        save_scores(session, "2020-11", scores, "seed", now)
+        session.commit()
+
+
+def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> tuple[MonthScores, list[Path]]:
+    """Run the demo; the score sheets and the notice files written."""
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
@@ -105,7 +127,10 @@ def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> Mont
         finally:
             recorder.stop()
             disconnect(supervisor, config.mqtt)
+    import_seed_inputs(config, engine)
     start, end = month_bounds(DEMO_MONTH, config.hall.tz)
     with Session(engine) as session:
         incidents = load_incidents(session, start, end)
-    return score_month(config, DEMO_MONTH, incidents)
+        inputs = load_month_inputs(session, config, DEMO_MONTH)
+    entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
+    return score_month(config, DEMO_MONTH, incidents, entered), write_notices(config, engine, DEMO_MONTH, DEMO_WEEK)

@@ -1,9 +1,10 @@
 """Scoring a replay against a clip's ground truth (pure): matching, precision, recall, timing error.
 
 The ground truth is the `.truth.json` sidecar of a clip (fixtures/videos/README.md documents it).
-A found incident matches a true one of the same kind and window whose start lies within the
-tolerance (by default one sampling interval plus the longer confirmation time: that is how late a
-correct machine may date a change); each is matched at most once, closest start first.
+A found incident matches a true one of the same kind and window whose start (for a late arrival:
+the arrival) lies within the tolerance (by default one sampling interval plus the longer
+confirmation time: that is how far a correct machine may misdate a change); each is matched at
+most once, closest start first.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ class TrueIncident:
     ended_at: dt.datetime | None
     minutes_late: int | None
 
+    @property
+    def moment(self) -> dt.datetime:
+        """What a found incident's start is compared with: the arrival for a late arrival, else the start.
+
+        A sidecar may write a late arrival as the late interval (session start to arrival) or, as the
+        MQTT contract does, as the arrival itself (start = end = arrival): the arrival is its end.
+        """
+        if self.kind == LATE_ARRIVAL and self.ended_at is not None:
+            return self.ended_at
+        return self.started_at
+
 
 @dataclass(frozen=True, slots=True)
 class Truth:
@@ -91,11 +103,11 @@ class Match:
 
     @property
     def start_error(self) -> dt.timedelta:
-        return abs(self.found.started_at - self.truth.started_at)
+        return abs(self.found.started_at - self.truth.moment)
 
     @property
     def end_error(self) -> dt.timedelta | None:
-        if self.truth.ended_at is None or self.found.ended_at is None:
+        if self.truth.kind == LATE_ARRIVAL or self.truth.ended_at is None or self.found.ended_at is None:
             return None
         return abs(self.found.ended_at - self.truth.ended_at)
 
@@ -192,10 +204,10 @@ def match_clip(
 ) -> ClipScore:
     """Pair true and found incidents (same kind and window, start within `tolerance`), closest first."""
     candidates = sorted(
-        (abs(f.started_at - t.started_at), ti, fi)
+        (abs(f.started_at - t.moment), ti, fi)
         for ti, t in enumerate(truth)
         for fi, f in enumerate(found)
-        if t.kind == f.kind and t.window == f.window and abs(f.started_at - t.started_at) <= tolerance
+        if t.kind == f.kind and t.window == f.window and abs(f.started_at - t.moment) <= tolerance
     )
     used_truth: set[int] = set()
     used_found: set[int] = set()

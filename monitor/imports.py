@@ -13,10 +13,11 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
 from sqlmodel import Session, col, delete, select
 
@@ -33,6 +34,7 @@ from monitor.store.inputs import (
 
 TOTAL = "合计"
 STARS = ("五星", "四星", "三星", "二星", "一星")
+_T = TypeVar("_T")
 _SPACE = re.compile(r"\s+")
 _MARKS = re.compile(r"[（(][^（）()]*[)）]$")
 
@@ -314,6 +316,19 @@ def parse_cases(config: MonitorConfig, table: Table) -> list[CaseVolume]:
 _REVIEW_OPTIONAL = ("投诉", "二次回访率", "二次满意度")
 
 
+def _optional(
+    cells: tuple[str, ...], index: dict[str, int], key: str, parse: Callable[[str], _T], where: str, problems: _Problems
+) -> _T | None:
+    text = _cell(cells, index, key)
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        problems.add(where, f"{key}: {exc}")
+        return None
+
+
 def parse_reviews(config: MonitorConfig, table: Table) -> list[ReviewCount]:
     """部门, 五星 … 一星 (+ 合计, checked; + 投诉, 二次回访率, 二次满意度 per department)."""
     problems = _Problems()
@@ -352,22 +367,17 @@ def parse_reviews(config: MonitorConfig, table: Table) -> list[ReviewCount]:
             problems.add(where, f"{name} is listed twice (first on line {seen[name]})")
             continue
         seen[name] = line
-        extras: dict[str, object] = {}
-        for key, parse in (("投诉", _count), ("二次回访率", _percent), ("二次满意度", _percent)):
-            text = _cell(cells, index, key)
-            if text:
-                try:
-                    extras[key] = parse(text)
-                except ValueError as exc:
-                    problems.add(where, f"{key}: {exc}")
+        complaints = _optional(cells, index, "投诉", _count, where, problems)
+        rate = _optional(cells, index, "二次回访率", _percent, where, problems)
+        satisfaction = _optional(cells, index, "二次满意度", _percent, where, problems)
         if complete:
             out.append(
                 ReviewCount(
                     name,
                     (stars[0], stars[1], stars[2], stars[3], stars[4]),
-                    complaints=extras.get("投诉"),  # type: ignore[arg-type]
-                    follow_up_rate=extras.get("二次回访率"),  # type: ignore[arg-type]
-                    follow_up_satisfaction=extras.get("二次满意度"),  # type: ignore[arg-type]
+                    complaints=complaints,
+                    follow_up_rate=rate,
+                    follow_up_satisfaction=satisfaction,
                 )
             )
     if total_row is not None:

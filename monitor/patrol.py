@@ -9,6 +9,7 @@ import uuid
 from monitor.config import MonitorConfig
 from monitor.contract import Dismissal, IncidentEvent, Payload, Topics, now_utc
 from monitor.errors import MonitorError
+from monitor.incident import LATE_ARRIVAL
 from monitor.mqtt.client import connect, disconnect, make_client
 
 
@@ -19,13 +20,15 @@ class PublishFailed(MonitorError):
 def patrol_incident(
     *, window: str, kind: str, at: dt.datetime, minutes: int | None, note: str, by: str | None = None
 ) -> IncidentEvent:
-    """A patrol finding (纪律巡查) as a complete, already-ended incident."""
+    """A patrol finding (纪律巡查) as a complete incident; an absence of known length has ended."""
+    lasted = minutes is not None and kind != LATE_ARRIVAL
     return IncidentEvent(
         id=f"patrol-{uuid.uuid4().hex[:12]}",
         event="new",
         kind=kind,
         window=window,
         started_at=at,
+        ended_at=at + dt.timedelta(minutes=minutes) if lasted and minutes is not None else None,
         minutes=minutes,
         source=f"patrol:{by or getpass.getuser()}",
         note=note,

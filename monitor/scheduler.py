@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import uuid
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import paho.mqtt.client as mqtt
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -107,10 +109,10 @@ class BrokerAndWebhooks:
 
     def __init__(self, config: MonitorConfig) -> None:
         self.config = config
-        self._client: object | None = None
+        self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
 
-    def _mqtt(self) -> object:
+    def _mqtt(self) -> mqtt.Client:
         from monitor.mqtt.client import connect, make_client
 
         with self._lock:
@@ -126,7 +128,7 @@ class BrokerAndWebhooks:
         timeout = self.config.notices.schedule.publish_timeout
         client = self._mqtt()
         topic = Topics(self.config.mqtt.topic_prefix).notice(message.kind)
-        info = client.publish(topic, message.to_json(), qos=1, retain=True)  # type: ignore[attr-defined]
+        info = client.publish(topic, message.to_json(), qos=1, retain=True)
         info.wait_for_publish(timeout=timeout)
         if not info.is_published():
             raise RuntimeError(f"MQTT: {topic} not acknowledged within {timeout:.0f}s")
@@ -146,7 +148,7 @@ class BrokerAndWebhooks:
 
         with self._lock:
             if self._client is not None:
-                disconnect(self._client, self.config.mqtt, "scheduler")  # type: ignore[arg-type]
+                disconnect(self._client, self.config.mqtt, "scheduler")
                 self._client = None
 
 
@@ -231,7 +233,14 @@ class NoticeScheduler:
         now = self.clock()
         with Session(self.engine) as session:
             known = {kind: ledger.periods(session, kind) for kind in ("weekly", "monthly")}
+            abandoned = session.exec(
+                select(NoticeLedgerRow).where(
+                    NoticeLedgerRow.state == ledger.CLAIMED, NoticeLedgerRow.claimed_at < now - STALE_CLAIM
+                )
+            ).all()
         written: list[Path] = []
+        for row in abandoned:  # claimed by a scheduler that died before issuing: take it over
+            written += self.issue(row.kind, row.period) or []
         for due in due_notices(now, self.config.notices.schedule, self.config.hall.tz, known):
             written += self.issue(due.kind, due.period) or []
         return written
@@ -248,7 +257,8 @@ class NoticeScheduler:
                 arrived = last_import_at(session, [row.period, previous_month(row.period)])
                 if arrived is not None and arrived > row.generated_at:
                     stale.append(row)
-            unpublished = [r for r in rows if r.published_at is None and r not in stale]
+            # Only recorded failures: a row without an error may be mid-publication in another scheduler.
+            unpublished = [r for r in rows if r.published_at is None and r.last_error and r not in stale]
         for row in stale:
             if not ledger.take_regeneration(self.engine, row, self.clock()):
                 continue
@@ -334,21 +344,31 @@ def next_runs(config: MonitorConfig, now: dt.datetime) -> tuple[dt.datetime, dt.
     return weekly, monthly
 
 
-def run_scheduler(config: MonitorConfig) -> None:
-    """`monitor scheduler`: run until interrupted."""
-    from monitor.store.database import open_database
-
-    engine = open_database(config.database.url)
+def start_in_background(config: MonitorConfig, engine: Engine) -> Callable[[], None]:
+    """Start the notice scheduler in background threads (for `monitor run`); returns its stop function."""
     publisher = BrokerAndWebhooks(config)
     service = NoticeScheduler(config, engine, publisher)
     weekly, monthly = next_runs(config, now_utc())
     log.info("notice scheduler: next weekly notice %s, next roll-up %s", weekly, monthly)
     service.start()
-    stop = threading.Event()
+
+    def stop() -> None:
+        service.shutdown()
+        publisher.close()
+
+    return stop
+
+
+def run_scheduler(config: MonitorConfig) -> None:
+    """`monitor scheduler`: run until interrupted (Ctrl-C or SIGTERM)."""
+    from monitor.store.database import open_database
+
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    stop = start_in_background(config, open_database(config.database.url))
     try:
-        stop.wait()
+        stop_event.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        service.shutdown()
-        publisher.close()
+        stop()

@@ -92,7 +92,8 @@ def find_camera(config: MonitorConfig, camera_id: str) -> CameraConfig:
 
 @dataclass
 class CameraPipeline:
-    """Frames of one camera in, messages out. No network, no clock: time comes with the frames."""
+    """Frames of one camera in, messages out. No network; time comes with the frames (`clock` only
+    stamps an event's `sent_at`)."""
 
     config: MonitorConfig
     camera: CameraConfig
@@ -123,6 +124,7 @@ class CameraPipeline:
         self._last_seen: dict[str, _Seen] = {}
         self._offline = False  # windows judged unknown for want of frames
         self._started: dt.datetime | None = None
+        self._floor: dt.datetime | None = None
 
     # -- inputs ---------------------------------------------------------------------------------
 
@@ -131,7 +133,8 @@ class CameraPipeline:
         if self._last is not None:
             gap = frame.at - self._last.frame.at
             if gap > self.camera.offline_after and not self._offline:
-                out += self._go_dark(self._last.frame.at + self.interval)  # a file's dropout: frames missing
+                # A file's dropout: frames are missing for longer than the watchdog allows.
+                out += self._go_dark(min(self._last.frame.at + self.interval, frame.at))
             if gap > self.interval * 1.5:
                 self.stats.dropped += max(0, round(gap / self.interval) - 1)
         if self._offline or self._last is None:
@@ -150,7 +153,7 @@ class CameraPipeline:
         for window, reading in readings.items():
             if reading.occupied:
                 self._last_seen[window] = seen
-            out += self._emit(self.presence.observe(Observation(window, frame.at, reading.occupied)))
+            out += self._emit(self.presence.observe(Observation(window, self._time(frame.at), reading.occupied)))
         return out
 
     def watchdog(self, now: dt.datetime) -> list[Message]:
@@ -163,19 +166,30 @@ class CameraPipeline:
         out: list[Message] = []
         last = self._last.frame.at if self._last is not None else self._started
         if not self._offline and now - last > self.camera.offline_after:
-            out += self._go_dark(last + self.interval if self._last is not None else last)
+            out += self._go_dark(min(last + self.interval, now) if self._last is not None else last)
         if self._offline:
-            out += self._emit(self.presence.tick(now))
+            out += self._emit(self.presence.tick(self._time(now)))
         return out
 
     # -- outputs --------------------------------------------------------------------------------
 
+    def close(self, at: dt.datetime) -> list[Message]:
+        """The worker stops: its windows become unknown (an open empty post ends here) and the camera offline."""
+        return [] if self._offline else self._go_dark(at)
+
     def _go_dark(self, since: dt.datetime) -> list[Message]:
         self._offline = True
         out = [Message(self.topics.camera_status(self.camera.id), OFFLINE.encode(), retain=True)]
+        moment = self._time(since)
         for zone in self.zones:
-            out += self._emit(self.presence.observe(Observation(zone.window, since, None)))
+            out += self._emit(self.presence.observe(Observation(zone.window, moment, None)))
         return out
+
+    def _time(self, moment: dt.datetime) -> dt.datetime:
+        """Time handed to the presence machine never runs backwards (a live frame may be stamped just
+        before a watchdog tick that was handled first)."""
+        self._floor = moment if self._floor is None else max(self._floor, moment)
+        return self._floor
 
     def _emit(self, changes: list[Output]) -> list[Message]:
         out: list[Message] = []
@@ -215,7 +229,7 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
     from monitor.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
     from monitor.outbox import Outbox
     from monitor.video.detector import load_detector
-    from monitor.video.source import open_source
+    from monitor.video.source import is_live, open_source
 
     camera = find_camera(config, camera_id)
     detector = load_detector(config.detector)
@@ -235,26 +249,44 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
     source = open_source(camera, start=None, detect_fps=camera.detect_fps)
     frames: queue.Queue[Frame] = queue.Queue(maxsize=2)
 
+    live = is_live(camera.url)
+
     def feed() -> None:
         for frame in source.frames():
+            while not stop.is_set():
+                try:
+                    # A live frame that waits goes stale: drop it. A file's frames all count: wait.
+                    frames.put(frame, block=not live, timeout=None if live else 0.5)
+                    break
+                except queue.Full:
+                    if live:
+                        pipeline.stats.dropped += 1  # detection is slower than the sampling rate
+                        break
             if stop.is_set():
                 return
-            try:
-                frames.put_nowait(frame)
-            except queue.Full:
-                pipeline.stats.dropped += 1  # detection is slower than the sampling rate
         log.info("camera %s: the source ended", camera.id)
 
     reader = threading.Thread(target=feed, name=f"frames-{camera.id}", daemon=True)
     reader.start()
     next_stats = time.monotonic() + config.presence.stats_every.total_seconds()
     log.info("camera %s: watching %s", camera.id, ", ".join(z.window for z in camera.windows))
+    last: tuple[dt.datetime, float] | None = None  # the last frame's time and when it arrived (monotonic)
+
+    def now() -> dt.datetime:
+        # Silence is measured on the frames' own clock: a file played faster than real time
+        # continues from its last frame rather than jumping back to the wall clock.
+        if last is None:
+            return dt.datetime.now(dt.UTC)
+        return last[0] + dt.timedelta(seconds=time.monotonic() - last[1])
+
     try:
         while not stop.is_set():
             try:
-                messages = pipeline.on_frame(frames.get(timeout=1.0))
+                frame = frames.get(timeout=1.0)
+                messages = pipeline.on_frame(frame)
+                last = (frame.at, time.monotonic())
             except queue.Empty:
-                messages = pipeline.watchdog(dt.datetime.now(dt.UTC))
+                messages = pipeline.watchdog(now())
             for message in messages:
                 outbox.put(message.topic, message.payload, retain=message.retain)
             if time.monotonic() >= next_stats:
@@ -263,7 +295,8 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
                 client.publish(f"{topics.prefix}/cameras/{camera.id}/stats", stats, qos=0)
     finally:
         source.close()
-        outbox.put(topics.camera_status(camera.id), OFFLINE.encode(), retain=True)
+        for message in pipeline.close(now()):
+            outbox.put(message.topic, message.payload, retain=message.retain)
         if not outbox.wait_empty(5):
             log.warning("camera %s: %d messages wait in the outbox for the next start", camera.id, outbox.pending())
         outbox.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,12 +39,22 @@ imprint = "河东区政务服务管理办公室"
 """
 
 
+def _without_notices(text: str) -> str:
+    """The file without its [notices] tables (ours replace them)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line.startswith("["):
+            skipping = line.startswith(("[notices]", "[notices."))
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
 def seed_config(tmp_path: Path, extra: str = "") -> tuple[MonitorConfig, Path]:
     """The seed hall's configuration with its database and notices under `tmp_path`."""
-    text = (ROOT / "config" / "hedong.toml").read_text(encoding="utf-8")
-    if "[notices]" in text:  # the lead may have added it already: drop it, ours follows
-        text = text[: text.index("[notices]")]
-    text = text.replace("sqlite:///var/hedong.db", f"sqlite:///{tmp_path / 'hall.db'}")
+    text = _without_notices((ROOT / "config" / "hedong.toml").read_text(encoding="utf-8"))
+    text, replaced = re.subn(r'(?m)^url = "sqlite:[^"]*"$', f'url = "sqlite:///{tmp_path / "hall.db"}"', text)
+    assert replaced == 1, "config/hedong.toml: expected one sqlite database url to redirect"
     text += NOTICES_TOML.format(out=tmp_path / "out") + extra
     path = tmp_path / "hall.toml"
     path.write_text(text, encoding="utf-8")
@@ -96,9 +107,9 @@ def insert_incidents(engine: Engine, rows: list[IncidentRow], dismissed: tuple[s
         session.commit()
 
 
-def import_seed(config: MonitorConfig, engine: Engine) -> None:
+def import_seed(config: MonitorConfig, engine: Engine, now: dt.datetime | None = None) -> None:
     """The seed's inputs as `monitor import` reads them (CSV and XLSX files in fixtures/seed)."""
-    now = now_utc()
+    now = now or now_utc()
     with Session(engine) as session:
         save_cases(session, "2020-11", load_cases_file(config, SEED / "cases-2020-11.csv"), "seed", now)
         save_cases(session, "2020-10", load_cases_file(config, SEED / "cases-2020-10.csv"), "seed", now)

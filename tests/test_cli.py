@@ -17,17 +17,29 @@ from tests.hall_support import config_file, hall_config
 from tests.mqtt_support import wait_for
 
 SEED_DISCIPLINE = {"C20": 39, "C29": 39, "D05": 39, "C25": 30}
-SEED_ATTENDANCE = {"应急管理局": 29, "临沂市测绘院": 29, "邮政快递": 29, "卫健局": 20}
 
 
 def monitor(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, check=False)
 
 
+# Attachment 1 of the seed: department, 窗口出勤, 好差评, 加分, 得分 (办件管理 20 and 综合管理 40 throughout).
+SEED_ATTACHMENT_1 = """
+不动产登记交易中心 30 10 2 102.0|行政审批服务局 30 10 2 102.0|人社局 30 10 2 102.0|医保局 30 10 2 102.0
+公积金服务中心 30 9 2 101.0|税务局 30 9 2 101.0|奥德燃气 30 8 2 100.0|公交公司 30 8 2 100.0
+市场监管局 30 8 1.2 99.2|交通运输分局 30 8 1.2 99.2|自然资源局 30 8 1.2 99.2|凤凰水业 30 8 1.2 99.2
+临沂市测绘院 29 8 2 99.0|农业银行 30 8 0.8 98.8|住建局 30 8 0.8 98.8|广电网络 30 8 0.6 98.6|临沂建行 30 8 0.6 98.6
+商务局 30 8 0.4 98.4|供电公司 30 8 0.4 98.4|临商银行 30 8 0.4 98.4|司法局 30 8 0 98.0|公章刻制 30 6 2 98.0
+教育和体育局 30 8 0 98.0|生态环境局 30 8 0 98.0|邮政快递 29 8 0.8 97.8|应急管理局 29 8 0.4 97.4|卫健局 20 8 0 88.0
+"""
+# Attachment 2 of the seed: the windows with a bonus (加分); every other window has 0.
+SEED_BONUS = {"B06": 2, "B11": 1, "B12": 1, "B15": 2, "C03": 2, "C04": 2, "C06": 2, "C09": 1, "1": 2}
+
+
 def test_demo_then_scores_json_shows_the_seed_figures(hedong: MonitorConfig, tmp_path: Path) -> None:
     demo = monitor("demo", "--data-dir", str(tmp_path / "demo"))
     assert demo.returncode == 0, demo.stderr
-    assert "卫健局" in demo.stdout and "C25" in demo.stdout
+    assert "卫健局" in demo.stdout and "C25" in demo.stdout and "monthly-2020-11.docx" in demo.stdout
     config = hall_config(
         hedong, db_url=f"sqlite:///{tmp_path / 'demo' / 'demo.db'}", mqtt_url="embedded", data_dir=tmp_path
     )
@@ -37,17 +49,25 @@ def test_demo_then_scores_json_shows_the_seed_figures(hedong: MonitorConfig, tmp
     assert result.returncode == 0, result.stderr
     sheet = json.loads(result.stdout)
     assert sheet["month"] == "2020-11"
-    assert len(sheet["departments"]) == 27 and len(sheet["staff"]) == 93
-    for row in sheet["staff"]:
-        expected = SEED_DISCIPLINE.get(row["window"], 40)
-        assert row["scores"] == {"工作纪律": expected, "人员出勤": 30, "规范服务": 20, "综合评议": 10, "加分": 0}
-        assert row["total"] == expected + 60
-    for row in sheet["departments"]:
-        expected = SEED_ATTENDANCE.get(row["department"], 30)
-        assert row["scores"] == {"窗口出勤": expected, "办件管理": 20, "综合管理": 40, "好差评": 10, "加分": 0}
-        assert row["total"] == expected + 70
-    assert [r["department"] for r in sheet["departments"][-4:]] == ["临沂市测绘院", "邮政快递", "应急管理局", "卫健局"]
+    expected = [row.split() for line in SEED_ATTACHMENT_1.strip().splitlines() for row in line.split("|")]
+    got = [
+        [
+            r["department"],
+            str(r["scores"]["窗口出勤"]),
+            str(r["scores"]["好差评"]),
+            str(r["scores"]["加分"]),
+            f"{r['total']:.1f}",
+        ]
+        for r in sheet["departments"]
+    ]
+    assert got == expected
+    assert all(r["scores"]["办件管理"] == 20 and r["scores"]["综合管理"] == 40 for r in sheet["departments"])
     assert [r["rank"] for r in sheet["departments"]] == list(range(1, 28))
+    assert len(sheet["staff"]) == 93
+    for row in sheet["staff"]:
+        discipline, bonus = SEED_DISCIPLINE.get(row["window"], 40), SEED_BONUS.get(row["window"], 0)
+        assert row["scores"] == {"工作纪律": discipline, "人员出勤": 30, "规范服务": 20, "综合评议": 10, "加分": bonus}
+        assert row["total"] == discipline + 60 + bonus
     assert next(r for r in sheet["staff"] if r["window"] == "1")["name"] == "刘商含"
 
 

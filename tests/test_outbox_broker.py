@@ -6,11 +6,11 @@ import sqlite3
 import time
 
 import pytest
-from broker_support import Broker, Subscriber
 
 from monitor.config import MqttConfig
 from monitor.mqtt.client import make_client
 from monitor.outbox import Outbox, OutboxError
+from tests.broker_support import Broker, Subscriber
 
 pytestmark = pytest.mark.mosquitto
 

@@ -6,7 +6,6 @@ import datetime as dt
 import random
 
 import pytest
-from presence_support import TZ, at, incidents, machine, run, states
 
 from monitor.calendar import DutySession
 from monitor.config import PresenceConfig
@@ -17,6 +16,7 @@ from monitor.presence import (
     duty_periods,
     incident_id,
 )
+from tests.presence_support import TZ, at, incidents, machine, run, states
 
 S = dt.timedelta(seconds=1)
 

@@ -7,10 +7,10 @@ from collections import defaultdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from presence_support import CALENDAR, DAY, TZ, machine
 
 from monitor.config import PresenceConfig
 from monitor.presence import IncidentChange, Observation
+from tests.presence_support import CALENDAR, DAY, TZ, machine
 
 STEP = dt.timedelta(seconds=10)
 CONFIG = PresenceConfig(

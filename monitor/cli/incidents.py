@@ -18,8 +18,9 @@ from monitor.cli.context import state
 from monitor.config import MonitorConfig
 from monitor.errors import InputError
 from monitor.formatting import plain
+from monitor.imports import load_month_inputs
 from monitor.patrol import dismissal, patrol_incident, publish
-from monitor.scoring import MonthScores, deductions_for, month_bounds, score_month
+from monitor.scoring import EnteredScores, MonthScores, deductions_for, month_bounds, score_month
 from monitor.store.database import open_database
 from monitor.store.incidents import dismissals_for, incident_by_id, load_incidents
 
@@ -209,7 +210,9 @@ def scores(
     start, end = month_bounds(_check_month(month), config.hall.tz)
     with Session(open_database(config.database.url)) as session:
         incidents = load_incidents(session, start, end)
-    result = score_month(config, month, incidents)
+        inputs = load_month_inputs(session, config, month)
+    entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
+    result = score_month(config, month, incidents, entered)
     if json_out:
         typer.echo(json.dumps(scores_json(result), ensure_ascii=False, indent=2))
     else:

@@ -53,24 +53,28 @@ def _parts(saved: list[str]) -> str:
 def import_cases(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     """办件量: 部门, 行政审批, 便民服务, 公共服务, 收费 (an optional 合计 row/column is checked)."""
     config = state(ctx).config
+    check_month(month)
     volumes = load_cases_file(config, file)
     engine = open_database(config.database.url)
     with Session(engine) as session:
-        save_cases(session, check_month(month), volumes, str(file), now_utc())
+        save_cases(session, month, volumes, str(file), now_utc())
         session.commit()
-    Console().print(f"[green]✓[/] {month} 办件量：{len(volumes)} 个部门（{file}）")
+    Console(soft_wrap=True).print(f"[green]✓[/] {month} 办件量：{len(volumes)} 个部门（{file}）")
 
 
 @import_app.command("reviews")
 def import_reviews(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     """好差评: 部门, 五星 … 一星 (optional 合计, 投诉, 二次回访率, 二次满意度)."""
     config = state(ctx).config
+    check_month(month)
     reviews = load_reviews_file(config, file)
     engine = open_database(config.database.url)
     with Session(engine) as session:
-        save_reviews(session, check_month(month), reviews, str(file), now_utc())
+        save_reviews(session, month, reviews, str(file), now_utc())
         session.commit()
-    Console().print(f"[green]✓[/] {month} “好差评”：{len(reviews)} 个部门，{sum(r.total for r in reviews)} 件评价")
+    Console(soft_wrap=True).print(
+        f"[green]✓[/] {month} “好差评”：{len(reviews)} 个部门，{sum(r.total for r in reviews)} 件评价"
+    )
 
 
 @import_app.command("scores")
@@ -83,7 +87,7 @@ def import_scores(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     with Session(engine) as session:
         saved = save_scores(session, month, scores, str(file), now_utc())
         session.commit()
-    Console().print(f"[green]✓[/] {month} 已导入：{_parts(saved)}（{file}）")
+    Console(soft_wrap=True).print(f"[green]✓[/] {month} 已导入：{_parts(saved)}（{file}）")
 
 
 def _issued_on(date: str | None) -> dt.date | None:
@@ -110,7 +114,7 @@ def _emit(
     if as_json:
         typer.echo(json.dumps(notice_json, ensure_ascii=False, indent=2))
         return
-    console = Console()
+    console = Console(soft_wrap=True)
     if draft:
         console.print("[yellow]草稿[/]：缺少 " + "；".join(missing))
     for path in paths:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +17,14 @@ from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.incidents import print_scores
 from monitor.demo import run_demo
-from monitor.recorder import run_recorder
+from monitor.errors import MonitorError
+from monitor.recorder import Recorder, run_recorder
 from monitor.runtime import broker_for
+from monitor.scheduler import start_in_background
 from monitor.store.database import open_database
+from monitor.worker import run_worker
+
+log = logging.getLogger(__name__)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -35,6 +42,48 @@ def recorder(ctx: typer.Context) -> None:
         run_recorder(config, open_database(config.database.url), stop)
 
 
+def _guarded(name: str, target: Callable[[], None]) -> threading.Thread:
+    """A service thread whose failure is logged with its reason and leaves the others running."""
+
+    def run() -> None:
+        try:
+            target()
+        except MonitorError as exc:
+            log.error("%s stopped: %s", name, exc)
+        except Exception:
+            log.exception("%s stopped unexpectedly", name)
+
+    return threading.Thread(target=run, name=name, daemon=True)
+
+
+@app.command("run")
+def run(ctx: typer.Context) -> None:
+    """Run everything on this machine: the recorder, the notice scheduler and a worker per camera.
+
+    With [mqtt] url = "embedded" the broker runs here too. Ctrl-C or SIGTERM stops it all.
+    """
+    stop = _stop_on_signals()
+    with broker_for(state(ctx).config) as config:
+        engine = open_database(config.database.url)
+        recorder = Recorder(config, engine)
+        recorder.start()  # first: its persistent session must exist before workers publish
+        stop_scheduler = start_in_background(config, engine)
+        workers = [
+            _guarded(f"worker-{camera.id}", partial(run_worker, config, camera.id, stop)) for camera in config.cameras
+        ]
+        for worker in workers:
+            worker.start()
+        log.info("running: recorder, scheduler, %d camera worker(s)", len(workers))
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            for worker in workers:
+                worker.join(timeout=15)
+            stop_scheduler()
+            recorder.stop()
+
+
 @app.command("demo")
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and broker files.")] = Path(
@@ -44,5 +93,8 @@ def demo(
     """Run the seed hall's November 2020 end to end on embedded defaults and print the score sheets."""
     console = Console()
     logging.getLogger("monitor").setLevel(logging.WARNING)  # the demo tells its own story
-    scores = run_demo(data_dir, console)
+    scores, notices = run_demo(data_dir, console)
     print_scores(scores, console)
+    console.print("通报文件：")
+    for path in notices:
+        console.print(f"  {path}", soft_wrap=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +39,16 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=err,
     )
+
+
+@contextlib.contextmanager
+def _stdout_kept_for_data() -> Iterator[None]:
+    """Libraries print model loading on stdout (ultralytics); send that to stderr, stdout is for results."""
+    for handler in logging.getLogger("ultralytics").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def _parse_start(text: str, config: MonitorConfig) -> dt.datetime:
@@ -86,7 +99,7 @@ def replay_command(
             outbox.put(message.topic, message.payload, retain=message.retain)
 
     try:
-        with _progress() as bar:
+        with _stdout_kept_for_data(), _progress() as bar:
             task = bar.add_task(f"回放 {video.name}", total=video_seconds(video))
             found = replay(
                 config, camera, video, moment, publish=publish, progress=lambda s: bar.update(task, completed=s)
@@ -144,10 +157,10 @@ def eval_command(
         videos.append((clip, video, truth))
     from monitor.video.detector import load_detector
 
-    detector = load_detector(config.detector)
     scores: list[ClipScore] = []
     lengths = [video_seconds(v) or 0.0 for _, v, _ in videos]
-    with _progress() as bar:
+    with _stdout_kept_for_data(), _progress() as bar:
+        detector = load_detector(config.detector)
         task = bar.add_task("评测", total=sum(lengths) or None)
         done = 0.0
         for (clip, video, truth), length in zip(videos, lengths, strict=True):

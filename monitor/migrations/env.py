@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import monitor.store.tables  # noqa: F401  (registers the tables on the metadata)
+# Imported for their side effect: they register the tables on the metadata.
+import monitor.store.inputs
+import monitor.store.tables  # noqa: F401
 
 target_metadata = SQLModel.metadata
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from monitor.config import MonitorConfig
 from monitor.config.rules import SheetConfig
@@ -19,7 +20,7 @@ from monitor.imports import STARS, TOTAL, CaseVolume, MonthInputs, ReviewCount
 from monitor.incident import Incident
 from monitor.notices.model import Block, Notice, Table
 from monitor.notices.numbers import growth, growth_phrase, one_decimal, percent, ratio_percent
-from monitor.scoring import EnteredScores, MonthScores, ScoreRow, score_month
+from monitor.scoring import EnteredScores, MonthScores, ScoreRow, month_bounds, score_month
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -150,7 +151,11 @@ def _top_staff(config: MonitorConfig, scores: MonthScores, inputs: MonthInputs) 
 
 
 def _section_cases(
-    config: MonitorConfig, data: MonthlyData, ranked: list[CaseVolume] | None, missing: list[str], figures: dict
+    config: MonitorConfig,
+    data: MonthlyData,
+    ranked: list[CaseVolume] | None,
+    missing: list[str],
+    figures: dict[str, Any],
 ) -> str:
     m = int(data.month[5:])
     categories = config.notices.case_categories
@@ -194,7 +199,7 @@ def _notable_changes(
     ranked: list[CaseVolume],
     previous: list[CaseVolume],
     missing: list[str],
-    figures: dict,
+    figures: dict[str, Any],
 ) -> str:
     last_by_name = {c.department: sum(c.counts.values()) for c in previous}
     reasons = {r.department: r for r in data.inputs.reasons or []}
@@ -227,7 +232,7 @@ def _notable_changes(
 
 
 def _section_reviews(
-    config: MonitorConfig, ranked: list[ReviewCount] | None, missing: list[str], figures: dict, month: str
+    config: MonitorConfig, ranked: list[ReviewCount] | None, missing: list[str], figures: dict[str, Any], month: str
 ) -> str:
     if ranked is None:
         missing.append(f"{month} “好差评”评价数据（monitor import reviews）")
@@ -263,7 +268,7 @@ def _section_reviews(
 
 
 def _section_discipline(
-    config: MonitorConfig, data: MonthlyData, scores: MonthScores, standing: list[Incident], figures: dict
+    config: MonitorConfig, data: MonthlyData, scores: MonthScores, standing: list[Incident], figures: dict[str, Any]
 ) -> str:
     if not standing:
         figures["discipline"] = {"count": 0, "by_kind": {}, "departments": []}
@@ -308,7 +313,8 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
     month_start = dt.date(year, m, 1)
     rules = config.rule_set_on(month_start)
     inputs = data.inputs
-    standing = [i for i in data.incidents if not i.dismissed]
+    start, end = month_bounds(data.month, config.hall.tz)
+    standing = [i for i in data.incidents if not i.dismissed and start <= i.started_at < end]
     scores = score_month(
         config,
         data.month,
@@ -320,7 +326,7 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         missing.append(f"{data.month} 部门窗口考核录入分（monitor import scores，部门表）")
     if inputs.window_points is None:
         missing.append(f"{data.month} 工作人员考核录入分（monitor import scores，窗口号表）")
-    figures: dict[str, object] = {}
+    figures: dict[str, Any] = {}
     cases = _ranked_cases(config, inputs.cases) if inputs.cases is not None else None
     reviews = _ranked_reviews(config, inputs.reviews) if inputs.reviews is not None else None
     caption = f"{year}年{m}月份"
@@ -383,15 +389,14 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         summary_lines.append("【草稿】缺少：" + "；".join(missing))
     summary_lines.append(f"考核前{chinese_number(len(top_departments))}名：{'、'.join(top_departments)}")
     if "cases" in figures:
-        cases_figures = figures["cases"]
-        assert isinstance(cases_figures, dict)
-        growth_text = figures.get("cases_growth", {}).get("total", "")  # type: ignore[union-attr]
-        summary_lines.append(f"办件总量{cases_figures['total']}件" + (f"，比上月{growth_text}" if growth_text else ""))
-    if "satisfaction" in figures.get("reviews", {}):  # type: ignore[operator]
+        growth_text = figures.get("cases_growth", {}).get("total", "")
+        summary_lines.append(
+            f"办件总量{figures['cases']['total']}件" + (f"，比上月{growth_text}" if growth_text else "")
+        )
+    if "satisfaction" in figures.get("reviews", {}):
         r = figures["reviews"]
-        summary_lines.append(f"“好差评”{r['count']}件，总体满意度{r['satisfaction']}")  # type: ignore[index]
+        summary_lines.append(f"“好差评”{r['count']}件，总体满意度{r['satisfaction']}")
     discipline = figures["discipline"]
-    assert isinstance(discipline, dict)
     summary_lines.append(
         f"违反工作纪律{discipline['count']}起"
         + (f"：{'、'.join(f'{k}{n}人次' for k, n in discipline['by_kind'].items())}" if discipline["count"] else "")

@@ -16,14 +16,17 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table as DocxTable
+from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 from monitor.notices.model import Block, Notice, Table
@@ -55,15 +58,15 @@ def _stable_zip(data: bytes, issued_on: dt.date) -> bytes:
 # ---------------------------------------------------------------- docx
 
 
-def _font(run_or_style: object, name: str, size: float, *, bold: bool = False, red: bool = False) -> None:
-    font = run_or_style.font  # type: ignore[attr-defined]
+def _font(target: Any, name: str, size: float, *, bold: bool = False, red: bool = False) -> None:
+    """Set a run's or a style's font, East-Asian slot included (python-docx sets only the Latin ones)."""
+    font = target.font
     font.name = name
     font.size = Pt(size)
     font.bold = bold
     if red:
         font.color.rgb = RGBColor(0xE6, 0x00, 0x12)
-    element = run_or_style.element if hasattr(run_or_style, "element") else run_or_style._element  # type: ignore[attr-defined]
-    r_pr = element.get_or_add_rPr()
+    r_pr = target.element.get_or_add_rPr()
     fonts = r_pr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = r_pr.makeelement(qn("w:rFonts"), {})
@@ -72,24 +75,33 @@ def _font(run_or_style: object, name: str, size: float, *, bold: bool = False, r
         fonts.set(qn(attr), name)
 
 
-def _paragraph(doc: Document, text: str, font: str, size: float, **kw: object) -> Paragraph:
+def _paragraph(
+    doc: DocumentObject,
+    text: str,
+    font: str,
+    size: float,
+    *,
+    pitch: float = 28,
+    align: WD_ALIGN_PARAGRAPH | None = None,
+    indent: bool = False,
+    red: bool = False,
+) -> Paragraph:
+    """One paragraph at a fixed line pitch (GB/T 9704: 22 lines of 三号 a page is about 28 pt)."""
     p = doc.add_paragraph()
     fmt = p.paragraph_format
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    fmt.line_spacing = Pt(kw.pop("pitch", 28))  # type: ignore[arg-type]
+    fmt.line_spacing = Pt(pitch)
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
-    align = kw.pop("align", None)
     if align is not None:
         p.alignment = align
-    if kw.pop("indent", False):
+    if indent:
         fmt.first_line_indent = Pt(size * 2)
-    run = p.add_run(text)
-    _font(run, font, size, **kw)  # type: ignore[arg-type]
+    _font(p.add_run(text), font, size, red=red)
     return p
 
 
-def _block(doc: Document, block: Block) -> None:
+def _block(doc: DocumentObject, block: Block) -> None:
     style = block.style
     if style == "draft":
         _paragraph(doc, block.text, HEITI, 14, red=True)
@@ -123,21 +135,42 @@ def _block(doc: Document, block: Block) -> None:
         _paragraph(doc, block.text, FANGSONG, 16, indent=True)
 
 
-def _cell_text(cell: object, text: str, *, bold: bool) -> None:
-    paragraph = cell.paragraphs[0]  # type: ignore[attr-defined]
+def _cell_text(cell: _Cell, text: str, *, bold: bool) -> None:
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    paragraph = cell.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if not text:  # an empty cell stays empty, so that merging it adds no blank line
+        return
     run = paragraph.add_run(text)
     _font(run, HEITI if bold else FANGSONG, 10.5)
 
 
-def _table(doc: Document, table: Table) -> DocxTable:
+_TEXT_WIDTH_MM = 210 - 28 - 26
+_NAME_COLUMNS = {"部门": 38, "部门名称": 38, "窗口号": 15, "证据": 30, "日期": 24}
+
+
+def _column_widths(header: tuple[str, ...]) -> list[Mm]:
+    """Names get room, figures share the rest of the text width."""
+    fixed = {i: _NAME_COLUMNS[h] for i, h in enumerate(header) if h in _NAME_COLUMNS}
+    rest = (_TEXT_WIDTH_MM - sum(fixed.values())) / max(1, len(header) - len(fixed))
+    return [Mm(fixed.get(i, rest)) for i in range(len(header))]
+
+
+def _table(doc: DocumentObject, table: Table) -> DocxTable:
     columns = len(table.rows[0])
     grid = doc.add_table(rows=len(table.rows), cols=columns)
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # Cells straight from each row's XML: `Table.cell()` rescans the whole table on every call.
+    cells = [[_Cell(tc, grid) for tc in tr.tc_lst] for tr in grid._tbl.tr_lst]
     for r, row in enumerate(table.rows):
         for c, text in enumerate(row):
-            _cell_text(grid.cell(r, c), text, bold=r == 0)
+            _cell_text(cells[r][c], text, bold=r == 0)
+    grid.autofit = False
+    for column, width in enumerate(_column_widths(table.rows[0])):
+        grid.columns[column].width = width  # the grid (LibreOffice reads it) and every cell (Word does)
+        for row_cells in cells:
+            row_cells[column].width = width
     # Repeat the header row on every page (Attachment 2 runs over several pages).
     tr_pr = grid.rows[0]._tr.get_or_add_trPr()
     tr_pr.append(tr_pr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
@@ -146,7 +179,7 @@ def _table(doc: Document, table: Table) -> DocxTable:
         for r in range(2, len(table.rows) + 1):
             if r == len(table.rows) or table.rows[r][column]:
                 if r - 1 > top:
-                    grid.cell(top, column).merge(grid.cell(r - 1, column))
+                    cells[top][column].merge(cells[r - 1][column])
                 top = r
     return grid
 
@@ -175,7 +208,9 @@ def docx_bytes(notice: Notice, issued_on: dt.date) -> bytes:
         else:
             _block(doc, block)
     for table in (t for t in notice.tables if t.label):
-        doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        page_break = doc.add_paragraph().add_run()
+        _font(page_break, FANGSONG, 16)
+        page_break.add_break(WD_BREAK.PAGE)
         _paragraph(doc, table.label, HEITI, 16)
         _paragraph(doc, table.caption, XIAOBIAOSONG, 18, pitch=32, align=WD_ALIGN_PARAGRAPH.CENTER)
         if table.unit:

@@ -39,6 +39,26 @@ def _label(image: np.ndarray, text: str, origin: tuple[int, int], color: tuple[i
     cv2.putText(image, text, (x + 2, y - base), FONT, scale, (0, 0, 0), thickness, cv2.LINE_AA)
 
 
+def draw_grid(image: np.ndarray, step: float = 0.1) -> np.ndarray:
+    """A copy of `image` with a relative-coordinate grid (0-1, every `step`), for writing zone polygons by eye."""
+    out = image.copy()
+    height, width = out.shape[0], out.shape[1]
+    lines = out.copy()
+    count = round(1 / step)
+    for n in range(1, count):
+        x, y = round(n * step * (width - 1)), round(n * step * (height - 1))
+        cv2.line(lines, (x, 0), (x, height - 1), (255, 255, 255), 1)
+        cv2.line(lines, (0, y), (width - 1, y), (255, 255, 255), 1)
+    cv2.addWeighted(lines, 0.35, out, 0.65, 0, dst=out)
+    scale = max(0.35, height / 1000)
+    for n in range(1, count):
+        text = f"{n * step:.1f}"
+        x, y = round(n * step * (width - 1)), round(n * step * (height - 1))
+        cv2.putText(out, text, (x + 2, height - 4), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(out, text, (2, y - 2), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
 def draw_zones(
     image: np.ndarray,
     zones: Iterable[SeatZone],

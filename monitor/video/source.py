@@ -190,3 +190,28 @@ def open_source(
     if is_live(camera.url):
         return LiveSource(camera, detect_fps=detect_fps, clock=clock, sleep=sleep)
     return FileSource(camera, start=start or clock(), detect_fps=detect_fps)
+
+
+def grab_frame(camera: CameraConfig, *, offset: timedelta = timedelta(0), timeout: timedelta) -> np.ndarray:
+    """One picture from the camera, for calibration: a file's first frame with a picture at or after
+    `offset`, or a live source's first frame with a picture within `timeout`."""
+    live = is_live(camera.url)
+    if not live and not Path(camera.url).is_file():
+        raise SourceError(f"camera {camera.id}: video file {camera.url} does not exist (relative to {Path.cwd()})")
+    capture = cv2.VideoCapture(_capture_target(camera.url))
+    try:
+        if not capture.isOpened():
+            raise SourceError(f"camera {camera.id}: cannot open {camera.url}")
+        if not live and offset > timedelta(0):
+            capture.set(cv2.CAP_PROP_POS_MSEC, offset.total_seconds() * 1000)
+        deadline = time.monotonic() + timeout.total_seconds()
+        while not live or time.monotonic() < deadline:
+            ok, image = capture.read()
+            if not ok:
+                break
+            if not is_no_signal(image, camera.no_signal_level):
+                return image
+        where = f"after {offset}" if not live else f"within {timeout}"
+        raise SourceError(f"camera {camera.id}: no picture from {camera.url} {where} (only 'no signal' or nothing)")
+    finally:
+        capture.release()

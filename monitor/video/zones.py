@@ -109,4 +109,6 @@ def read_seats(
             continue
         window = max(overlaps, key=lambda w: overlaps[w])
         best[window] = max(best[window], overlaps[window])
-    return {w: SeatReading(w, score >= min_overlap, round(score, 4)) for w, score in best.items()}
+    # Scores are rounded first, so that `occupied` agrees with the score a reader sees (0.5 means 0.5).
+    scores = {w: round(score, 4) for w, score in best.items()}
+    return {w: SeatReading(w, score >= min_overlap, score) for w, score in scores.items()}

@@ -6,16 +6,28 @@ unknown window or kind, a time outside the duty sessions or on a day the hall is
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.calendar import WorkCalendar
 from monitor.config import MonitorConfig
 from monitor.contract import IncidentEvent
 from monitor.errors import CalendarError
+from monitor.incident import LATE_ARRIVAL
 
 
 class Refused(ValueError):
     """The event cannot be recorded; the message says why (it goes to the rejected topic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveSpan:
+    """Approved leave of the window's staff: [start, end)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +39,18 @@ class Charge:
     session: str
 
 
-def admit(event: IncidentEvent, config: MonitorConfig, calendar: WorkCalendar) -> Charge:
+def _span(event: IncidentEvent, session_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The time the incident claims the post was not staffed as it should be."""
+    if event.kind == LATE_ARRIVAL:
+        return session_start, event.started_at
+    return event.started_at, event.ended_at or event.started_at
+
+
+def admit(
+    event: IncidentEvent, config: MonitorConfig, calendar: WorkCalendar, leaves: Iterable[LeaveSpan] = ()
+) -> Charge:
+    """Admit the event or raise Refused. `leaves`: the window's approved leave around the event;
+    an incident whose span touches one is refused (leave entered after recording is a dismissal)."""
     window = config.window_by_id.get(event.window)
     if window is None:
         raise Refused(f"unknown window {event.window!r}: not in the hall's [windows]")
@@ -47,6 +70,14 @@ def admit(event: IncidentEvent, config: MonitorConfig, calendar: WorkCalendar) -
     if session is None:
         hours = "；".join(f"{s.name} {s.start:%H:%M}–{s.end:%H:%M}" for s in calendar.sessions_on(local.date()))
         raise Refused(f"{local:%Y-%m-%d %H:%M} is outside the duty sessions ({hours})")
+    start, end = _span(event, session.start)
+    for leave in leaves:
+        if leave.start <= end and start < leave.end:
+            tz = config.hall.tz
+            raise Refused(
+                f"window {window.id} was on approved leave {leave.start.astimezone(tz):%Y-%m-%d %H:%M}–"
+                f"{leave.end.astimezone(tz):%H:%M} ({leave.reason})"
+            )
     person = config.staff_by_window.get(window.id)
     department = (person.department if person and person.department else None) or window.department
     return Charge(department=department, staff=event.staff or (person.name if person else None), session=session.name)

@@ -90,6 +90,18 @@ class Dismissal(Payload):
     at: AwareDatetime = Field(description="When it was decided.")
 
 
+class LeaveGrant(Payload):
+    """Approved leave (请假, 公出) of a window's staff, on <prefix>/leaves: no duty in [start, end)."""
+
+    id: str = Field(min_length=1, max_length=64, description="Stable id of the grant.")
+    window: str = Field(min_length=1, description="The window whose staff is away.")
+    start: AwareDatetime = Field(description="Leave starts.")
+    end: AwareDatetime = Field(description="Leave ends.")
+    reason: str = Field(min_length=1, max_length=500, description="请假 / 公出 and why.")
+    by: str = Field("", description="Who approved it.")
+    at: AwareDatetime = Field(description="When it was approved.")
+
+
 class WindowState(Payload):
     """Retained current presence of a window, on <prefix>/windows/<id>/state."""
 
@@ -129,6 +141,7 @@ class Topics:
         self.prefix = prefix
         self.incidents = f"{prefix}/incidents"
         self.dismissals = f"{prefix}/dismissals"
+        self.leaves = f"{prefix}/leaves"
         self.alerts = f"{prefix}/alerts"
         self.rejected = f"{prefix}/rejected"
 

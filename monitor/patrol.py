@@ -1,4 +1,4 @@
-"""Supervisor actions published on MQTT, so the recorder stays the single writer."""
+"""Supervisor actions (patrol findings, dismissals, leave) published on MQTT: the recorder stays the single writer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import getpass
 import uuid
 
 from monitor.config import MonitorConfig
-from monitor.contract import Dismissal, IncidentEvent, Payload, Topics, now_utc
+from monitor.contract import Dismissal, IncidentEvent, LeaveGrant, Payload, Topics, now_utc
 from monitor.errors import MonitorError
 from monitor.incident import LATE_ARRIVAL
 from monitor.mqtt.client import connect, disconnect, make_client
@@ -38,6 +38,18 @@ def patrol_incident(
 
 def dismissal(incident_id: str, reason: str, by: str | None = None) -> Dismissal:
     return Dismissal(incident_id=incident_id, reason=reason, by=by or getpass.getuser(), at=now_utc())
+
+
+def leave_grant(*, window: str, start: dt.datetime, end: dt.datetime, reason: str, by: str | None = None) -> LeaveGrant:
+    return LeaveGrant(
+        id=f"leave-{uuid.uuid4().hex[:12]}",
+        window=window,
+        start=start,
+        end=end,
+        reason=reason,
+        by=by or getpass.getuser(),
+        at=now_utc(),
+    )
 
 
 def publish(config: MonitorConfig, topic_of: str, payloads: list[Payload]) -> None:

@@ -33,6 +33,7 @@ from monitor.contract import (
     ContractError,
     Dismissal,
     IncidentEvent,
+    LeaveGrant,
     Rejection,
     Topics,
     now_utc,
@@ -40,13 +41,16 @@ from monitor.contract import (
 from monitor.mqtt.client import connect, disconnect, make_client
 from monitor.scoring import deductions_for, month_bounds
 from monitor.store import alerts as alert_store
+from monitor.store.evidence import purge_evidence, save_evidence
 from monitor.store.incidents import Conflict, Outcome, dismiss, incident_by_id, load_incidents, record_event
+from monitor.store.leaves import grant_leave, leaves_around
 from monitor.store.tables import AlertRow, IncidentRow
 from monitor.webhooks import WebhookFailed, send_text
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "recorder"
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,14 @@ class Handled:
     status: str
     """recorded, duplicate, dismissed or rejected."""
     detail: str = ""
+
+
+def _as_text(payload: bytes) -> str:
+    """A refused payload for the rejected topic: its text, or its size when it is binary."""
+    try:
+        return payload.decode("utf-8")[:2000]
+    except UnicodeDecodeError:
+        return f"<{len(payload)} bytes of binary data>"
 
 
 def _points_of(session: Session, incident_id: str, config: MonitorConfig) -> Decimal:
@@ -75,7 +87,8 @@ def handle_message(
     if topic == topics.incidents:
         try:
             event = IncidentEvent.from_json(payload)
-            charge = admit(event, config, calendar)
+            leaves = leaves_around(session, event.window, event.started_at, dt.timedelta(days=1))
+            charge = admit(event, config, calendar, leaves)
             outcome = record_event(session, event, charge, now)
         except (ContractError, Refused, Conflict) as exc:
             return Handled("rejected", str(exc))
@@ -87,6 +100,25 @@ def handle_message(
             alert = compose_alert(incident, _points_of(session, event.id, config), config)
             alert_store.queue_alert(session, alert, config.alerts, now)
         return Handled("recorded", f"{event.id} {event.event} #{event.seq} {event.kind} {event.window}")
+    if topic.startswith(f"{topics.prefix}/evidence/"):
+        parts = topic.removeprefix(f"{topics.prefix}/evidence/").split("/")
+        if len(parts) != 2 or not all(parts) or len(parts[1]) > 80:
+            return Handled("rejected", f"evidence topic must be {topics.prefix}/evidence/<incident id>/<name>")
+        if not payload.startswith(JPEG_MAGIC):
+            return Handled("rejected", "evidence is not a JPEG image")
+        fresh = save_evidence(session, parts[0], parts[1], payload, now)
+        return Handled("recorded" if fresh else "duplicate", f"evidence {parts[0]}/{parts[1]} ({len(payload)} bytes)")
+    if topic == topics.leaves:
+        try:
+            grant = LeaveGrant.from_json(payload)
+        except ContractError as exc:
+            return Handled("rejected", str(exc))
+        if grant.window not in config.window_by_id:
+            return Handled("rejected", f"unknown window {grant.window!r}: not in the hall's [windows]")
+        if grant.end <= grant.start:
+            return Handled("rejected", "leave ends before it starts")
+        fresh = grant_leave(session, grant, now)
+        return Handled("recorded" if fresh else "duplicate", f"leave {grant.id} {grant.window}")
     if topic == topics.dismissals:
         try:
             dismissal = Dismissal.from_json(payload)
@@ -126,7 +158,10 @@ class Recorder:
         if self._announce:
             self._announce(client, userdata, flags, reason, props)
         # Subscribing again on every connect is harmless and covers a broker that lost the session.
-        client.subscribe([(self.topics.incidents, 1), (self.topics.dismissals, 1)])
+        topics = self.topics
+        client.subscribe(
+            [(topics.incidents, 1), (topics.dismissals, 1), (topics.leaves, 1), (topics.evidence("+", "+"), 1)]
+        )
 
     def start(self) -> None:
         connect(self.client, self.config.mqtt)
@@ -156,10 +191,7 @@ class Recorder:
             if handled.status == "rejected":
                 log.warning("rejected message on %s: %s", message.topic, handled.detail)
                 rejection = Rejection(
-                    topic=message.topic,
-                    reason=handled.detail,
-                    payload=message.payload.decode("utf-8", "replace")[:2000],
-                    at=self.clock(),
+                    topic=message.topic, reason=handled.detail, payload=_as_text(message.payload), at=self.clock()
                 )
                 self.client.publish(self.topics.rejected, rejection.to_json(), qos=1)
             else:
@@ -200,11 +232,24 @@ class Recorder:
     # --- alert outbox delivery ---
 
     def _deliver_loop(self) -> None:
+        """Alert delivery every second; the evidence retention purge every `[evidence] purge_every`."""
+        next_purge = self.clock()
         while not self._stop.wait(1.0):
             try:
                 self.deliver_due_alerts()
+                if self.clock() >= next_purge:
+                    self.purge_expired_evidence()
+                    next_purge = self.clock() + self.config.evidence.purge_every
             except OperationalError as exc:
                 log.error("alert delivery: database unavailable (%s)", exc.orig)
+
+    def purge_expired_evidence(self) -> int:
+        with Session(self.engine) as session:
+            purged = purge_evidence(session, self.clock() - self.config.evidence.retention)
+            session.commit()
+        if purged:
+            log.info("deleted %d evidence snapshot(s) past the retention period", purged)
+        return purged
 
     def deliver_due_alerts(self) -> int:
         """Try every due alert once; return how many were delivered."""

@@ -26,8 +26,9 @@ from pathlib import Path
 
 from monitor.calendar import WorkCalendar
 from monitor.config import CameraConfig, MonitorConfig
-from monitor.contract import Topics
+from monitor.contract import SCHEMA_VERSION, Topics
 from monitor.errors import InputError
+from monitor.mqtt.client import OFFLINE, ONLINE
 from monitor.presence import IncidentChange, Leave, Observation, Output, PresenceMachine, StateChange
 from monitor.video.annotate import annotate, encode_jpeg
 from monitor.video.detector import Detections, Detector
@@ -35,9 +36,6 @@ from monitor.video.source import Frame
 from monitor.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
 
 log = logging.getLogger(__name__)
-
-ONLINE = "online"
-OFFLINE = "offline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +65,7 @@ class Stats:
         mean_ms = 1000 * self.inference_seconds / self.frames if self.frames else 0.0
         return json.dumps(
             {
+                "schema": SCHEMA_VERSION,
                 "camera": camera,
                 "at": at.isoformat(),
                 "frames": self.frames,
@@ -128,7 +127,12 @@ class CameraPipeline:
 
     # -- inputs ---------------------------------------------------------------------------------
 
-    def on_frame(self, frame: Frame) -> list[Message]:
+    def on_frame(
+        self, frame: Frame, detections: Detections | None = None, readings: dict[str, SeatReading] | None = None
+    ) -> list[Message]:
+        """One frame in, its messages out. `detections` and `readings`, when given, were found for this frame
+        elsewhere (the optimised loop, monitor.video.batch, reads gated zones in shared detector calls);
+        by default the pipeline's detector and seat zones find them."""
         out: list[Message] = []
         if self._last is not None:
             gap = frame.at - self._last.frame.at
@@ -140,14 +144,16 @@ class CameraPipeline:
         if self._offline or self._last is None:
             self._offline = False
             out.append(Message(self.topics.camera_status(self.camera.id), ONLINE.encode(), retain=True))
-        began = time.perf_counter()
-        detections = self.detector.detect(frame.image)
-        self.stats.inference_seconds += time.perf_counter() - began
+        if detections is None:
+            began = time.perf_counter()
+            detections = self.detector.detect(frame.image)
+            self.stats.inference_seconds += time.perf_counter() - began
         self.stats.frames += 1
         self.stats.detections += len(detections)
-        readings = read_seats(
-            detections, self.zones, self.exclusions, frame.image.shape, min_overlap=self.camera.min_overlap
-        )
+        if readings is None:
+            readings = read_seats(
+                detections, self.zones, self.exclusions, frame.image.shape, min_overlap=self.camera.min_overlap
+            )
         seen = _Seen(frame, detections, readings)
         self._last = seen
         for window, reading in readings.items():
@@ -228,11 +234,16 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
     """The `monitor worker` service: runs until `stop` is set."""
     from monitor.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
     from monitor.outbox import Outbox
+    from monitor.video.batch import GatedCamera, gate_settings, require_stateless, tune
     from monitor.video.detector import load_detector
     from monitor.video.source import is_live, open_source
 
     camera = find_camera(config, camera_id)
     detector = load_detector(config.detector)
+    tune(detector, config.detector)
+    gate = gate_settings(config.detector)
+    if gate is not None:
+        require_stateless(detector)
     component = f"camera-{camera.id}"
     client = make_client(config.mqtt, component, component=component)
     outbox = Outbox(Path(config.paths.data_dir) / f"outbox-{camera.id}.sqlite", client)
@@ -245,6 +256,7 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
         client.connect_async(address.host, address.port, keepalive=int(config.mqtt.keepalive.total_seconds()))
         client.loop_start()
     pipeline = CameraPipeline(config, camera, detector)
+    gated = GatedCamera(pipeline, gate) if gate is not None else None
     topics = Topics(config.mqtt.topic_prefix)
     source = open_source(camera, start=None, detect_fps=camera.detect_fps)
     frames: queue.Queue[Frame] = queue.Queue(maxsize=2)
@@ -283,7 +295,10 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
         while not stop.is_set():
             try:
                 frame = frames.get(timeout=1.0)
-                messages = pipeline.on_frame(frame)
+                if gated is not None:
+                    messages = gated.process(frame, detector, canvas_size=config.detector.imgsz)
+                else:
+                    messages = pipeline.on_frame(frame)
                 last = (frame.at, time.monotonic())
             except queue.Empty:
                 messages = pipeline.watchdog(now())

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from monitor.admission import Refused, admit
+from monitor.admission import LeaveSpan, Refused, admit
 from monitor.calendar import WorkCalendar
 from monitor.config import MonitorConfig
 from monitor.contract import IncidentEvent
@@ -47,3 +47,25 @@ def test_refusals_say_why(hedong: MonitorConfig, e: IncidentEvent, reason: str) 
 
 def test_make_up_saturday_is_admitted(hedong: MonitorConfig) -> None:
     assert _admit(hedong, event(at=dt.datetime(2020, 10, 10, 9, 20, tzinfo=TZ))).session == "上午"
+
+
+def _leave(start: str, end: str) -> LeaveSpan:
+    return LeaveSpan(
+        dt.datetime.fromisoformat(f"2020-11-04T{start}+08:00"),
+        dt.datetime.fromisoformat(f"2020-11-04T{end}+08:00"),
+        "病假",
+    )
+
+
+def test_approved_leave_refuses_what_it_covers(hedong: MonitorConfig) -> None:
+    calendar = WorkCalendar(hedong.calendar, hedong.duty, hedong.hall.tz)
+    # A late arrival spans the session start to the arrival: leave over the session start covers it.
+    with pytest.raises(Refused, match=r"approved leave 2020-11-04 09:00–10:00 \(病假\)"):
+        admit(event(at=dt.datetime(2020, 11, 4, 10, 5, tzinfo=TZ)), hedong, calendar, [_leave("09:00", "10:00")])
+    empty = IncidentEvent(
+        id="e", event="new", kind="empty_post", window="C20", started_at=dt.datetime(2020, 11, 4, 14, 0, tzinfo=TZ)
+    )
+    with pytest.raises(Refused, match="approved leave"):
+        admit(empty, hedong, calendar, [_leave("13:30", "17:00")])
+    # Leave in the afternoon does not excuse a morning late arrival.
+    assert admit(event(), hedong, calendar, [_leave("13:30", "17:00")]).session == "上午"

@@ -38,6 +38,7 @@ def test_broker_killed_mid_stream_loses_nothing(tmp_path):
             if k == 50:
                 broker.stop()
             if k == 100:
+                assert outbox.pending() >= 50, "what was put while the broker was down waits in the outbox"
                 broker.start()
             outbox.put(f"t/out/{k}", payload)
             time.sleep(0.01)

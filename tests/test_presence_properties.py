@@ -86,3 +86,25 @@ def test_lifecycles_are_well_formed_and_never_cover_unknown_time(script):
 def test_a_seat_never_seen_empty_yields_no_incident(script):
     out = replay(readings(script))
     assert not [c for c in out if isinstance(c, IncidentChange)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(segments)
+def test_a_long_observed_absence_in_a_session_is_never_lost(script):
+    series = readings(script)
+    out = replay(series)
+    posts: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+    for change in out:
+        if isinstance(change, IncidentChange) and change.kind == "empty_post":
+            posts[change.id] = (change.started_at, change.ended_at or series[-1][0])
+    needed = CONFIG.empty_post_after + CONFIG.arrive_after + CONFIG.leave_after + 2 * STEP
+    for session in CALENDAR.sessions_on(DAY):
+        run_start = None
+        for moment, value in [*series, (series[-1][0] + STEP, None)]:
+            inside = session.start <= moment < session.end
+            if value is False and inside:
+                run_start = run_start or moment
+                continue
+            if run_start is not None and moment - run_start >= needed:
+                assert any(s < moment and e > run_start for s, e in posts.values()), (run_start, moment)
+            run_start = None

@@ -12,16 +12,17 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlmodel import Session, func, select
 
 from monitor.config import MonitorConfig, WebhookConfig
-from monitor.contract import Alert, Dismissal, IncidentEvent, Rejection, Topics
+from monitor.contract import Alert, Dismissal, IncidentEvent, LeaveGrant, Rejection, Topics
 from monitor.recorder import Recorder
 from monitor.scoring import month_bounds, score_month
 from monitor.store.database import open_database
-from monitor.store.tables import DismissalRow, IncidentEventRow, IncidentRow
+from monitor.store.tables import DismissalRow, EvidenceRow, IncidentEventRow, IncidentRow, LeaveRow
 from tests.hall_support import config_file, hall_config
 from tests.mqtt_support import Collector, publish, wait_for
 
@@ -169,7 +170,7 @@ def test_dismissal_restores_the_points_and_keeps_the_record(running: tuple[Monit
 
 
 def test_alerts_reach_mqtt_in_chinese(running: tuple[MonitorConfig, Recorder]) -> None:
-    config, recorder = running
+    config, _recorder = running
     topics = Topics(config.mqtt.topic_prefix)
     alerts = Collector(config.mqtt.url, topics.alerts)
     try:
@@ -188,7 +189,7 @@ def test_alerts_reach_mqtt_in_chinese(running: tuple[MonitorConfig, Recorder]) -
 class FlakyRobot(http.server.BaseHTTPRequestHandler):
     """A group robot that fails its first two calls, then accepts (errcode 0)."""
 
-    calls: list[dict[str, object]] = []
+    calls: ClassVar[list[dict[str, object]]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -276,3 +277,58 @@ def test_recorder_killed_and_restarted_loses_nothing(
         engine.dispose()
     # A clean stop says "offline" too.
     assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
+
+
+def test_evidence_is_kept_once_and_purged_after_retention(running: tuple[MonitorConfig, Recorder]) -> None:
+    import cv2
+    import numpy as np
+
+    config, recorder = running
+    topics = Topics(config.mqtt.topic_prefix)
+    ok, jpeg = cv2.imencode(".jpg", np.full((24, 32, 3), 128, np.uint8))
+    assert ok
+    rejected = Collector(config.mqtt.url, topics.rejected)
+    try:
+        shot = topics.evidence("cam-1-c25", "threshold.jpg")
+        publish(config.mqtt.url, shot, [jpeg.tobytes(), jpeg.tobytes()])
+        publish(config.mqtt.url, topics.evidence("cam-1-c25", "bad.jpg"), [b"\x00\x01 not an image"])
+        wait_for(lambda: len(rejected.payloads()) == 1, what="the rejected non-image")
+        assert Rejection.from_json(rejected.payloads()[0]).reason == "evidence is not a JPEG image"
+        assert count(recorder, EvidenceRow) == 1
+        with Session(recorder.engine) as session:
+            assert session.exec(select(EvidenceRow)).one().data == jpeg.tobytes()
+        assert recorder.purge_expired_evidence() == 0  # still within the retention period
+        recorder.clock = lambda: dt.datetime.now(dt.UTC) + config.evidence.retention + dt.timedelta(minutes=1)
+        assert recorder.purge_expired_evidence() == 1
+        assert count(recorder, EvidenceRow) == 0
+    finally:
+        rejected.close()
+
+
+def test_incidents_inside_approved_leave_are_refused(running: tuple[MonitorConfig, Recorder]) -> None:
+    config, recorder = running
+    topics = Topics(config.mqtt.topic_prefix)
+    rejected = Collector(config.mqtt.url, topics.rejected)
+    try:
+        grant = LeaveGrant(
+            id="leave-1",
+            window="C20",
+            start=dt.datetime(2020, 11, 4, 9, 0, tzinfo=TZ),
+            end=dt.datetime(2020, 11, 4, 12, 0, tzinfo=TZ),
+            reason="公出：参加业务培训",
+            at=dt.datetime.now(dt.UTC),
+        )
+        publish(config.mqtt.url, topics.leaves, [grant.to_json(), grant.to_json()])
+        wait_for(lambda: count(recorder, LeaveRow) == 1, what="the leave")
+        publish(
+            config.mqtt.url,
+            topics.incidents,
+            [late("on-leave", "C20", 4).to_json(), late("next-day", "C20", 5).to_json()],
+        )
+        wait_for(lambda: count(recorder, IncidentRow) == 1, what="the next day's incident")
+        wait_for(lambda: len(rejected.payloads()) == 1, what="the refusal")
+        assert "approved leave" in Rejection.from_json(rejected.payloads()[0]).reason
+        with Session(recorder.engine) as session:
+            assert session.exec(select(IncidentRow.id)).one() == "next-day"
+    finally:
+        rejected.close()

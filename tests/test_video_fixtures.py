@@ -3,7 +3,9 @@ and their people really seen by a COCO detector in their seat zones."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -194,3 +196,16 @@ def test_the_detector_sees_seated_staff_and_nobody_in_empty_seats(clip: str, hal
     if seated:
         assert seated_hits / seated >= 0.9, f"seated staff found in {seated_hits} of {seated} sampled frames"
     assert empty_hits <= max(1, empty // 20), f"an empty seat read occupied in {empty_hits} of {empty} frames"
+
+
+def test_committed_outputs_match_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """hall.toml and the sidecars are what fixtures/make_videos.py writes today (nobody edited them by hand)."""
+    spec = importlib.util.spec_from_file_location("make_videos", ROOT / "fixtures" / "make_videos.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "make_videos", generator)  # dataclasses look their module up there
+    spec.loader.exec_module(generator)
+    assert (VIDEOS / "hall.toml").read_text(encoding="utf-8") == generator.hall_toml()
+    assert sorted(c.name for c in generator.CLIPS) == CLIPS
+    for clip in generator.CLIPS:
+        assert load_truth(clip.name) == json.loads(json.dumps(generator.truth(clip)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import numpy as np
 import pytest
 
 from monitor.config.video import CameraConfig
-from monitor.video.source import FileSource, LiveSource, SourceError, is_live, is_no_signal, open_source
+from monitor.video.source import (
+    FileSource,
+    LiveSource,
+    SourceError,
+    is_live,
+    is_no_signal,
+    open_capture,
+    open_source,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEOS = ROOT / "fixtures" / "videos"
@@ -193,3 +202,10 @@ def test_fixture_clip_dropout_delivers_no_frames() -> None:
     seconds = [round((f.at - start).total_seconds()) for f in open_source(cam, start=start, detect_fps=1.0).frames()]
     (gap,) = truth["dropouts"]
     assert seconds == [s for s in range(600) if not gap["from_s"] <= s < gap["to_s"]]
+
+
+def test_a_stream_nobody_serves_fails_to_open_within_its_timeout() -> None:
+    started = time.monotonic()
+    capture = open_capture("rtsp://127.0.0.1:9/none", timedelta(seconds=2))
+    assert not capture.isOpened()
+    assert time.monotonic() - started < 10

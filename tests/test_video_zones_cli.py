@@ -52,7 +52,7 @@ def test_zones_with_detection_reports_each_seat(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--camera", "nope", "--out", "x.png"], "no such camera in [[cameras]] (cameras: cam-f01"),
+        (["--camera", "nope", "--out", "x.png"], "no such camera in the configuration (cameras: cam-f01"),
         (["--camera", "cam-f01", "--out", "x.gif"], "write a .png or .jpg file"),
         (["--camera", "cam-f01", "--out", "x.png", "--at", "soon"], "--at: cannot read duration 'soon'"),
         (["--camera", "cam-f01", "--out", "x.png", "--at", "2h"], "no picture from fixtures/videos/on_time.mp4"),

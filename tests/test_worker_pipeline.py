@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -90,3 +91,21 @@ def test_incident_messages_carry_evidence_jpegs(monkeypatch):
     shots = {m.topic: m.payload for m in messages if m.topic.startswith(f"{topics.prefix}/evidence/")}
     assert set(shots) == {topics.evidence(events[0].id, n) for n in ("last_seen.jpg", "threshold.jpg", "return.jpg")}
     assert all(p[:2] == b"\xff\xd8" for p in shots.values()), "raw JPEG bytes"
+
+
+def test_a_frame_stamped_before_a_watchdog_tick_neither_fails_nor_goes_back_in_time(monkeypatch):
+    config = fixture_hall(monkeypatch)
+    camera = find_camera(config, "cam-f07").model_copy(update={"url": str(clip("camera_dropout.mp4"))})
+    pipeline = CameraPipeline(config, camera, detector(), evidence=False)
+    topics = Topics(config.mqtt.topic_prefix)
+    source = open_source(camera, start=TZ_START, detect_fps=camera.detect_fps)
+    try:
+        first, second = itertools.islice(source.frames(), 2)
+    finally:
+        source.close()
+    pipeline.on_frame(first)
+    dark = pipeline.watchdog(first.at + dt.timedelta(seconds=40))
+    assert Message(topics.camera_status("cam-f07"), b"offline", retain=True) in dark
+    # Captured at +35 s, handled after the +40 s tick (a live race): accepted, and the camera is back.
+    back = pipeline.on_frame(dataclasses.replace(second, at=first.at + dt.timedelta(seconds=35)))
+    assert Message(topics.camera_status("cam-f07"), b"online", retain=True) in back

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from monitor.bench import BenchReport, BenchSpec, compare
+from monitor.bench import MODES, BenchReport, BenchSpec, compare
 from monitor.cli import app
 from monitor.errors import InputError
 from monitor.units import parse_duration
@@ -26,33 +26,29 @@ def _seconds(value: float | None) -> str:
 
 
 def report_table(report: BenchReport) -> Table:
-    naive, optimised = report.modes
+    modes = report.modes
     table = Table(
         title=f"基准测试 {report.cameras} cameras x {report.windows} windows, {report.seconds}s of video, "
         f"reverify {report.reverify_seconds:.0f}s"
     )
-    for header in ("figure", "naive", "optimised", "naive/optimised"):
-        table.add_column(header, justify="left" if header == "figure" else "right")
-    rows = [
-        ("frames decoded /s", naive.frames_per_second, optimised.frames_per_second, "{:.1f}"),
-        ("detector calls /s", naive.detector_calls_per_second, optimised.detector_calls_per_second, "{:.1f}"),
-        ("detector calls", naive.detector_calls, optimised.detector_calls, "{:d}"),
-        ("zone readings by the detector", naive.zones_read_share * 100, optimised.zones_read_share * 100, "{:.1f}%"),
-        ("CPU s per camera-hour", naive.cpu_seconds_per_camera_hour, optimised.cpu_seconds_per_camera_hour, "{:.1f}"),
-        ("cores at real time", naive.cores_at_real_time, optimised.cores_at_real_time, "{:.2f}"),
-        ("real-time factor (>= 1)", naive.realtime_factor, optimised.realtime_factor, "{:.2f}"),
-        ("peak memory MB", naive.peak_memory_mb, optimised.peak_memory_mb, "{:.0f}"),
+    table.add_column("figure")
+    for mode in modes:
+        table.add_column(mode.mode, justify="right")
+    rows: list[tuple[str, str, list[float]]] = [
+        ("frames decoded /s", "{:.1f}", [m.frames_per_second for m in modes]),
+        ("detector calls /s", "{:.1f}", [m.detector_calls_per_second for m in modes]),
+        ("detector calls", "{:.0f}", [m.detector_calls for m in modes]),
+        ("zone readings by the detector", "{:.1f}%", [100 * m.zones_read_share for m in modes]),
+        ("CPU s per camera-hour", "{:.1f}", [m.cpu_seconds_per_camera_hour for m in modes]),
+        ("cores at real time", "{:.2f}", [m.cores_at_real_time for m in modes]),
+        ("real-time factor (>= 1)", "{:.2f}", [m.realtime_factor for m in modes]),
+        ("peak memory MB", "{:.0f}", [m.peak_memory_mb for m in modes]),
     ]
-    for label, a, b, form in rows:
-        table.add_row(label, form.format(a), form.format(b), f"{a / b:.2f}" if b else "—")
+    for label, form, values in rows:
+        table.add_row(label, *[form.format(v) for v in values])
     for label, key in (("delay median", "median"), ("delay p95", "p95"), ("delay worst", "worst")):
-        table.add_row(label, _seconds(getattr(naive.delays, key)), _seconds(getattr(optimised.delays, key)), "")
-    table.add_row(
-        "seat changes published",
-        f"{naive.delays.matched}/{naive.delays.changes}",
-        f"{optimised.delays.matched}/{optimised.delays.changes}",
-        "",
-    )
+        table.add_row(label, *[_seconds(getattr(m.delays, key)) for m in modes])
+    table.add_row("seat changes published", *[f"{m.delays.matched}/{m.delays.changes}" for m in modes])
     return table
 
 
@@ -84,20 +80,22 @@ def bench_command(
         progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err)
         with progress:
             build = progress.add_task("合成视频 building the hall", total=cameras)
-            run = progress.add_task("运行 running", total=2, visible=False)
+            run = progress.add_task("运行 running", total=len(MODES), visible=False)
 
             def built(done: int, total: int) -> None:
                 progress.update(build, completed=done, total=total)
 
             def stage(mode: str) -> None:
-                done = 0 if mode == "naive" else 1
-                progress.update(run, visible=True, description=f"运行 running {mode}", completed=done)
+                progress.update(run, visible=True, description=f"运行 running {mode}", completed=MODES.index(mode))
 
             report = compare(spec, fixtures, folder, on_stage=stage, on_built=built)
-            progress.update(run, completed=2)
+            progress.update(run, completed=len(MODES))
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
         return
     out.print(report_table(report))
-    out.print(f"CPU naive / optimised: [bold]{report.cpu_ratio:.1f}x[/]")
+    out.print(
+        f"CPU naive / optimised: [bold]{report.cpu_ratio:.1f}x[/]; "
+        f"naive-tuned / optimised (gating and tiling alone): [bold]{report.tuned_ratio:.1f}x[/]"
+    )
     out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)

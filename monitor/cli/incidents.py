@@ -19,7 +19,7 @@ from monitor.config import MonitorConfig
 from monitor.errors import InputError
 from monitor.formatting import plain
 from monitor.imports import load_month_inputs
-from monitor.patrol import dismissal, patrol_incident, publish
+from monitor.patrol import dismissal, leave_grant, patrol_incident, publish
 from monitor.scoring import EnteredScores, MonthScores, deductions_for, month_bounds, score_month
 from monitor.store.database import open_database
 from monitor.store.incidents import dismissals_for, incident_by_id, load_incidents
@@ -28,12 +28,12 @@ incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, lis
 app.add_typer(incident_app, name="incident")
 
 
-def _parse_at(text: str, config: MonitorConfig) -> dt.datetime:
+def _parse_at(text: str, config: MonitorConfig, option: str = "--at") -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise InputError(
-            f"--at {text!r}: not an ISO 8601 time such as 2020-11-03T09:12 or 2020-11-03T09:12+08:00"
+            f"{option} {text!r}: not an ISO 8601 time such as 2020-11-03T09:12 or 2020-11-03T09:12+08:00"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)
 
@@ -197,6 +197,32 @@ def print_scores(scores: MonthScores, console: Console) -> None:
         console.print(table)
     full = sum(1 for r in scores.staff if not r.deductions)
     console.print(f"其余 {full} 个窗口工作人员无扣分。")
+
+
+leave_app = typer.Typer(help="Approved leave (请假、公出): incidents inside it are refused.", no_args_is_help=True)
+app.add_typer(leave_app, name="leave")
+
+
+@leave_app.command("add")
+def leave_add(
+    ctx: typer.Context,
+    window: Annotated[str, typer.Option(help="Window id whose staff is away.")],
+    start: Annotated[str, typer.Option("--from", help="Leave starts (ISO 8601; hall time if no offset).")],
+    end: Annotated[str, typer.Option("--to", help="Leave ends (ISO 8601).")],
+    reason: Annotated[str, typer.Option(help="请假 / 公出 and why.")],
+) -> None:
+    """Record approved leave; prints its id. An incident already recorded inside it needs a dismissal."""
+    config = state(ctx).config
+    if window not in config.window_by_id:
+        raise InputError(f"--window {window!r}: not in the hall's [windows]")
+    begins, ends = _parse_at(start, config, "--from"), _parse_at(end, config, "--to")
+    if ends <= begins:
+        raise InputError("--to must be after --from")
+    if not reason.strip():
+        raise InputError("--reason must say what the leave is")
+    grant = leave_grant(window=window, start=begins, end=ends, reason=reason.strip())
+    publish(config, "leaves", [grant])
+    typer.echo(grant.id)
 
 
 @app.command("scores")

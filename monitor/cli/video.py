@@ -24,7 +24,13 @@ from monitor.config import MonitorConfig, load_config
 from monitor.errors import InputError
 from monitor.evaluation import ClipScore, match_clip, parse_truth, total
 from monitor.replay import replay, video_seconds
+from monitor.video.batch import gate_settings, tune
+from monitor.video.detector import load_detector
 from monitor.worker import Message, find_camera, run_worker
+
+OPTIMISED_HELP = (
+    "Optimised mode, as [detector] gating = true: per-zone motion gating, tiled detector calls (docs/benchmarks.md)."
+)
 
 err = Console(stderr=True)
 out = Console()
@@ -80,6 +86,7 @@ def replay_command(
     start: Annotated[str, typer.Option("--start", help="Wall-clock time of the first frame (ISO 8601).")],
     offline: Annotated[bool, typer.Option("--offline", help="No broker, no database: only report.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the incidents found as JSON on stdout.")] = False,
+    optimised: Annotated[bool, typer.Option("--optimised", help=OPTIMISED_HELP)] = False,
 ) -> None:
     """回放录像 — process a video file as if it were live from --start, as fast as possible."""
     config = state(ctx).config
@@ -101,8 +108,17 @@ def replay_command(
     try:
         with _stdout_kept_for_data(), _progress() as bar:
             task = bar.add_task(f"回放 {video.name}", total=video_seconds(video))
+            detector = load_detector(config.detector)
+            tune(detector, config.detector)
             found = replay(
-                config, camera, video, moment, publish=publish, progress=lambda s: bar.update(task, completed=s)
+                config,
+                camera,
+                video,
+                moment,
+                publish=publish,
+                progress=lambda s: bar.update(task, completed=s),
+                detector=detector,
+                gate=gate_settings(config.detector, force=optimised),
             )
     finally:
         if outbox is not None and client is not None:
@@ -136,6 +152,7 @@ def eval_command(
     ] = None,
     min_precision: Annotated[float, typer.Option(help="Fail below this total precision.")] = 1.0,
     min_recall: Annotated[float, typer.Option(help="Fail below this total recall.")] = 1.0,
+    optimised: Annotated[bool, typer.Option("--optimised", help=OPTIMISED_HELP)] = False,
     tolerance: Annotated[
         float | None,
         typer.Option(help="Seconds a start may be off (default: one sampling interval + the confirmation time)."),
@@ -155,12 +172,12 @@ def eval_command(
         if video is None:
             raise InputError(f"{path}: no video {clip}.* next to it")
         videos.append((clip, video, truth))
-    from monitor.video.detector import load_detector
-
     scores: list[ClipScore] = []
     lengths = [video_seconds(v) or 0.0 for _, v, _ in videos]
     with _stdout_kept_for_data(), _progress() as bar:
         detector = load_detector(config.detector)
+        tune(detector, config.detector)
+        gate = gate_settings(config.detector, force=optimised)
         task = bar.add_task("评测", total=sum(lengths) or None)
         done = 0.0
         for (clip, video, truth), length in zip(videos, lengths, strict=True):
@@ -178,6 +195,7 @@ def eval_command(
                 video,
                 truth.start,
                 detector=detector,
+                gate=gate,
                 progress=lambda s, base=done: bar.update(task, completed=base + s),
             )
             done += length

@@ -31,13 +31,13 @@ def _camera(config: MonitorConfig, camera_id: str) -> CameraConfig:
         if camera.id == camera_id:
             return camera
     known = ", ".join(c.id for c in config.cameras) or "none configured"
-    raise InputError(f"--camera {camera_id!r}: no such camera in [[cameras]] (cameras: {known})")
+    raise InputError(f"--camera {camera_id!r}: no such camera in the configuration (cameras: {known})")
 
 
 @app.command("zones")
 def zones(
     ctx: typer.Context,
-    camera_id: Annotated[str, typer.Option("--camera", help="Camera id from [[cameras]].")],
+    camera_id: Annotated[str, typer.Option("--camera", help="Camera id (the id of one of the configured cameras).")],
     out: Annotated[Path, typer.Option("--out", help="Picture to write (.png or .jpg).")],
     at: Annotated[str, typer.Option("--at", help='For a video file: where to take the picture, e.g. "2m".')] = "0s",
     detect: Annotated[
@@ -91,4 +91,4 @@ def zones(
         table.add_row(*row)
     console.print(table)
     if not zones_:
-        console.print("[yellow]注意[/]：该摄像头未配置座位区域（[[cameras.windows]]）")
+        console.print("[yellow]注意[/]：该摄像头未配置座位区域（cameras.windows），请按网格坐标填写")

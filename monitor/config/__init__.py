@@ -28,7 +28,7 @@ from monitor.config.mqtt import MqttConfig
 from monitor.config.notices import NoticesConfig
 from monitor.config.presence import PresenceConfig
 from monitor.config.rules import DeductionConfig, RuleSetConfig, SheetConfig
-from monitor.config.storage import DatabaseConfig, PathsConfig
+from monitor.config.storage import DatabaseConfig, EvidenceConfig, PathsConfig
 from monitor.config.video import CameraConfig, DetectorConfig
 from monitor.errors import ConfigError
 
@@ -42,6 +42,7 @@ __all__ = [
     "DepartmentConfig",
     "DetectorConfig",
     "DutyConfig",
+    "EvidenceConfig",
     "HallConfig",
     "MonitorConfig",
     "MqttConfig",
@@ -107,6 +108,7 @@ class MonitorConfig(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="The broker.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Supervisor alerts.")
     paths: PathsConfig = Field(default_factory=PathsConfig, description="Local files.")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence snapshots.")
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras and their seat zones.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="The person detector.")
     presence: PresenceConfig = Field(default_factory=PresenceConfig, description="Presence thresholds.")

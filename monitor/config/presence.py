@@ -44,9 +44,6 @@ class PresenceConfig(Section):
     stats_every: Duration = Field(
         timedelta(seconds=60), description="A camera worker publishes its statistics this often."
     )
-    evidence_retention: Duration = Field(
-        timedelta(days=30), description="Evidence snapshots (they show faces) are deleted after this long."
-    )
 
     @model_validator(mode="after")
     def _positive(self) -> PresenceConfig:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, field_validator
 
 from monitor.config.base import Section
+from monitor.units import Duration
 
 
 class DatabaseConfig(Section):
@@ -20,6 +23,13 @@ class DatabaseConfig(Section):
         if not value.startswith(("sqlite:", "postgresql")):
             raise ValueError(f"{value!r}: use sqlite:///path or postgresql+psycopg://user@host/db")
         return value
+
+
+class EvidenceConfig(Section):
+    retention: Duration = Field(
+        timedelta(days=30), description="Evidence snapshots (they show faces) are deleted after this long."
+    )
+    purge_every: Duration = Field(timedelta(hours=1), description="How often the recorder deletes expired evidence.")
 
 
 class PathsConfig(Section):

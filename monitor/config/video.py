@@ -39,6 +39,30 @@ class DetectorConfig(Section):
         description='"opencv": when the weights are missing or unloadable, log a warning and use the OpenCV-only '
         'detector (weaker, see monitor/video/detector.py); "none": fail with an error.',
     )
+    gating: bool = Field(
+        False,
+        description="Optimised mode: run the detector only on the seat zones whose picture changed (per-zone motion "
+        "gating), re-reading static zones every `reverify`, the regions of several zones in one call. A skipped "
+        "zone keeps its last reading. Needs YOLO weights (not the OpenCV fallback). See docs/benchmarks.md.",
+    )
+    reverify: Duration = Field(
+        timedelta(seconds=10),
+        description="With gating: a static zone is read by the detector at least this often; it is also the most "
+        "a seat change the motion test misses is delayed.",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        description="onnxruntime inference threads for .onnx weights, without spin-waiting; 0 keeps onnxruntime's "
+        "default (one per core, spinning). 1 halves the CPU per call on a busy 2-core server (docs/benchmarks.md).",
+    )
+
+    @field_validator("reverify")
+    @classmethod
+    def _reverify(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("reverify must be longer than 0s")
+        return value
 
 
 class SeatZoneConfig(Section):

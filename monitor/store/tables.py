@@ -58,6 +58,21 @@ class DismissalRow(SQLModel, table=True):
     recorded_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
 
 
+class LeaveRow(SQLModel, table=True):
+    """Approved leave of a window's staff: incidents inside it are refused."""
+
+    __tablename__ = "leave"
+
+    id: str = Field(primary_key=True, max_length=64)
+    window: str = Field(index=True, max_length=16)
+    start: dt.datetime = _utc(nullable=False, index=True)  # type: ignore[assignment]
+    end: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    by: str = Field(default="", max_length=64)
+    decided_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+
+
 class AlertRow(SQLModel, table=True):
     """The alert outbox: written in the incident's transaction, delivered afterwards, retried."""
 

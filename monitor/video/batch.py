@@ -15,37 +15,35 @@ each load the model (memory) and contend for the same two cores.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from monitor.video.detector import Detections, Detector
+from monitor.config.video import DetectorConfig
+from monitor.errors import MonitorError
+from monitor.video.detector import Detections, Detector, MotionDetector
 from monitor.video.gating import GateSettings, ZoneGate
 from monitor.video.regions import Crop, Rect, concatenate, detect_crops, zone_region
 from monitor.video.source import Frame, FrameSource
-from monitor.video.zones import read_seats
+from monitor.video.zones import SeatReading, read_seats
 from monitor.worker import CameraPipeline, Message
 
+log = logging.getLogger(__name__)
 
-class Handover:
-    """A `Detector` for a CameraPipeline whose boxes were found elsewhere (the shared, tiled calls)."""
 
-    name = "handover"
+class GatingError(MonitorError):
+    """The optimised loop cannot run as configured."""
 
-    def __init__(self) -> None:
-        self._next: Detections | None = None
 
-    def give(self, detections: Detections) -> None:
-        self._next = detections
-
-    def detect(self, image: np.ndarray) -> Detections:
-        if self._next is None:
-            raise RuntimeError("Handover.detect called without detections handed over for this frame")
-        detections, self._next = self._next, None
-        return detections
+def require_stateless(detector: Detector) -> None:
+    """The optimised loop needs a detector that judges each image on its own (YOLO)."""
+    if isinstance(detector, MotionDetector):
+        raise GatingError(
+            f"the optimised camera loop needs the YOLO detector; {detector.name} (the OpenCV fallback) learns from "
+            "every whole frame and cannot read tiles: run without the optimised mode, or configure [detector] weights"
+        )
 
 
 @dataclass
@@ -56,20 +54,17 @@ class GateStats:
 
 
 class GatedCamera:
-    """One camera of the optimised loop: its gate, the boxes of each zone's last reading, its pipeline.
+    """One camera of the optimised loop: its gate, the boxes of each zone's last reading, its pipeline."""
 
-    The pipeline must have been built with `handover` as its detector.
-    """
-
-    def __init__(self, pipeline: CameraPipeline, handover: Handover, settings: GateSettings) -> None:
+    def __init__(self, pipeline: CameraPipeline, settings: GateSettings) -> None:
         self.pipeline = pipeline
-        self.handover = handover
         self.settings = settings
         self.stats = GateStats()
         self._gate: ZoneGate | None = None
         self._regions: dict[str, Rect] = {}
         self._shape: tuple[int, ...] | None = None
         self._boxes: dict[str, Detections] = {}
+        self._seen: tuple[Detections, dict[str, SeatReading]] | None = None
 
     @property
     def camera(self) -> str:
@@ -83,6 +78,7 @@ class GatedCamera:
             self._regions = {z.window: zone_region(z, shape) for z in self.pipeline.zones}
             self._gate = ZoneGate(self._regions, shape, self.settings)
             self._boxes = {}
+            self._seen = None
         assert self._gate is not None
         due = self._gate.due(frame.image, frame.at)
         self.stats.frames += 1
@@ -91,21 +87,33 @@ class GatedCamera:
         return [(window, Crop(frame.image, self._regions[window])) for window in due]
 
     def finish(self, frame: Frame, found: dict[str, Detections]) -> list[Message]:
-        """Feed the pipeline the frame with the boxes of every zone; `found` has the zones read now."""
-        self._boxes.update(found)
-        detections = concatenate(list(self._boxes.values()))
-        camera = self.pipeline.camera
-        if found and self._gate is not None:
+        """Feed the pipeline the frame with the boxes of every zone; `found` has the zones read now.
+
+        With nothing read now, the boxes, and so the readings, are the last frame's.
+        """
+        if found or self._seen is None:
+            self._boxes.update(found)
+            detections = concatenate(list(self._boxes.values()))
             readings = read_seats(
                 detections,
-                [z for z in self.pipeline.zones if z.window in found],
+                self.pipeline.zones,
                 self.pipeline.exclusions,
                 frame.image.shape,
-                min_overlap=camera.min_overlap,
+                min_overlap=self.pipeline.camera.min_overlap,
             )
-            self._gate.record(frame.image, frame.at, {w: r.occupied for w, r in readings.items()})
-        self.handover.give(detections)
-        return self.pipeline.on_frame(frame)
+            if self._gate is not None:
+                self._gate.record(frame.image, frame.at, {w: readings[w].occupied for w in found})
+            self._seen = (detections, readings)
+        return self.pipeline.on_frame(frame, *self._seen)
+
+    def process(self, frame: Frame, detector: Detector, *, canvas_size: int, per_side: int = 2) -> list[Message]:
+        """One frame of this camera alone (a single-camera worker or replay): plan, detect, finish."""
+        require_stateless(detector)
+        plan = self.plan(frame)
+        began = time.perf_counter()
+        found = detect_crops(detector, [crop for _, crop in plan], canvas_size=canvas_size, per_side=per_side)
+        self.pipeline.stats.inference_seconds += time.perf_counter() - began
+        return self.finish(frame, {window: boxes for (window, _), boxes in zip(plan, found, strict=True)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +144,7 @@ def run_gated(
     stats: LoopStats | None = None,
 ) -> Iterator[Processed]:
     """Run the cameras in rounds until every source ends; yields each frame's result as it is done."""
+    require_stateless(detector)
     stats = stats if stats is not None else LoopStats()
     streams = [(camera, iter(source.frames())) for camera, source in cameras]
     while streams:
@@ -186,3 +195,16 @@ def limit_threads(detector: Detector, weights: str | Path, threads: int) -> bool
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     backend.session = onnxruntime.InferenceSession(str(weights), options, providers=session.get_providers())
     return True
+
+
+def gate_settings(config: DetectorConfig, *, force: bool = False) -> GateSettings | None:
+    """The optimised mode's settings when `[detector] gating` is on (or `force`d), else None: the plain pipeline."""
+    return GateSettings(reverify=config.reverify) if config.gating or force else None
+
+
+def tune(detector: Detector, config: DetectorConfig) -> None:
+    """Apply `[detector] threads` (0: leave onnxruntime's default)."""
+    if config.threads and not limit_threads(detector, config.weights, config.threads):
+        log.info(
+            "[detector] threads = %d applies to .onnx weights only; %s keeps its own", config.threads, detector.name
+        )

@@ -149,7 +149,7 @@ def _load_yolo(config: DetectorConfig) -> YoloDetector:
     path = Path(config.weights)
     if not path.exists():
         raise DetectorError(
-            f"[detector] weights = {config.weights!r}: no such file (relative to {Path.cwd()}). Put the weights "
+            f"detector.weights = {config.weights!r}: no such file (relative to {Path.cwd()}). Put the weights "
             'there (e.g. yolo11n.pt or an .onnx export in models/), fix the path, or set fallback = "opencv" '
             "to run the weaker OpenCV-only detector"
         )
@@ -160,7 +160,7 @@ def _load_yolo(config: DetectorConfig) -> YoloDetector:
         names = model.names
         if names.get(PERSON_CLASS) != "person":
             raise DetectorError(
-                f"[detector] weights = {config.weights!r}: class 0 is {names.get(PERSON_CLASS)!r}, not 'person': "
+                f"detector.weights = {config.weights!r}: class 0 is {names.get(PERSON_CLASS)!r}, not 'person': "
                 "use COCO-trained detection weights"
             )
         detector = YoloDetector(model, config)
@@ -169,7 +169,7 @@ def _load_yolo(config: DetectorConfig) -> YoloDetector:
         raise
     except Exception as exc:  # ultralytics raises anything from a corrupt or foreign file
         raise DetectorError(
-            f"[detector] weights = {config.weights!r}: ultralytics cannot load it ({type(exc).__name__}: {exc}). "
+            f"detector.weights = {config.weights!r}: ultralytics cannot load it ({type(exc).__name__}: {exc}). "
             "Use detection weights ultralytics reads (.pt, .onnx, OpenVINO directory)"
         ) from None
     return detector

@@ -43,6 +43,8 @@ class SourceError(MonitorError):
 
 @dataclass(frozen=True)
 class Frame:
+    """A sampled picture: `at` is aware (stream position or clock), `index` counts the frames delivered."""
+
     camera: str
     at: datetime
     index: int
@@ -66,6 +68,17 @@ def is_live(url: str) -> bool:
 
 def _capture_target(url: str) -> str | int:
     return int(url) if url.strip().isdigit() else url
+
+
+def open_capture(target: str | int, timeout: timedelta) -> cv2.VideoCapture:
+    """An OpenCV capture; a stream URL gets FFmpeg open and read timeouts, so a stalled stream ends in
+    a failed read (and a reconnect) instead of blocking forever."""
+    if isinstance(target, int):
+        return cv2.VideoCapture(target)
+    ms = max(1000, int(timeout.total_seconds() * 1000))
+    return cv2.VideoCapture(
+        target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    )
 
 
 class FileSource:
@@ -114,13 +127,13 @@ class LiveSource:
         detect_fps: float,
         clock: Callable[[], datetime],
         sleep: Callable[[float], None],
-        opener: Callable[[str | int], cv2.VideoCapture] = cv2.VideoCapture,
+        opener: Callable[[str | int], cv2.VideoCapture] | None = None,
     ) -> None:
         self._camera = camera
         self._period = timedelta(seconds=1.0 / detect_fps)
         self._clock = clock
         self._sleep = sleep
-        self._opener = opener
+        self._opener = opener or (lambda target: open_capture(target, camera.offline_after))
         self._capture: cv2.VideoCapture | None = None
         self._closed = False
 

@@ -84,7 +84,7 @@ def test_typo_and_bad_values_name_key_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_file_says_how_to_choose_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such file.*MONITOR_CONFIG"):
+    with pytest.raises(ConfigError, match=r"no such file.*MONITOR_CONFIG"):
         load_config(tmp_path / "nope.toml")
 
 
@@ -113,3 +113,16 @@ def test_check_config_cli(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "hall.timezone: unknown timezone 'Mars/Base'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_cameras_must_watch_known_windows_once(tmp_path: Path) -> None:
+    base = 'departments = ["税务局"]\nwindows = [{ ids = ["A01-A02"], departments = ["税务局"] }]\n'
+    zone = '{ window = "%s", polygon = [[0.1, 0.1], [0.4, 0.1], [0.4, 0.5], [0.1, 0.5]] }'
+    unknown = base + f'[[cameras]]\nid = "c1"\nurl = "x.mp4"\nwindows = [{zone % "Z9"}]\n'
+    with pytest.raises(ConfigError, match=r"cameras\[0\] \(c1\): window 'Z9' is not in \[windows\]"):
+        load_config(_write(tmp_path, unknown))
+    twice = base + "".join(
+        f'[[cameras]]\nid = "{c}"\nurl = "x.mp4"\nwindows = [{zone % "A01"}]\n' for c in ("c1", "c2")
+    )
+    with pytest.raises(ConfigError, match="window A01 is already watched by camera c1"):
+        load_config(_write(tmp_path, twice))

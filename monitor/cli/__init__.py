@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from monitor.cli.context import CliState
 from monitor.errors import MonitorError
@@ -56,5 +57,5 @@ def main() -> None:
     try:
         app()
     except MonitorError as exc:
-        err_console.print(f"[bold red]错误 / error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]错误 / error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)

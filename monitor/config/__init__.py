@@ -141,6 +141,21 @@ class MonitorConfig(Section):
             staffed.add(person.window)
             if person.department and person.department not in known:
                 raise ValueError(f"staff[{index}] ({person.name}): department {person.department!r} is unknown")
+        watched: dict[str, str] = {}
+        for index, camera in enumerate(self.cameras):
+            for zone in camera.windows:
+                if zone.window not in seen:
+                    raise ValueError(f"cameras[{index}] ({camera.id}): window {zone.window!r} is not in [windows]")
+                if zone.window in watched:
+                    # Two cameras judging one seat would report one absence twice.
+                    raise ValueError(
+                        f"cameras[{index}] ({camera.id}): window {zone.window} is already watched by camera "
+                        f"{watched[zone.window]}"
+                    )
+                watched[zone.window] = camera.id
+        camera_ids = [c.id for c in self.cameras]
+        if len(set(camera_ids)) != len(camera_ids):
+            raise ValueError("cameras: two cameras have the same id")
         if not self.rules:
             raise ValueError("rules: at least one rule set is needed")
         dates = [r.effective for r in self.rules]

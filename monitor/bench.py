@@ -146,9 +146,9 @@ def build_hall(
     base_file = fixtures / "hall.toml"
     base = load_config(base_file)
     clips = _fixture_clips(fixtures, base)
-    longest = min(c.seconds for c in clips)
-    if spec.seconds > longest:
-        raise InputError(f"bench: --seconds {spec.seconds} is longer than the shortest fixture clip ({longest:.0f}s)")
+    shortest = min(c.seconds for c in clips)
+    if spec.seconds > shortest:
+        raise InputError(f"bench: --seconds {spec.seconds} is longer than the shortest fixture clip ({shortest:.0f}s)")
     workdir.mkdir(parents=True, exist_ok=True)
     grid = _grid(spec.windows)
     size = (grid[0] * TILE_WIDTH, grid[1] * TILE_HEIGHT)
@@ -247,6 +247,7 @@ class RunResult:
     wall_seconds: float
     peak_memory_mb: float
     published: tuple[Published, ...] = field(default=())
+    latencies: tuple[float, ...] = field(default=())  # every frame's wall seconds from decoding to its messages
 
 
 def _cpu() -> float:
@@ -275,7 +276,10 @@ def run_pipeline(mode: str, config_file: Path, start: dt.datetime, spec: BenchSp
     published: list[Published] = []
     state_prefix = f"{config.mqtt.topic_prefix}/windows/"
 
+    latencies: list[float] = []
+
     def note(messages: list, at: dt.datetime, latency: float) -> None:
+        latencies.append(latency)
         for message in messages:
             if message.topic.startswith(state_prefix) and message.topic.endswith("/state"):
                 payload = WindowState.from_json(message.payload)
@@ -319,7 +323,7 @@ def run_pipeline(mode: str, config_file: Path, start: dt.datetime, spec: BenchSp
     for source in sources:
         source.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return RunResult(mode, frames, calls, read, total, cpu, wall, peak, tuple(published))
+    return RunResult(mode, frames, calls, read, total, cpu, wall, peak, tuple(published), tuple(latencies))
 
 
 def _child(
@@ -416,8 +420,11 @@ def delays(changes: Sequence[SeatChange], published: Sequence[Published]) -> Del
             found.append(max(0.0, first.video_seconds - change.video_seconds) + first.latency)
     if not found:
         return Delays(len(changes), 0, None, None, None)
-    p95 = statistics.quantiles(found, n=20, method="inclusive")[18] if len(found) > 1 else found[0]
-    return Delays(len(changes), len(found), statistics.median(found), p95, max(found))
+    return Delays(len(changes), len(found), statistics.median(found), _p95(found), max(found))
+
+
+def _p95(values: Sequence[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +440,8 @@ class ModeFigures:
     cores_at_real_time: float
     realtime_factor: float
     peak_memory_mb: float
+    frame_latency_p95: float
+    frame_latency_worst: float
     delays: Delays
 
 
@@ -475,6 +484,8 @@ def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -
         cores_at_real_time=result.cpu_seconds / spec.seconds,
         realtime_factor=spec.seconds / wall,
         peak_memory_mb=result.peak_memory_mb,
+        frame_latency_p95=_p95(result.latencies) if result.latencies else 0.0,
+        frame_latency_worst=max(result.latencies, default=0.0),
         delays=delays(changes, result.published),
     )
 

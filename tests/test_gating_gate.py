@@ -111,12 +111,6 @@ def test_a_gap_in_the_frames_longer_than_reverify_reads_everything() -> None:
     assert gate.due(scene(40), at(40)) == ("A", "B")  # 38 s without frames
 
 
-def test_forget_makes_a_zone_due() -> None:
-    gate = settled_gate(scene(0))
-    gate.forget(["A"])
-    assert gate.due(scene(2), at(2)) == ("A",)
-
-
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="reverify"):
         GateSettings(reverify=dt.timedelta(0))

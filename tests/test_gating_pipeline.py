@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from monitor.config import MonitorConfig, load_config
+from monitor.config.video import DetectorConfig
 from monitor.contract import WindowState
 from monitor.evaluation import match_clip, parse_truth, summarize
-from monitor.video.batch import GatedCamera, GatingError, LoopStats, limit_threads, run_gated
+from monitor.video.batch import GatedCamera, GatingError, LoopStats, gate_settings, limit_threads, run_gated
 from monitor.video.detector import Detector, MotionDetector, load_detector
 from monitor.video.gating import GateSettings
 from monitor.video.source import open_source
@@ -81,3 +86,33 @@ def test_a_dropout_makes_the_window_unknown_never_absent(hall: MonitorConfig, de
 def test_the_opencv_fallback_is_refused() -> None:
     with pytest.raises(GatingError, match="YOLO"):
         list(run_gated([], MotionDetector(), canvas_size=320))
+
+
+def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_eval_in_the_optimised_mode_through_the_command(tmp_path: Path) -> None:
+    """`monitor eval DIR --optimised` (here on two clips) passes: the gated pipeline finds the true incidents."""
+    for name in ("two_windows", "long_absence"):
+        (tmp_path / f"{name}.mp4").symlink_to(FIXTURES / f"{name}.mp4")
+        (tmp_path / f"{name}.truth.json").write_text((FIXTURES / f"{name}.truth.json").read_text())
+    hall_text = (FIXTURES / "hall.toml").read_text().replace("[detector]", "[detector]\nthreads = 1")
+    (tmp_path / "hall.toml").write_text(hall_text)
+    done = monitor("eval", str(tmp_path), "--optimised")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "missed" not in done.stdout and "spurious" not in done.stdout
+    total = next(line for line in done.stdout.splitlines() if "total" in line)
+    assert total.replace("│", " ").split()[1:6] == ["3", "3", "3", "1.00", "1.00"]
+
+
+def test_gating_settings_in_the_configuration() -> None:
+    config = DetectorConfig(gating=True, reverify="15s", threads=1)
+    assert gate_settings(config) == GateSettings(reverify=dt.timedelta(seconds=15))
+    assert gate_settings(DetectorConfig()) is None
+    assert gate_settings(DetectorConfig(), force=True) == GateSettings()
+    with pytest.raises(ValidationError, match="reverify"):
+        DetectorConfig(reverify="0s")

@@ -43,6 +43,8 @@ def report_table(report: BenchReport) -> Table:
         ("cores at real time", "{:.2f}", [m.cores_at_real_time for m in modes]),
         ("real-time factor (>= 1)", "{:.2f}", [m.realtime_factor for m in modes]),
         ("peak memory MB", "{:.0f}", [m.peak_memory_mb for m in modes]),
+        ("frame latency p95 s", "{:.2f}", [m.frame_latency_p95 for m in modes]),
+        ("frame latency worst s", "{:.2f}", [m.frame_latency_worst for m in modes]),
     ]
     for label, form, values in rows:
         table.add_row(label, *[form.format(v) for v in values])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.config.video import DetectorConfig
@@ -128,11 +128,9 @@ class Processed:
 
 @dataclass
 class LoopStats:
-    rounds: int = 0
+    frames: int = 0
     detector_calls: int = 0
     crops: int = 0
-    detector_seconds: float = 0.0
-    frames: int = field(default=0)
 
 
 def run_gated(
@@ -157,13 +155,10 @@ def run_gated(
             arrived.append((camera, frame, time.perf_counter()))
         if not arrived:
             break
-        stats.rounds += 1
         stats.frames += len(arrived)
         plans = [camera.plan(frame) for camera, frame, _ in arrived]
         crops = [crop for plan in plans for _, crop in plan]
-        began = time.perf_counter()
         found = detect_crops(detector, crops, canvas_size=canvas_size, per_side=per_side) if crops else []
-        stats.detector_seconds += time.perf_counter() - began
         stats.detector_calls += -(-len(crops) // (per_side * per_side))
         stats.crops += len(crops)
         position = 0

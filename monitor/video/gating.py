@@ -31,7 +31,7 @@ at most `reverify` later.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import cv2
@@ -131,8 +131,3 @@ class ZoneGate:
             memory.reference = grey[y1:y2, x1:x2].copy()
             memory.read_at = at
             memory.answers = [*memory.answers, answer][-self._settings.settle :]
-
-    def forget(self, windows: Iterable[str]) -> None:
-        """Drop what the gate knows of these zones: their next frame is read by the detector."""
-        for window in windows:
-            self._memory[window] = _ZoneMemory()

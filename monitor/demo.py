@@ -9,18 +9,23 @@ and the notices that result.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from monitor.config import MonitorConfig, load_config
 from monitor.contract import Alert, IncidentEvent, Topics, now_utc
+from monitor.errors import MonitorError
 from monitor.imports import (
     load_cases_file,
     load_month_inputs,
@@ -32,14 +37,24 @@ from monitor.imports import (
 )
 from monitor.mqtt.client import connect, disconnect, make_client
 from monitor.notices.service import write_notices
+from monitor.outbox import Outbox
 from monitor.patrol import patrol_incident, publish
 from monitor.recorder import Handled, Recorder
+from monitor.replay import replay, video_seconds
 from monitor.runtime import broker_for
 from monitor.scoring import EnteredScores, MonthScores, month_bounds, score_month
 from monitor.store.database import open_database
 from monitor.store.incidents import load_incidents
+from monitor.video.detector import load_detector
+from monitor.worker import Message
 
 DEMO_MONTH = "2020-11"
+VIDEO_DAY = dt.date(2020, 12, 1)  # a working Tuesday after the seed month, so November stays the seed's
+# Fixture clips replayed as cameras of the seed hall: (clip, fixture camera, fixture window -> seed window).
+DEMO_CLIPS = (
+    ("two_windows", "cam-f09", {"F09": "A01", "F10": "A02"}),
+    ("long_absence", "cam-f03", {"F03": "B06"}),
+)
 DEMO_WEEK = "2020-W48"  # the week of the empty post
 _TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -98,8 +113,88 @@ def import_seed_inputs(config: MonitorConfig, engine: Engine) -> None:
         session.commit()
 
 
-def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> tuple[MonthScores, list[Path]]:
-    """Run the demo; the score sheets and the notice files written."""
+def video_hall_config(config: MonitorConfig, fixture: MonitorConfig) -> MonitorConfig:
+    """The seed hall with the demo clips' cameras watching seed windows.
+
+    The clips last minutes, so the fixture hall's short thresholds (and its detector) apply.
+    """
+    cameras = []
+    for _clip, camera_id, windows in DEMO_CLIPS:
+        camera = next(c for c in fixture.cameras if c.id == camera_id)
+        zones = [z.model_copy(update={"window": windows[z.window]}) for z in camera.windows]
+        cameras.append(camera.model_copy(update={"id": f"demo-{camera_id}", "windows": zones}))
+    return config.model_copy(update={"cameras": cameras, "presence": fixture.presence, "detector": fixture.detector})
+
+
+def replay_clips(config: MonitorConfig, clips: Path, console: Console, counted: Callable[[int], None]) -> None:
+    """Replay the demo clips as a working day, publishing through an outbox like a live worker.
+
+    `counted` is told how many messages for the recorder (incidents and evidence) were published.
+    """
+    detector = load_detector(config.detector)
+    client = make_client(config.mqtt, "demo-cameras")
+    outbox = Outbox(Path(config.paths.data_dir) / "outbox-demo.sqlite", client)
+    connect(client, config.mqtt)
+    topics = Topics(config.mqtt.topic_prefix)
+    for_recorder = 0
+
+    def publish(message: Message) -> None:
+        nonlocal for_recorder
+        outbox.put(message.topic, message.payload, retain=message.retain)
+        if message.topic == topics.incidents or message.topic.startswith(f"{topics.prefix}/evidence/"):
+            for_recorder += 1
+
+    try:
+        with Progress(console=console, transient=True) as bar:
+            for clip, camera_id, _windows in DEMO_CLIPS:
+                video = clips / f"{clip}.mp4"
+                truth = json.loads((clips / f"{clip}.truth.json").read_text(encoding="utf-8"))
+                first = dt.datetime.fromisoformat(truth["start"]).astimezone(config.hall.tz)
+                start = dt.datetime.combine(VIDEO_DAY, first.time(), config.hall.tz)
+                task = bar.add_task(f"回放 {clip}.mp4", total=video_seconds(video))
+                replay(
+                    config,
+                    f"demo-{camera_id}",
+                    video,
+                    start,
+                    publish=publish,
+                    progress=lambda s, task=task: bar.update(task, completed=s),
+                    detector=detector,
+                )
+        outbox.wait_empty(30)
+    finally:
+        outbox.close()
+        disconnect(client, config.mqtt)
+    counted(for_recorder)
+
+
+def _video_day(
+    config: MonitorConfig, recorder: Recorder, handled: list[Handled], console: Console, timeout: float
+) -> None:
+    """The camera part: the demo clips replayed through the workers' pipeline on VIDEO_DAY."""
+    fixture_path = files("monitor") / "halls" / "clips" / "hall.toml"
+    with as_file(fixture_path) as path:
+        fixture = load_config(path)
+        clips = Path(path).parent
+    video_config = video_hall_config(config, fixture)
+    console.print(f"\n[bold]视频巡查[/]：{VIDEO_DAY:%Y年%m月%d日}，{len(DEMO_CLIPS)} 路摄像头录像按实时回放")
+    before = len(handled)
+    expected: list[int] = []
+    try:
+        replay_clips(video_config, clips, console, expected.append)
+    except MonitorError as exc:
+        console.print(f"[yellow]跳过视频部分[/]：{exc}", soft_wrap=True)
+        return
+    deadline = time.monotonic() + timeout
+    while len(handled) - before < expected[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    recorder.deliver_due_alerts()
+
+
+def run_demo(
+    data_dir: Path, console: Console, *, video: bool = True, timeout: float = 60.0
+) -> tuple[list[MonthScores], list[Path]]:
+    """Run the demo; the score sheets (the seed month, then the video day's month) and the notices."""
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
@@ -124,6 +219,8 @@ def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> tupl
             if not done.wait(timeout):
                 raise TimeoutError(f"the recorder handled {len(handled)} of {len(events)} incidents in {timeout:.0f}s")
             recorder.deliver_due_alerts()
+            if video:
+                _video_day(config, recorder, handled, console, timeout)
         finally:
             recorder.stop()
             disconnect(supervisor, config.mqtt)
@@ -133,4 +230,13 @@ def run_demo(data_dir: Path, console: Console, *, timeout: float = 60.0) -> tupl
         incidents = load_incidents(session, start, end)
         inputs = load_month_inputs(session, config, DEMO_MONTH)
     entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
-    return score_month(config, DEMO_MONTH, incidents, entered), write_notices(config, engine, DEMO_MONTH, DEMO_WEEK)
+    sheets = [score_month(config, DEMO_MONTH, incidents, entered)]
+    notices = write_notices(config, engine, DEMO_MONTH, DEMO_WEEK)
+    if video:
+        video_month = VIDEO_DAY.strftime("%Y-%m")
+        start, end = month_bounds(video_month, config.hall.tz)
+        with Session(engine) as session:
+            sheets.append(score_month(config, video_month, load_incidents(session, start, end)))
+        year, week, _ = VIDEO_DAY.isocalendar()
+        notices += write_notices(config, engine, video_month, f"{year}-W{week:02d}")[:3]
+    return sheets, notices

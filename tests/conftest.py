@@ -22,7 +22,6 @@ from monitor.config import MonitorConfig, load_config
 from monitor.mqtt.broker import AmqttBroker, _wait_for_port, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("MONITOR_TEST_PG_URL")
 MQTT_URL = os.environ.get("MONITOR_TEST_MQTT_URL")
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)

@@ -8,6 +8,8 @@ from pathlib import Path
 from monitor.config import MonitorConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+"""The workplace's shared folder beside the repository: real detector weights and images, when present."""
 
 
 def hall_config(

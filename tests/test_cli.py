@@ -13,7 +13,7 @@ from monitor.config import MonitorConfig
 from monitor.recorder import Recorder
 from monitor.store.database import open_database
 from monitor.store.tables import DismissalRow, IncidentRow
-from tests.hall_support import config_file, hall_config
+from tests.hall_support import SHARED, config_file, hall_config
 from tests.mqtt_support import wait_for
 
 SEED_DISCIPLINE = {"C20": 39, "C29": 39, "D05": 39, "C25": 30}
@@ -40,6 +40,14 @@ def test_demo_then_scores_json_shows_the_seed_figures(hedong: MonitorConfig, tmp
     demo = monitor("demo", "--data-dir", str(tmp_path / "demo"))
     assert demo.returncode == 0, demo.stderr
     assert "卫健局" in demo.stdout and "C25" in demo.stdout and "monthly-2020-11.docx" in demo.stdout
+    if (SHARED / "models" / "yolo11n_int8_320.onnx").exists():
+        # The camera day: the clips' ground truth, found by the real detector, on the seed windows.
+        assert "A02窗口（行政审批服务局 杜政颖）迟到3分钟，扣1分。来源：视频" in demo.stdout
+        assert "A01窗口（行政审批服务局 杨杰）空岗" in demo.stdout
+        assert "B06窗口（人社局 李赛男）空岗" in demo.stdout
+        assert "weekly-2020-W49.docx" in demo.stdout
+    else:
+        assert "跳过视频部分" in demo.stdout
     config = hall_config(
         hedong, db_url=f"sqlite:///{tmp_path / 'demo' / 'demo.db'}", mqtt_url="embedded", data_dir=tmp_path
     )

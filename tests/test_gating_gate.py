@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -57,19 +58,39 @@ def test_first_frames_read_every_zone_until_the_answers_settle() -> None:
     assert gate.due(image, at(2)) == ()
 
 
-def test_a_static_scene_with_noise_is_skipped_until_reverify() -> None:
-    gate = settled_gate(scene(0))
-    for second in range(2, 11):
+def test_a_static_scene_with_noise_is_skipped_until_the_next_period() -> None:
+    gate = settled_gate(scene(0))  # read at 0 s and 1 s; periods of 10 s start at 0 s (phase 0)
+    for second in range(2, 10):
         assert gate.due(scene(second), at(second)) == (), f"second {second}"
-    # Last read at second 1: due again 10 s later.
-    assert gate.due(scene(11), at(11)) == ("A", "B")
+    assert gate.due(scene(10), at(10)) == ("A", "B")
 
 
-def test_reverify_is_per_zone() -> None:
-    gate = settled_gate(scene(0))
-    gate.record(scene(5), at(5), {"A": True})  # A read again at 5 s (say, after motion)
-    assert gate.due(scene(11), at(11)) == ("B",)
-    assert gate.due(scene(15), at(15)) == ("A", "B")
+def test_the_phase_shifts_the_periods() -> None:
+    gate = ZoneGate(REGIONS, SHAPE, SETTINGS, phase=0.5)  # periods start at 5 s, 15 s, ...
+    for second in (0, 1):
+        gate.due(scene(second), at(second))
+        gate.record(scene(second), at(second), {"A": True, "B": False})
+    assert [s for s in range(2, 16) if gate.due(scene(s), at(s))] == [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+    gate.record(scene(5), at(5), {"A": True, "B": False})
+    assert [s for s in range(6, 16) if gate.due(scene(s), at(s))] == [15]
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.25, 0.9])
+def test_no_zone_goes_unread_longer_than_reverify(phase: float) -> None:
+    gate = ZoneGate(REGIONS, SHAPE, SETTINGS, phase=phase)
+    reads: dict[str, list[float]] = {"A": [], "B": []}
+    for tenth in range(0, 1000, 7):  # frames every 0.7 s for 100 s, a person in B from 40 s to 45 s
+        second = tenth / 10
+        image = with_person(scene(tenth), 560) if 40 <= second < 45 else scene(tenth)
+        due = gate.due(image, at(second))
+        gate.record(image, at(second), {w: w == "B" and 40 <= second < 45 for w in due})
+        for window in due:
+            reads[window].append(second)
+    for window, times in reads.items():
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # A period's first frame comes at most one frame interval (0.7 s) after the period starts.
+        assert max(gaps) <= SETTINGS.reverify.total_seconds() + 0.7 + 1e-9, window
+        assert len(times) < 40  # about one read a period, a few more around the person's visit
 
 
 def test_motion_in_one_region_makes_only_that_zone_due() -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -16,16 +18,24 @@ from monitor.config import MonitorConfig, load_config
 from monitor.config.video import DetectorConfig
 from monitor.contract import WindowState
 from monitor.evaluation import match_clip, parse_truth, summarize
-from monitor.video.batch import GatedCamera, GatingError, LoopStats, gate_settings, limit_threads, run_gated
-from monitor.video.detector import Detector, MotionDetector, load_detector
+from monitor.video.batch import (
+    GatedCamera,
+    GatingError,
+    LoopStats,
+    camera_phase,
+    gate_settings,
+    limit_threads,
+    run_gated,
+)
+from monitor.video.detector import Detections, Detector, MotionDetector, load_detector
 from monitor.video.gating import GateSettings
-from monitor.video.source import open_source
+from monitor.video.source import Frame, open_source
 from monitor.worker import CameraPipeline, find_camera
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "videos"
 WEIGHTS = ROOT.parent / "shared" / "models" / "yolo11n_int8_320.onnx"
-pytestmark = pytest.mark.skipif(not WEIGHTS.is_file(), reason=f"{WEIGHTS} (shared detector weights) is absent")
+needs_weights = pytest.mark.skipif(not WEIGHTS.is_file(), reason=f"{WEIGHTS} (shared detector weights) is absent")
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +68,7 @@ def run_clip(hall: MonitorConfig, detector: Detector, clip: str) -> tuple[Camera
     return pipeline, gated, stats, messages
 
 
+@needs_weights
 @pytest.mark.parametrize("clip", ["two_windows", "citizen_at_counter", "walker_behind", "short_absences"])
 def test_optimised_loop_finds_exactly_the_true_incidents(hall: MonitorConfig, detector: Detector, clip: str) -> None:
     truth = parse_truth(FIXTURES / f"{clip}.truth.json")
@@ -71,6 +82,7 @@ def test_optimised_loop_finds_exactly_the_true_incidents(hall: MonitorConfig, de
     assert stats.detector_calls < 0.3 * stats.frames
 
 
+@needs_weights
 def test_a_dropout_makes_the_window_unknown_never_absent(hall: MonitorConfig, detector: Detector) -> None:
     sidecar = json.loads((FIXTURES / "camera_dropout.truth.json").read_text())
     truth = parse_truth(FIXTURES / "camera_dropout.truth.json")
@@ -83,11 +95,6 @@ def test_a_dropout_makes_the_window_unknown_never_absent(hall: MonitorConfig, de
         assert not [s for s in states if s.state == "absent" and start <= s.since < end]
 
 
-def test_the_opencv_fallback_is_refused() -> None:
-    with pytest.raises(GatingError, match="YOLO"):
-        list(run_gated([], MotionDetector(), canvas_size=320))
-
-
 def monitor(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
@@ -95,6 +102,7 @@ def monitor(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@needs_weights
 def test_eval_in_the_optimised_mode_through_the_command(tmp_path: Path) -> None:
     """`monitor eval DIR --optimised` (here on two clips) passes: the gated pipeline finds the true incidents."""
     for name in ("two_windows", "long_absence"):
@@ -116,3 +124,53 @@ def test_gating_settings_in_the_configuration() -> None:
     assert gate_settings(DetectorConfig(), force=True) == GateSettings()
     with pytest.raises(ValidationError, match="reverify"):
         DetectorConfig(reverify="0s")
+
+
+class WhiteBoxes:
+    """A real, exact detector of pure white rectangles (the test draws the people), counting its calls."""
+
+    name = "white-boxes"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> Detections:
+        self.calls += 1
+        mask = (image.min(axis=2) >= 250).astype(np.uint8)
+        count, _, boxes, _ = cv2.connectedComponentsWithStats(mask)
+        found = [(x, y, x + w, y + h) for x, y, w, h, _ in boxes[1:count]]
+        if not found:
+            return Detections.empty()
+        return Detections(np.asarray(found, np.float32), np.ones(len(found), np.float32))
+
+
+def frame_at(second: int, seated: bool, seed: int) -> Frame:
+    rng = np.random.default_rng(seed)
+    image = np.clip(rng.normal(100, 2, (270, 480, 3)), 0, 255).astype(np.uint8)
+    if seated:
+        image[70:200, 200:280] = 255  # a person whose upper half lies in cam-f01's seat
+    return Frame("cam-f01", dt.datetime(2020, 11, 3, 9, 0, second, tzinfo=dt.UTC), second, image)
+
+
+def test_a_skipped_zone_keeps_its_reading_and_a_change_is_read_at_once() -> None:
+    hall = load_config(FIXTURES / "hall.toml")
+    detector = WhiteBoxes()
+    pipeline = CameraPipeline(hall, find_camera(hall, "cam-f01"), detector, evidence=False)
+    gated = GatedCamera(pipeline, GateSettings(reverify=dt.timedelta(seconds=10), settle=2))
+    occupied = []
+    for second in range(30):
+        seated = second < 15
+        gated.process(frame_at(second, seated, seed=second), detector, canvas_size=320)
+        occupied.append(gated.readings["F01"].occupied)
+    assert occupied == [True] * 15 + [False] * 15  # every frame has the true reading, read or kept
+    # cam-f01's re-verification periods start at 6.53 s, 16.53 s, 26.53 s (phase 0.653 of 10 s).
+    # Read: the first two frames (until two readings agree), the re-verification at 7, the change at 15
+    # (motion) and 16 (until two readings agree again), the re-verifications at 17 and 27.
+    assert camera_phase("cam-f01") == 0.653
+    assert detector.calls == 7
+    assert gated.stats.zones_read == 7 and gated.stats.zones_skipped == 23
+
+
+def test_the_opencv_fallback_is_refused() -> None:
+    with pytest.raises(GatingError, match="YOLO"):
+        list(run_gated([], MotionDetector(), canvas_size=320))

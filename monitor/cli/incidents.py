@@ -171,20 +171,25 @@ def scores_json(scores: MonthScores) -> dict[str, object]:
     }
 
 
-def print_scores(scores: MonthScores, console: Console) -> None:
-    """The two score sheets as tables, with the deductions explained."""
+def print_scores(scores: MonthScores, console: Console, *, departments: bool = True) -> None:
+    """The department sheet and the staff with deductions, explained; `departments=False`: staff only."""
     if not scores.departments:
         return
-    categories = list(scores.departments[0].scores)
-    table = Table("名次", "部门", *categories, "得分", title=f"{scores.month} 派驻部门窗口考核统计")
-    for r in scores.departments:
-        style = "bold red" if r.deductions else None
-        table.add_row(str(r.rank), r.department, *(plain(v) for v in r.scores.values()), f"{r.total:.1f}", style=style)
-    console.print(table)
+    if departments:
+        categories = list(scores.departments[0].scores)
+        table = Table("名次", "部门", *categories, "得分", title=f"{scores.month} 派驻部门窗口考核统计")
+        for r in scores.departments:
+            style = "bold red" if r.deductions else None
+            table.add_row(
+                str(r.rank), r.department, *(plain(v) for v in r.scores.values()), f"{r.total:.1f}", style=style
+            )
+        console.print(table)
     deducted = [r for r in scores.staff if r.deductions]
     if deducted:
         hit = [c for c in deducted[0].scores if any(d.category == c for r in deducted for d in r.deductions)]
-        table = Table("窗口号", "部门名称", "人员", *hit, "得分", "扣分依据", title="被扣分的窗口工作人员")
+        table = Table(
+            "窗口号", "部门名称", "人员", *hit, "得分", "扣分依据", title=f"{scores.month} 被扣分的窗口工作人员"
+        )
         for r in deducted:
             table.add_row(
                 r.key,

@@ -89,12 +89,16 @@ def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and broker files.")] = Path(
         "var/demo"
     ),
+    video: Annotated[bool, typer.Option(help="Also replay fixture clips as a day of the hall's cameras.")] = True,
 ) -> None:
-    """Run the seed hall's November 2020 end to end on embedded defaults and print the score sheets."""
+    """Run the seed hall end to end on embedded defaults: November 2020's incidents, a day of camera
+    video, the score sheets and the notices."""
     console = Console()
     logging.getLogger("monitor").setLevel(logging.WARNING)  # the demo tells its own story
-    scores, notices = run_demo(data_dir, console)
-    print_scores(scores, console)
+    sheets, notices = run_demo(data_dir, console, video=video)
+    print_scores(sheets[0], console)
+    for later in sheets[1:]:
+        print_scores(later, console, departments=False)
     console.print("通报文件：")
     for path in notices:
         console.print(f"  {path}", soft_wrap=True)

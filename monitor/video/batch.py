@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,11 @@ def require_stateless(detector: Detector) -> None:
         )
 
 
+def camera_phase(camera: str) -> float:
+    """A camera's re-verification phase (0-1), fixed by its id: spreads a hall's re-verifications over time."""
+    return zlib.crc32(camera.encode()) % 1000 / 1000
+
+
 @dataclass
 class GateStats:
     frames: int = 0
@@ -70,13 +76,18 @@ class GatedCamera:
     def camera(self) -> str:
         return self.pipeline.camera.id
 
+    @property
+    def readings(self) -> dict[str, SeatReading]:
+        """The seat readings handed to the pipeline with the last frame (read now or kept)."""
+        return self._seen[1] if self._seen is not None else {}
+
     def plan(self, frame: Frame) -> list[tuple[str, Crop]]:
         """The zones of this frame the detector must read, with their crops."""
         shape = frame.image.shape
         if shape != self._shape:  # first frame, or the stream's resolution changed: start afresh
             self._shape = shape
             self._regions = {z.window: zone_region(z, shape) for z in self.pipeline.zones}
-            self._gate = ZoneGate(self._regions, shape, self.settings)
+            self._gate = ZoneGate(self._regions, shape, self.settings, phase=camera_phase(self.camera))
             self._boxes = {}
             self._seen = None
         assert self._gate is not None

@@ -156,6 +156,8 @@ def _load_yolo(config: DetectorConfig) -> YoloDetector:
     try:
         from ultralytics import YOLO
 
+        # ultralytics logs each model load on stdout, which is for data (`replay --json`).
+        logging.getLogger("ultralytics").setLevel(logging.WARNING)
         model = YOLO(str(path), task="detect")
         names = model.names
         if names.get(PERSON_CLASS) != "person":

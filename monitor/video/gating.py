@@ -14,9 +14,11 @@ taken when the detector last looked at it. A zone is **due** for the detector wh
   drift or an auto-exposure step does not count as motion);
 - its last readings do not yet agree (`settle` detector readings in a row with the same answer):
   a low-confidence seated person may be missed once, and a miss must not be frozen in place;
-- it was last read `reverify` ago or more: a bounded, regular re-check of static zones (and so
-  every zone is read on the first frame after a gap longer than that: the camera was dark, anything
-  may have changed).
+- a re-verification is due: time is cut into periods of `reverify`, and a zone not read yet in the
+  current period is read on its first frame. So no zone goes unread for longer than `reverify` plus
+  the wait for a frame, and every zone is read on the first frame after a longer gap (the camera was
+  dark: anything may have changed). Each camera's periods start at its own `phase`, so that the
+  re-verifications of a hall's cameras are spread over the period instead of all falling on one frame.
 
 A zone the gate skips keeps its last reading, because its picture has not changed since that
 reading was taken. The gate never makes a reading up: a zone that was never read is always due, and
@@ -25,12 +27,13 @@ reading was taken. The gate never makes a reading up: a zone that was never read
 The extra delay the gate can add to a seat change is therefore bounded: a change the motion test
 sees is read on that frame (no delay); one it misses entirely (a person who sits down perfectly
 still between two frames and changes nothing in the region) is read at the next re-verification,
-at most `reverify` later.
+at most `reverify` (and the wait for the next frame) later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -71,12 +74,20 @@ class _ZoneMemory:
 class ZoneGate:
     """The gate of one camera: which of its zones need the detector on this frame."""
 
-    def __init__(self, regions: Mapping[str, Rect], frame_shape: tuple[int, ...], settings: GateSettings) -> None:
+    def __init__(
+        self,
+        regions: Mapping[str, Rect],
+        frame_shape: tuple[int, ...],
+        settings: GateSettings,
+        phase: float = 0.0,
+    ) -> None:
+        """`phase`: where this camera's re-verification periods start, as a fraction (0-1) of `reverify`."""
         height, width = int(frame_shape[0]), int(frame_shape[1])
         self._scale = min(1.0, GATE_WIDTH / width)
         self._size = (max(1, round(width * self._scale)), max(1, round(height * self._scale)))
         self._regions = {window: self._shrink(rect) for window, rect in regions.items()}
         self._settings = settings
+        self._phase = phase % 1.0
         self._memory = {window: _ZoneMemory() for window in regions}
         self._small: np.ndarray | None = None
         self._small_at: dt.datetime | None = None
@@ -108,13 +119,16 @@ class ZoneGate:
         moved = np.count_nonzero(np.abs(difference) > self._settings.pixel_threshold)
         return moved > self._settings.changed_fraction * difference.size
 
+    def _period(self, at: dt.datetime) -> int:
+        return math.floor(at.timestamp() / self._settings.reverify.total_seconds() - self._phase)
+
     def due(self, image: np.ndarray, at: dt.datetime) -> tuple[str, ...]:
         """The zones to read with the detector on this frame (in the order the regions were given)."""
         out = []
         for window, memory in self._memory.items():
             if (
                 memory.read_at is None
-                or at - memory.read_at >= self._settings.reverify
+                or self._period(at) > self._period(memory.read_at)
                 or len(memory.answers) < self._settings.settle
                 or len(set(memory.answers)) > 1
                 or self.moved(window, image, at)

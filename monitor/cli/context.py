@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
 
 from monitor.config import MonitorConfig, config_path, load_config
+from monitor.errors import InputError
 
 
 @dataclass
@@ -31,3 +33,14 @@ def state(ctx: typer.Context) -> CliState:
     obj = ctx.find_root().obj
     assert isinstance(obj, CliState)
     return obj
+
+
+def parse_time(text: str, config: MonitorConfig, option: str = "--at") -> dt.datetime:
+    """An ISO 8601 time from the command line; without an offset it is the hall's local time."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{option} {text!r}: not an ISO 8601 time such as 2020-11-03T09:12 or 2020-11-03T09:12+08:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)

@@ -14,8 +14,7 @@ from sqlmodel import Session
 from monitor.admission import Refused, admit
 from monitor.calendar import WorkCalendar
 from monitor.cli import app
-from monitor.cli.context import state
-from monitor.config import MonitorConfig
+from monitor.cli.context import parse_time, state
 from monitor.errors import InputError
 from monitor.formatting import plain
 from monitor.imports import load_month_inputs
@@ -26,16 +25,6 @@ from monitor.store.incidents import dismissals_for, incident_by_id, load_inciden
 
 incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, list.", no_args_is_help=True)
 app.add_typer(incident_app, name="incident")
-
-
-def _parse_at(text: str, config: MonitorConfig, option: str = "--at") -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{option} {text!r}: not an ISO 8601 time such as 2020-11-03T09:12 or 2020-11-03T09:12+08:00"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)
 
 
 def _check_month(month: str) -> str:
@@ -57,7 +46,7 @@ def incident_add(
 ) -> None:
     """Record a patrol finding (纪律巡查): published to the recorder like a camera's; prints its id."""
     config = state(ctx).config
-    event = patrol_incident(window=window, kind=kind, at=_parse_at(at, config), minutes=minutes, note=note)
+    event = patrol_incident(window=window, kind=kind, at=parse_time(at, config), minutes=minutes, note=note)
     try:
         admit(event, config, WorkCalendar(config.calendar, config.duty, config.hall.tz))
     except Refused as exc:
@@ -220,7 +209,7 @@ def leave_add(
     config = state(ctx).config
     if window not in config.window_by_id:
         raise InputError(f"--window {window!r}: not in the hall's [windows]")
-    begins, ends = _parse_at(start, config, "--from"), _parse_at(end, config, "--to")
+    begins, ends = parse_time(start, config, "--from"), parse_time(end, config, "--to")
     if ends <= begins:
         raise InputError("--to must be after --from")
     if not reason.strip():

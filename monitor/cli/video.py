@@ -19,8 +19,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from monitor.cli import app
-from monitor.cli.context import state
-from monitor.config import MonitorConfig, load_config
+from monitor.cli.context import parse_time, state
+from monitor.config import load_config
 from monitor.errors import InputError
 from monitor.evaluation import ClipScore, match_clip, parse_truth, total
 from monitor.replay import replay, video_seconds
@@ -57,14 +57,6 @@ def _stdout_kept_for_data() -> Iterator[None]:
         yield
 
 
-def _parse_start(text: str, config: MonitorConfig) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--start {text!r}: not an ISO 8601 time such as 2020-11-03T08:58:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)
-
-
 @app.command("worker")
 def worker(
     ctx: typer.Context,
@@ -90,7 +82,7 @@ def replay_command(
 ) -> None:
     """回放录像 — process a video file as if it were live from --start, as fast as possible."""
     config = state(ctx).config
-    moment = _parse_start(start, config)
+    moment = parse_time(start, config, "--start")
     find_camera(config, camera)
     publish = None
     outbox = client = None

@@ -32,7 +32,7 @@ from monitor.mqtt.client import OFFLINE, ONLINE
 from monitor.presence import IncidentChange, Leave, Observation, Output, PresenceMachine, StateChange
 from monitor.video.annotate import annotate, encode_jpeg
 from monitor.video.detector import Detections, Detector
-from monitor.video.source import Frame
+from monitor.video.source import Frame, FrameSource
 from monitor.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
 
 log = logging.getLogger(__name__)
@@ -230,36 +230,98 @@ class CameraPipeline:
         return out
 
 
-def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> None:
-    """The `monitor worker` service: runs until `stop` is set."""
-    from monitor.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
-    from monitor.outbox import Outbox
-    from monitor.video.batch import GatedCamera, gate_settings, require_stateless, tune
-    from monitor.video.detector import load_detector
-    from monitor.video.source import is_live, open_source
+@dataclass
+class CameraLink:
+    """One camera's way out: its MQTT client (last will on its availability), its durable outbox, its stats.
 
-    camera = find_camera(config, camera_id)
-    detector = load_detector(config.detector)
-    tune(detector, config.detector)
-    gate = gate_settings(config.detector)
-    if gate is not None:
-        require_stateless(detector)
-    component = f"camera-{camera.id}"
-    client = make_client(config.mqtt, component, component=component)
-    outbox = Outbox(Path(config.paths.data_dir) / f"outbox-{camera.id}.sqlite", client)
-    try:
-        connect(client, config.mqtt)
-    except BrokerUnreachable as exc:
-        # Keep working: the outbox holds everything until paho's background reconnect succeeds.
-        log.warning("%s; retrying in the background, incidents wait in the outbox", exc)
-        address = broker_address(config.mqtt)
-        client.connect_async(address.host, address.port, keepalive=int(config.mqtt.keepalive.total_seconds()))
-        client.loop_start()
-    pipeline = CameraPipeline(config, camera, detector)
-    gated = GatedCamera(pipeline, gate) if gate is not None else None
-    topics = Topics(config.mqtt.topic_prefix)
-    source = open_source(camera, start=None, detect_fps=camera.detect_fps)
-    frames: queue.Queue[Frame] = queue.Queue(maxsize=2)
+    The single-camera worker and the hall worker (monitor.hall_worker) both use it, and use the same
+    outbox file per camera, so switching between the two loses nothing.
+    """
+
+    config: MonitorConfig
+    camera: CameraConfig
+
+    def __post_init__(self) -> None:
+        from monitor.mqtt.client import BrokerUnreachable, broker_address, connect, make_client
+        from monitor.outbox import Outbox
+
+        self.component = f"camera-{self.camera.id}"
+        self.topics = Topics(self.config.mqtt.topic_prefix)
+        self.client = make_client(self.config.mqtt, self.component, component=self.component)
+        self.outbox = Outbox(Path(self.config.paths.data_dir) / f"outbox-{self.camera.id}.sqlite", self.client)
+        try:
+            connect(self.client, self.config.mqtt)
+        except BrokerUnreachable as exc:
+            # Keep working: the outbox holds everything until paho's background reconnect succeeds.
+            log.warning("%s; retrying in the background, incidents wait in the outbox", exc)
+            address = broker_address(self.config.mqtt)
+            keepalive = int(self.config.mqtt.keepalive.total_seconds())
+            self.client.connect_async(address.host, address.port, keepalive=keepalive)
+            self.client.loop_start()
+        self._every = self.config.presence.stats_every.total_seconds()
+        self._next_stats = time.monotonic() + self._every
+
+    def send(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.outbox.put(message.topic, message.payload, retain=message.retain)
+
+    def stats_due(self, stats: Stats) -> None:
+        """Publish the statistics (QoS 0, best effort) when `[presence] stats_every` has passed."""
+        if time.monotonic() >= self._next_stats:
+            self._next_stats += self._every
+            payload = stats.payload(self.camera.id, dt.datetime.now(dt.UTC))
+            self.client.publish(f"{self.topics.prefix}/cameras/{self.camera.id}/stats", payload, qos=0)
+
+    def close(self, last_words: list[Message], *, timeout: float = 5.0) -> None:
+        """Send the clean stop's messages, wait up to `timeout` seconds for the broker to acknowledge what
+        the outbox holds (the rest waits there for the next start), then leave (availability offline)."""
+        from monitor.mqtt.client import disconnect
+
+        self.send(last_words)
+        if not self.outbox.wait_empty(timeout):
+            log.warning(
+                "camera %s: %d messages wait in the outbox for the next start", self.camera.id, self.outbox.pending()
+            )
+        self.outbox.close()
+        disconnect(self.client, self.config.mqtt, self.component)
+
+
+class FrameClock:
+    """A camera's "now" for the watchdog: silence is measured on the frames' own clock, so a file played
+    faster than real time continues from its last frame rather than jumping back to the wall clock."""
+
+    def __init__(self) -> None:
+        self._created = time.monotonic()
+        self._last: tuple[dt.datetime, float] | None = None  # the last frame's time and when it arrived
+
+    def seen(self, frame: Frame) -> None:
+        self._last = (frame.at, time.monotonic())
+
+    def silent_for(self) -> float:
+        """Seconds since the last frame arrived (before the first one: since the clock was made)."""
+        return time.monotonic() - (self._created if self._last is None else self._last[1])
+
+    def now(self) -> dt.datetime:
+        if self._last is None:
+            return dt.datetime.now(dt.UTC)
+        return self._last[0] + dt.timedelta(seconds=time.monotonic() - self._last[1])
+
+
+def start_reader(
+    camera: CameraConfig,
+    source: FrameSource,
+    frames: queue.Queue[Frame],
+    stop: threading.Event,
+    stats: Stats,
+    *,
+    arrived: threading.Event | None = None,
+) -> threading.Thread:
+    """Start the thread that puts the source's frames into `frames` (and sets `arrived` after each).
+
+    A live frame that waits goes stale: when the queue is full the oldest waiting frame is dropped
+    (counted in the stats) so that the newest gets in. A file's frames all count: the thread waits.
+    """
+    from monitor.video.source import is_live
 
     live = is_live(camera.url)
 
@@ -267,30 +329,46 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
         for frame in source.frames():
             while not stop.is_set():
                 try:
-                    # A live frame that waits goes stale: drop it. A file's frames all count: wait.
                     frames.put(frame, block=not live, timeout=None if live else 0.5)
                     break
                 except queue.Full:
                     if live:
-                        pipeline.stats.dropped += 1  # detection is slower than the sampling rate
-                        break
+                        try:
+                            frames.get_nowait()
+                            stats.dropped += 1  # detection is slower than the sampling rate
+                        except queue.Empty:
+                            pass
             if stop.is_set():
                 return
+            if arrived is not None:
+                arrived.set()
         log.info("camera %s: the source ended", camera.id)
 
     reader = threading.Thread(target=feed, name=f"frames-{camera.id}", daemon=True)
     reader.start()
-    next_stats = time.monotonic() + config.presence.stats_every.total_seconds()
+    return reader
+
+
+def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> None:
+    """The `monitor worker` service: runs until `stop` is set."""
+    from monitor.video.batch import GatedCamera, gate_settings, require_stateless, tune
+    from monitor.video.detector import load_detector
+    from monitor.video.source import open_source
+
+    camera = find_camera(config, camera_id)
+    detector = load_detector(config.detector)
+    tune(detector, config.detector)
+    gate = gate_settings(config.detector)
+    if gate is not None:
+        require_stateless(detector)
+    link = CameraLink(config, camera)
+    pipeline = CameraPipeline(config, camera, detector)
+    gated = GatedCamera(pipeline, gate) if gate is not None else None
+    source = open_source(camera, start=None, detect_fps=camera.detect_fps)
+    frames: queue.Queue[Frame] = queue.Queue(maxsize=2)
+    start_reader(camera, source, frames, stop, pipeline.stats)
     log.info("camera %s: watching %s", camera.id, ", ".join(z.window for z in camera.windows))
-    last: tuple[dt.datetime, float] | None = None  # the last frame's time and when it arrived (monotonic)
-
-    def now() -> dt.datetime:
-        # Silence is measured on the frames' own clock: a file played faster than real time
-        # continues from its last frame rather than jumping back to the wall clock.
-        if last is None:
-            return dt.datetime.now(dt.UTC)
-        return last[0] + dt.timedelta(seconds=time.monotonic() - last[1])
-
+    clock = FrameClock()
     try:
         while not stop.is_set():
             try:
@@ -299,20 +377,11 @@ def run_worker(config: MonitorConfig, camera_id: str, stop: threading.Event) -> 
                     messages = gated.process(frame, detector, canvas_size=config.detector.imgsz)
                 else:
                     messages = pipeline.on_frame(frame)
-                last = (frame.at, time.monotonic())
+                clock.seen(frame)
             except queue.Empty:
-                messages = pipeline.watchdog(now())
-            for message in messages:
-                outbox.put(message.topic, message.payload, retain=message.retain)
-            if time.monotonic() >= next_stats:
-                next_stats += config.presence.stats_every.total_seconds()
-                stats = pipeline.stats.payload(camera.id, dt.datetime.now(dt.UTC))
-                client.publish(f"{topics.prefix}/cameras/{camera.id}/stats", stats, qos=0)
+                messages = pipeline.watchdog(clock.now())
+            link.send(messages)
+            link.stats_due(pipeline.stats)
     finally:
         source.close()
-        for message in pipeline.close(now()):
-            outbox.put(message.topic, message.payload, retain=message.retain)
-        if not outbox.wait_empty(5):
-            log.warning("camera %s: %d messages wait in the outbox for the next start", camera.id, outbox.pending())
-        outbox.close()
-        disconnect(client, config.mqtt, component)
+        link.close(pipeline.close(clock.now()))

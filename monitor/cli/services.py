@@ -18,11 +18,11 @@ from monitor.cli.context import state
 from monitor.cli.incidents import print_scores
 from monitor.demo import run_demo
 from monitor.errors import MonitorError
+from monitor.hall_worker import run_hall
 from monitor.recorder import Recorder, run_recorder
 from monitor.runtime import broker_for
 from monitor.scheduler import start_in_background
 from monitor.store.database import open_database
-from monitor.worker import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _guarded(name: str, target: Callable[[], None]) -> threading.Thread:
 
 @app.command("run")
 def run(ctx: typer.Context) -> None:
-    """Run everything on this machine: the recorder, the notice scheduler and a worker per camera.
+    """Run everything on this machine: the recorder, the notice scheduler and the hall worker (every camera).
 
     With [mqtt] url = "embedded" the broker runs here too. Ctrl-C or SIGTERM stops it all.
     """
@@ -68,12 +68,11 @@ def run(ctx: typer.Context) -> None:
         recorder = Recorder(config, engine)
         recorder.start()  # first: its persistent session must exist before workers publish
         stop_scheduler = start_in_background(config, engine)
-        workers = [
-            _guarded(f"worker-{camera.id}", partial(run_worker, config, camera.id, stop)) for camera in config.cameras
-        ]
+        # One process, one detector for all cameras (docs/benchmarks.md); none without cameras.
+        workers = [_guarded("hall-worker", partial(run_hall, config, stop))] if config.cameras else []
         for worker in workers:
             worker.start()
-        log.info("running: recorder, scheduler, %d camera worker(s)", len(workers))
+        log.info("running: recorder, scheduler, hall worker for %d camera(s)", len(config.cameras))
         try:
             while not stop.wait(0.5):
                 pass

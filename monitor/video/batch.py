@@ -167,17 +167,38 @@ def run_gated(
         if not arrived:
             break
         stats.frames += len(arrived)
-        plans = [camera.plan(frame) for camera, frame, _ in arrived]
-        crops = [crop for plan in plans for _, crop in plan]
-        found = detect_crops(detector, crops, canvas_size=canvas_size, per_side=per_side) if crops else []
-        stats.detector_calls += -(-len(crops) // (per_side * per_side))
-        stats.crops += len(crops)
-        position = 0
-        for (camera, frame, at), plan in zip(arrived, plans, strict=True):
-            mine = {window: found[position + i] for i, (window, _) in enumerate(plan)}
-            position += len(plan)
-            messages = camera.finish(frame, mine)
+        round_ = [(camera, frame) for camera, frame, _ in arrived]
+        results = detect_round(round_, detector, canvas_size, per_side, stats)
+        for (camera, frame, at), messages in zip(arrived, results, strict=True):
             yield Processed(camera.camera, frame, messages, time.perf_counter() - at)
+
+
+def detect_round(
+    arrived: Sequence[tuple[GatedCamera, Frame]],
+    detector: Detector,
+    canvas_size: int,
+    per_side: int,
+    stats: LoopStats,
+) -> list[list[Message]]:
+    """One round of the loop: plan every camera's frame, read all due zones in shared tiled detector calls,
+    finish each camera. Returns each frame's messages, in order. The time of the shared calls is shared out
+    among the cameras' statistics by their number of crops."""
+    plans = [camera.plan(frame) for camera, frame in arrived]
+    crops = [crop for plan in plans for _, crop in plan]
+    began = time.perf_counter()
+    found = detect_crops(detector, crops, canvas_size=canvas_size, per_side=per_side) if crops else []
+    took = time.perf_counter() - began
+    stats.detector_calls += -(-len(crops) // (per_side * per_side))
+    stats.crops += len(crops)
+    results: list[list[Message]] = []
+    position = 0
+    for (camera, frame), plan in zip(arrived, plans, strict=True):
+        mine = {window: found[position + i] for i, (window, _) in enumerate(plan)}
+        position += len(plan)
+        if crops:
+            camera.pipeline.stats.inference_seconds += took * len(plan) / len(crops)
+        results.append(camera.finish(frame, mine))
+    return results
 
 
 def limit_threads(detector: Detector, weights: str | Path, threads: int) -> bool:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -96,3 +97,18 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def in_background(target: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """Start `target` in a thread; whatever it raises is kept in the list for the test to report."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as exc:  # reported by the test
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, failure

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -27,10 +26,11 @@ from monitor.video.batch import (
     limit_threads,
     run_gated,
 )
-from monitor.video.detector import Detections, Detector, MotionDetector, load_detector
+from monitor.video.detector import Detector, MotionDetector, load_detector
 from monitor.video.gating import GateSettings
 from monitor.video.source import Frame, open_source
 from monitor.worker import CameraPipeline, find_camera
+from tests.detector_support import WhiteBoxes
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "videos"
@@ -124,24 +124,6 @@ def test_gating_settings_in_the_configuration() -> None:
     assert gate_settings(DetectorConfig(), force=True) == GateSettings()
     with pytest.raises(ValidationError, match="reverify"):
         DetectorConfig(reverify="0s")
-
-
-class WhiteBoxes:
-    """A real, exact detector of pure white rectangles (the test draws the people), counting its calls."""
-
-    name = "white-boxes"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def detect(self, image: np.ndarray) -> Detections:
-        self.calls += 1
-        mask = (image.min(axis=2) >= 250).astype(np.uint8)
-        count, _, boxes, _ = cv2.connectedComponentsWithStats(mask)
-        found = [(x, y, x + w, y + h) for x, y, w, h, _ in boxes[1:count]]
-        if not found:
-            return Detections.empty()
-        return Detections(np.asarray(found, np.float32), np.ones(len(found), np.float32))
 
 
 def frame_at(second: int, seated: bool, seed: int) -> Frame:

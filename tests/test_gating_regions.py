@@ -12,30 +12,13 @@ from monitor.config.video import DetectorConfig
 from monitor.video.detector import Detections, load_detector
 from monitor.video.regions import PAD_GREY, Crop, concatenate, detect_crops, zone_region
 from monitor.video.zones import SeatZone
+from tests.detector_support import WhiteBoxes
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 WEIGHTS = SHARED / "models" / "yolo11n_int8_320.onnx"
 ZIDANE = SHARED / "images" / "zidane.jpg"
 needs_shared = pytest.mark.skipif(not (WEIGHTS.is_file() and ZIDANE.is_file()), reason=f"{SHARED} is absent")
-
-
-class WhiteBoxes:
-    """A real, exact detector of pure white rectangles (the test draws them), for checking the geometry."""
-
-    name = "white-boxes"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def detect(self, image: np.ndarray) -> Detections:
-        self.calls += 1
-        mask = (image.min(axis=2) >= 250).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-        boxes = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:count]]
-        if not boxes:
-            return Detections.empty()
-        return Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32))
 
 
 def test_a_region_widens_the_seat_and_reaches_down_to_the_counter() -> None:

@@ -26,7 +26,7 @@ from monitor.contract import IncidentEvent, Topics, WindowState
 from monitor.hall_worker import run_hall
 from monitor.video.source import Frame
 from monitor.worker import Stats, start_reader
-from tests.broker_support import Broker, Subscriber
+from tests.broker_support import Broker, Subscriber, in_background
 from tests.video_presence_support import VIDEOS, clip, fixture_hall
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -71,16 +71,7 @@ def camera(base: MonitorConfig, camera_id: str, url: Path, **update: object) -> 
 def hall(config: MonitorConfig) -> Iterator[list[BaseException]]:
     """run_hall in a thread for the body of the `with`, then a clean stop; yields its failure, if any."""
     stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            run_hall(config, stop, start=START)
-        except BaseException as exc:  # reported by the tests
-            failure.append(exc)
-
-    worker = threading.Thread(target=work)
-    worker.start()
+    worker, failure = in_background(lambda: run_hall(config, stop, start=START))
     try:
         yield failure
     finally:

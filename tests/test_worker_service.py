@@ -13,7 +13,7 @@ import pytest
 from monitor.config import MqttConfig, PathsConfig
 from monitor.contract import Topics, WindowState
 from monitor.worker import run_worker
-from tests.broker_support import Broker, Subscriber
+from tests.broker_support import Broker, Subscriber, in_background
 from tests.video_presence_support import clip, fixture_hall
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -38,16 +38,7 @@ def test_worker_publishes_states_status_and_stats_and_goes_offline_when_frames_s
     topics = Topics(config.mqtt.topic_prefix)
     watcher = Subscriber(broker, f"{topics.prefix}/#", name=f"watch{tag}")
     stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            run_worker(config, "cam-f01", stop)
-        except BaseException as exc:  # reported by the test below
-            failure.append(exc)
-
-    worker = threading.Thread(target=work)
-    worker.start()
+    worker, failure = in_background(lambda: run_worker(config, "cam-f01", stop))
     status = topics.camera_status("cam-f01")
     try:
         assert watcher.wait_for(lambda s: b"offline" in s.payloads(status), timeout=90), failure

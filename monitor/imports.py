@@ -233,6 +233,22 @@ def _counted(config: MonitorConfig) -> set[str]:
     return {d.name for d in config.departments if d.counted_in_totals}
 
 
+def _new_department(
+    config: MonitorConfig, raw_name: str, line: int, seen: dict[str, int], where: str, problems: _Problems
+) -> str | None:
+    """The row's department, or None (the problem noted) when unknown or already listed in this table."""
+    try:
+        name = _department(config, raw_name)
+    except ValueError as exc:
+        problems.add(where, str(exc))
+        return None
+    if name in seen:
+        problems.add(where, f"{name} is listed twice (first on line {seen[name]})")
+        return None
+    seen[name] = line
+    return name
+
+
 def _data_rows(table: Table) -> tuple[tuple[int, tuple[str, ...]], ...]:
     return table.rows[1:]
 
@@ -270,15 +286,9 @@ def parse_cases(config: MonitorConfig, table: Table) -> list[CaseVolume]:
             if not bad:
                 total_row = (line, counts)
             continue
-        try:
-            name = _department(config, raw_name)
-        except ValueError as exc:
-            problems.add(where, str(exc))
+        name = _new_department(config, raw_name, line, seen, where, problems)
+        if name is None:
             continue
-        if name in seen:
-            problems.add(where, f"{name} is listed twice (first on line {seen[name]})")
-            continue
-        seen[name] = line
         row_total = _cell(cells, index, TOTAL)
         if row_total and not bad:
             try:
@@ -358,15 +368,9 @@ def parse_reviews(config: MonitorConfig, table: Table) -> list[ReviewCount]:
             if complete:
                 total_row = (line, stars)
             continue
-        try:
-            name = _department(config, raw_name)
-        except ValueError as exc:
-            problems.add(where, str(exc))
+        name = _new_department(config, raw_name, line, seen, where, problems)
+        if name is None:
             continue
-        if name in seen:
-            problems.add(where, f"{name} is listed twice (first on line {seen[name]})")
-            continue
-        seen[name] = line
         complaints = _optional(cells, index, "投诉", _count, where, problems)
         rate = _optional(cells, index, "二次回访率", _percent, where, problems)
         satisfaction = _optional(cells, index, "二次满意度", _percent, where, problems)

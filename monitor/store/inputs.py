@@ -15,11 +15,7 @@ import datetime as dt
 from sqlalchemy import Column, Date, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from monitor.store.types import UTCDateTime
-
-
-def _utc(**kw: object) -> object:
-    return Field(sa_column=Column(UTCDateTime(), **kw))
+from monitor.store.types import utc_column
 
 
 class InputImportRow(SQLModel, table=True):
@@ -32,7 +28,7 @@ class InputImportRow(SQLModel, table=True):
     part: str = Field(max_length=24, description="cases, reviews, department_scores, window_scores, honors, reasons.")
     source: str = Field(sa_column=Column(Text, nullable=False))
     rows: int
-    imported_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    imported_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
 class CaseVolumeRow(SQLModel, table=True):
@@ -112,12 +108,12 @@ class NoticeLedgerRow(SQLModel, table=True):
     period: str = Field(max_length=10, description="2020-W45 or 2020-11.")
     state: str = Field(max_length=12, description="claimed (being produced) or issued.")
     claimed_by: str = Field(max_length=128)
-    claimed_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    claimed_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     issued_on: dt.date = Field(sa_column=Column(Date, nullable=False))
     doc_year: int | None = None
     doc_number: int | None = None
-    generated_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
-    published_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
+    generated_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    published_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
     files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -11,11 +11,7 @@ import datetime as dt
 from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from monitor.store.types import UTCDateTime
-
-
-def _utc(**kw: object) -> object:
-    return Field(sa_column=Column(UTCDateTime(), **kw))
+from monitor.store.types import utc_column
 
 
 class IncidentRow(SQLModel, table=True):
@@ -26,12 +22,12 @@ class IncidentRow(SQLModel, table=True):
     window: str = Field(index=True, max_length=16)
     department: str = Field(max_length=64, description="Charged department, fixed when recorded.")
     staff: str | None = Field(default=None, max_length=64, description="Rostered person when recorded.")
-    started_at: dt.datetime = _utc(nullable=False, index=True)  # type: ignore[assignment]
-    ended_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
+    started_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    ended_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
     minutes: int | None = None
     source: str = Field(default="", max_length=128)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    recorded_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     last_seq: int = 0
 
 
@@ -44,7 +40,7 @@ class IncidentEventRow(SQLModel, table=True):
     event: str = Field(max_length=8)
     seq: int
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    received_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
 class DismissalRow(SQLModel, table=True):
@@ -54,8 +50,8 @@ class DismissalRow(SQLModel, table=True):
     incident_id: str = Field(foreign_key="incident.id", unique=True, max_length=64)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     by: str = Field(default="", max_length=64)
-    decided_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
-    recorded_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
 class LeaveRow(SQLModel, table=True):
@@ -65,12 +61,12 @@ class LeaveRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     window: str = Field(index=True, max_length=16)
-    start: dt.datetime = _utc(nullable=False, index=True)  # type: ignore[assignment]
-    end: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    start: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    end: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     reason: str = Field(sa_column=Column(Text, nullable=False))
     by: str = Field(default="", max_length=64)
-    decided_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
-    recorded_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
 class AlertRow(SQLModel, table=True):
@@ -83,11 +79,11 @@ class AlertRow(SQLModel, table=True):
     incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
     channel: str = Field(max_length=80, description="mqtt, or webhook:<name>.")
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: dt.datetime = _utc(nullable=False)  # type: ignore[assignment]
+    created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     attempts: int = 0
-    next_attempt_at: dt.datetime = _utc(nullable=False, index=True)  # type: ignore[assignment]
-    delivered_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
-    gave_up_at: dt.datetime | None = _utc(nullable=True)  # type: ignore[assignment]
+    next_attempt_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    delivered_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    gave_up_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
@@ -105,4 +101,4 @@ class EvidenceRow(SQLModel, table=True):
     name: str = Field(max_length=80, description="e.g. last_seen.jpg, threshold.jpg, return.jpg.")
     content_type: str = Field(default="image/jpeg", max_length=40)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    received_at: dt.datetime = _utc(nullable=False, index=True)  # type: ignore[assignment]
+    received_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]

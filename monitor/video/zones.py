@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from shapely.geometry import Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from monitor.config.video import CameraConfig
@@ -88,6 +90,16 @@ def upper_overlap(person: tuple[float, float, float, float], seat: Polygon) -> f
     return upper.intersection(seat).area / upper.area
 
 
+@lru_cache(maxsize=256)
+def _geometry(
+    zones: tuple[SeatZone, ...], exclusions: tuple[Polygon2D, ...]
+) -> tuple[dict[str, Polygon], BaseGeometry | None]:
+    """The shapely shapes of a camera's zones, built once, not on every frame (they are immutable)."""
+    seats = {z.window: Polygon(z.polygon) for z in zones}
+    exclusion_polygons = [Polygon(p) for p in exclusions]
+    return seats, unary_union(exclusion_polygons) if exclusion_polygons else None
+
+
 def read_seats(
     detections: Detections,
     zones: Iterable[SeatZone],
@@ -97,9 +109,7 @@ def read_seats(
     min_overlap: float = DEFAULT_MIN_OVERLAP,
 ) -> dict[str, SeatReading]:
     """Each zone's reading for one frame's detections; every zone gets a reading, occupied or not."""
-    seats = {z.window: Polygon(z.polygon) for z in zones}
-    exclusion_polygons = [Polygon(p) for p in exclusions]
-    exclusion = unary_union(exclusion_polygons) if exclusion_polygons else None
+    seats, exclusion = _geometry(tuple(zones), tuple(exclusions))
     best = dict.fromkeys(seats, 0.0)
     for person in _relative_boxes(detections, frame_shape):
         if is_excluded(person, exclusion):

@@ -11,9 +11,54 @@ import datetime as dt
 import json
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 SCHEMA_VERSION = 1
+MAX_PAYLOAD = 64 * 1024
+"""Bytes: a JSON payload longer than this is refused unread (an incident is a few hundred bytes)."""
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+"""Times outside [EARLIEST, LATEST) are refused: no hall record lies there, and arithmetic near
+year 1 or 9999 overflows."""
+MAX_SEQ = 2**31 - 1
+MAX_MINUTES = 366 * 24 * 60
+
+
+def _plausible(moment: dt.datetime) -> dt.datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"{moment.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return moment
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    return text
+
+
+# Strings are bounded by the columns that store them, and never hold NUL (PostgreSQL refuses it).
+NoNul = AfterValidator(_no_nul)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
+Name = Annotated[str, StringConstraints(max_length=64), NoNul]
+KindName = Annotated[str, StringConstraints(min_length=1, max_length=32), NoNul]
+WindowId = Annotated[str, StringConstraints(min_length=1, max_length=16), NoNul]
+Source = Annotated[str, StringConstraints(max_length=128), NoNul]
+Note = Annotated[str, StringConstraints(max_length=500), NoNul]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
+EvidenceName = Annotated[str, StringConstraints(min_length=1, max_length=80), NoNul]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Signature = Annotated[str, StringConstraints(max_length=128), NoNul]
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 Lifecycle = Literal["new", "update", "end"]
 PresenceState = Literal["present", "absent", "unknown", "off_duty"]
@@ -26,7 +71,7 @@ class ContractError(ValueError):
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_: Annotated[int, Field(alias="schema", description="Payload schema version.")] = SCHEMA_VERSION
+    schema_: Annotated[StrictInt, Field(alias="schema", description="Payload schema version.")] = SCHEMA_VERSION
 
     @field_validator("schema_")
     @classmethod
@@ -41,10 +86,16 @@ class Payload(BaseModel):
     @classmethod
     def from_json(cls, raw: bytes | str) -> Self:
         """Parse and validate; a ContractError names the field at fault."""
+        if len(raw) > MAX_PAYLOAD:
+            raise ContractError(f"payload of {len(raw)} bytes: more than {MAX_PAYLOAD}")
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ContractError(f"not JSON: {exc}") from None
+        except RecursionError:
+            raise ContractError("not JSON this recorder reads: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            raise ContractError(f"not JSON this recorder reads: {exc}") from None
         if not isinstance(data, dict):
             raise ContractError("not a JSON object")
         if "schema" not in data:
@@ -63,43 +114,56 @@ class IncidentEvent(Payload):
     """One lifecycle event of an incident, published on <prefix>/incidents.
 
     Each event repeats the whole incident, so any one of them is enough to record it; the
-    recorder is idempotent on (id, event, seq).
+    recorder is idempotent on (id, event, seq). It is signed by its source (monitor.core.signature).
     """
 
-    id: str = Field(min_length=1, max_length=64, description="Stable incident id (the same for every event).")
+    id: Id = Field(description="Stable incident id (the same for every event).")
     event: Lifecycle = Field(description="new when established, update while it lasts, end when it is over.")
-    seq: int = Field(0, ge=0, description="Order of this event within the incident (new = 0).")
-    kind: str = Field(min_length=1, description="late_arrival, empty_post, early_leave, or a configured kind.")
-    window: str = Field(min_length=1, description="Window id, e.g. C25.")
-    started_at: AwareDatetime = Field(description="Arrival (late_arrival), or when the post became empty.")
-    ended_at: AwareDatetime | None = Field(None, description="When it ended (end events).")
-    minutes: int | None = Field(None, ge=0, description="Minutes late, or minutes the post has been empty.")
-    staff: str | None = Field(None, description="The person, when the source knows better than the roster.")
-    source: str = Field("", description="Who found it: camera:<id> or patrol:<user>.")
-    note: str = Field("", max_length=500, description="Free text from the source.")
-    evidence: list[str] = Field(default_factory=list, description="Evidence names sent on the evidence topic.")
-    sent_at: AwareDatetime | None = Field(None, description="When the source published it.")
+    seq: int = Field(0, ge=0, le=MAX_SEQ, description="Order of this event within the incident (new = 0).")
+    kind: KindName = Field(description="late_arrival, empty_post, early_leave, or a configured kind.")
+    window: WindowId = Field(description="Window id, e.g. C25.")
+    started_at: Moment = Field(description="Arrival (late_arrival), or when the post became empty.")
+    ended_at: Moment | None = Field(None, description="When it ended (end events).")
+    minutes: int | None = Field(
+        None, ge=0, le=MAX_MINUTES, description="Minutes late, or minutes the post has been empty."
+    )
+    staff: Name | None = Field(None, description="The person, when the source knows better than the roster.")
+    source: Source = Field("", description="Who found it: camera:<id> or patrol:<user>.")
+    note: Note = Field("", description="Free text from the source.")
+    evidence: list[EvidenceName] = Field(
+        default_factory=list, max_length=16, description="Evidence names sent on the evidence topic."
+    )
+    digests: dict[EvidenceName, Sha256] = Field(
+        default_factory=dict, max_length=16, description="sha256 (hex) of each evidence image, by name."
+    )
+    sent_at: Moment | None = Field(None, description="When the source published it.")
+    signer: Name = Field("", description="Who signed it: a camera service or a supervisor ([[signers]]).")
+    signature: Signature | None = Field(None, description="Ed25519 signature, base64 (monitor.core.signature).")
 
 
 class Dismissal(Payload):
     """A supervisor withdraws an incident (appeal upheld, leave approved); on <prefix>/dismissals."""
 
-    incident_id: str = Field(min_length=1, description="The incident withdrawn.")
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept in the audit trail.")
-    by: str = Field("", description="Who decided.")
-    at: AwareDatetime = Field(description="When it was decided.")
+    incident_id: Id = Field(description="The incident withdrawn.")
+    reason: Reason = Field(description="Why; kept in the audit trail.")
+    by: Name = Field("", description="Who decided: the signer.")
+    at: Moment = Field(description="When it was decided.")
+    signer: Name = Field("", description="Who signed it ([[signers]]).")
+    signature: Signature | None = Field(None, description="Ed25519 signature, base64.")
 
 
 class LeaveGrant(Payload):
     """Approved leave (请假, 公出) of a window's staff, on <prefix>/leaves: no duty in [start, end)."""
 
-    id: str = Field(min_length=1, max_length=64, description="Stable id of the grant.")
-    window: str = Field(min_length=1, description="The window whose staff is away.")
-    start: AwareDatetime = Field(description="Leave starts.")
-    end: AwareDatetime = Field(description="Leave ends.")
-    reason: str = Field(min_length=1, max_length=500, description="请假 / 公出 and why.")
-    by: str = Field("", description="Who approved it.")
-    at: AwareDatetime = Field(description="When it was approved.")
+    id: Id = Field(description="Stable id of the grant.")
+    window: WindowId = Field(description="The window whose staff is away.")
+    start: Moment = Field(description="Leave starts.")
+    end: Moment = Field(description="Leave ends.")
+    reason: Reason = Field(description="请假 / 公出 and why.")
+    by: Name = Field("", description="Who approved it: the signer.")
+    at: Moment = Field(description="When it was approved.")
+    signer: Name = Field("", description="Who signed it ([[signers]]).")
+    signature: Signature | None = Field(None, description="Ed25519 signature, base64.")
 
 
 class WindowState(Payload):
@@ -134,6 +198,25 @@ class Rejection(Payload):
     at: AwareDatetime
 
 
+class Receipt(Payload):
+    """The recorder's answer to a supervisor's record, on <prefix>/receipts/<kind>/<id>."""
+
+    kind: Literal["incident", "dismissal", "leave"]
+    id: Id
+    status: str = Field(description="recorded, duplicate, dismissed or rejected.")
+    detail: str = Field(description="What was recorded, or why it was refused.")
+    at: Moment
+
+
+class SystemAlert(Payload):
+    """Something the hall's operators must act on (a broker that lost the recorder's session, a client-id
+    collision, refused subscriptions), on <prefix>/alerts/system."""
+
+    component: str
+    message: str
+    at: Moment
+
+
 class Topics:
     """Topic names under one hall's prefix."""
 
@@ -144,6 +227,7 @@ class Topics:
         self.leaves = f"{prefix}/leaves"
         self.alerts = f"{prefix}/alerts"
         self.rejected = f"{prefix}/rejected"
+        self.system_alerts = f"{prefix}/alerts/system"
 
     def availability(self, component: str) -> str:
         """Retained "online"/"offline" of one process, with an "offline" last will."""
@@ -160,6 +244,10 @@ class Topics:
 
     def notice(self, kind: str) -> str:
         return f"{self.prefix}/notices/{kind}"
+
+    def receipt(self, kind: str, record_id: str) -> str:
+        """The recorder's answer to a supervisor's record (a dismissal's id is its incident's)."""
+        return f"{self.prefix}/receipts/{kind}/{record_id}"
 
 
 def now_utc() -> dt.datetime:

@@ -1,16 +1,17 @@
-"""Shared fixtures: the seed hall, databases and brokers to test against.
+"""Shared fixtures: the seed hall, databases and brokers to test against; the layer markers.
 
 Real services when the environment names them (`.ci/run` does): MONITOR_TEST_PG_URL for
 PostgreSQL, MONITOR_TEST_MQTT_URL for a running Mosquitto. Otherwise SQLite, a Mosquitto started
 on a free port when its binary is installed, and the embedded amqtt broker; a test that needs a
 service that is not there is skipped with the reason.
+
+Every test is marked by its folder: `unit` (tests/unit), `integration` (tests/integration) and
+`video` (tests/video), e.g. `pytest -m unit` for the fast pure tests.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +19,29 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+from monitor.adapters.mqtt.broker import AmqttBroker, free_port
 from monitor.config import MonitorConfig, load_config
-from monitor.mqtt.broker import AmqttBroker, _wait_for_port, free_port
+from tests.support.config import hall_config
+from tests.support.mqtt import MOSQUITTO, Mosquitto
+from tests.support.paths import SEED_HALL
 
-ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MONITOR_TEST_PG_URL")
 MQTT_URL = os.environ.get("MONITOR_TEST_MQTT_URL")
-MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+LAYERS = ("unit", "integration", "video")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        layer = item.path.relative_to(here).parts[0] if item.path.is_relative_to(here) else None
+        if layer in LAYERS:
+            item.add_marker(layer)
 
 
 @pytest.fixture(scope="session")
 def hedong() -> MonitorConfig:
-    return load_config(ROOT / "config" / "hedong.toml")
+    """The seed hall as its file says (read only: tests that change it take `hall_config`)."""
+    return load_config(SEED_HALL)
 
 
 # --- databases ---
@@ -40,7 +52,10 @@ def _databases() -> list[object]:
         "sqlite",
         pytest.param(
             "postgres",
-            marks=pytest.mark.skipif(not PG_URL, reason="MONITOR_TEST_PG_URL not set (.ci/run sets it)"),
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="MONITOR_TEST_PG_URL not set (.ci/run sets it)"),
+            ],
         ),
     ]
 
@@ -68,49 +83,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # --- brokers ---
 
 
-class OwnMosquitto:
-    """A mosquitto of the test's own on a free port, which the test may stop and start again."""
-
-    def __init__(self, data_dir: Path) -> None:
-        assert MOSQUITTO
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.process: subprocess.Popen[bytes] | None = None
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.conf = data_dir / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {data_dir}/\nautosave_interval 1\n"
-        )
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        assert MOSQUITTO
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        _wait_for_port(self.port, 10)
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.fixture
-def own_mosquitto(tmp_path: Path) -> Iterator[OwnMosquitto]:
-    if not MOSQUITTO:
-        pytest.skip("mosquitto is not installed: this test stops and restarts a broker of its own")
-    broker = OwnMosquitto(tmp_path / "mosquitto")
-    broker.start()
-    try:
+def own_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A running Mosquitto of the test's own, which the test may stop and start again."""
+    with Mosquitto(tmp_path / "mosquitto") as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 def _brokers() -> list[object]:
@@ -119,7 +96,10 @@ def _brokers() -> list[object]:
             "shared",
             marks=pytest.mark.skipif(not MQTT_URL, reason="MONITOR_TEST_MQTT_URL not set (.ci/run sets it)"),
         ),
-        pytest.param("mosquitto", marks=pytest.mark.skipif(not MOSQUITTO, reason="mosquitto is not installed")),
+        pytest.param(
+            "mosquitto",
+            marks=[pytest.mark.mosquitto, pytest.mark.skipif(not MOSQUITTO, reason="mosquitto is not installed")],
+        ),
         "amqtt",
     ]
 
@@ -131,12 +111,8 @@ def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         assert MQTT_URL
         yield MQTT_URL
     elif request.param == "mosquitto":
-        broker = OwnMosquitto(tmp_path / "mosquitto")
-        broker.start()
-        try:
+        with Mosquitto(tmp_path / "mosquitto") as broker:
             yield broker.url
-        finally:
-            broker.stop()
     else:
         amqtt = AmqttBroker(free_port())
         amqtt.start()
@@ -147,16 +123,22 @@ def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def mosquitto_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def mosquitto_url(tmp_path: Path) -> Iterator[str]:
     """A Mosquitto (shared or own) for tests that rely on its persistent-session guarantees."""
     if MQTT_URL:
         yield MQTT_URL
         return
     if not MOSQUITTO:
         pytest.skip("needs Mosquitto's persistent sessions (amqtt 0.12 loses queued QoS 1 messages)")
-    broker = OwnMosquitto(tmp_path / "mosquitto")
-    broker.start()
-    try:
+    with Mosquitto(tmp_path / "mosquitto") as broker:
         yield broker.url
-    finally:
-        broker.stop()
+
+
+# --- halls ---
+
+
+@pytest.fixture
+def fixture_hall(tmp_path: Path) -> MonitorConfig:
+    """The fixture hall of the clips (fixtures/videos/hall.toml) on the test's own folders and topic prefix,
+    its clips and detector weights by absolute path (tests change it further with `hall_config`)."""
+    return hall_config(tmp_path, hall="fixture").config

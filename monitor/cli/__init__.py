@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from monitor.cli.context import CliState
+from monitor.cli.output import err
 from monitor.errors import MonitorError
 
 app = typer.Typer(
@@ -24,8 +24,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Rich panels for help and usage errors on a terminal; plain one-line errors when piped.
+    rich_markup_mode="rich" if sys.stderr.isatty() else None,
 )
-err_console = Console(stderr=True)
 
 
 @app.callback()
@@ -49,7 +50,7 @@ def _root(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
-    from monitor.cli import bench, hall, incidents, notices, services, video, zones  # noqa: F401
+    from monitor.cli import bench, hall, incidents, keys, notices, services, video, zones  # noqa: F401
 
 
 def main() -> None:
@@ -57,5 +58,5 @@ def main() -> None:
     try:
         app()
     except MonitorError as exc:
-        err_console.print(f"[bold red]错误 / error:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]错误 / error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)

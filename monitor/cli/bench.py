@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from monitor.bench import MODES, BenchReport, BenchSpec, compare
 from monitor.cli import app
+from monitor.cli.output import err, out
 from monitor.errors import InputError
+from monitor.tools.bench.hall import BenchSpec
+from monitor.tools.bench.report import BenchReport, compare
+from monitor.tools.bench.runner import MODES
 from monitor.units import parse_duration
-
-err = Console(stderr=True)
-out = Console()
 
 
 def _seconds(value: float | None) -> str:

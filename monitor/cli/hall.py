@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from monitor.calendar import WorkCalendar
 from monitor.cli import app
 from monitor.cli.context import state
+from monitor.cli.output import out
+from monitor.core.calendar import WorkCalendar
 from monitor.errors import CalendarError
 from monitor.formatting import plain
 
@@ -20,7 +20,7 @@ def check_config(ctx: typer.Context) -> None:
     """Validate the configuration and print a summary (departments, windows, duty hours, rules)."""
     cli = state(ctx)
     config = cli.config
-    console = Console()
+    console = out
     console.print(f"[green]✓[/] {cli.source} is valid")
     console.print(f"{config.hall.name}（{config.hall.office}），时区 {config.hall.timezone}")
     not_counted = [d.name for d in config.departments if not d.counted_in_totals]

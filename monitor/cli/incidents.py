@@ -11,17 +11,18 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from monitor.admission import Refused, admit
-from monitor.calendar import WorkCalendar
+from monitor.adapters.store.database import open_database
+from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
+from monitor.adapters.store.inputs import load_month_inputs
 from monitor.cli import app
 from monitor.cli.context import parse_time, state
+from monitor.cli.output import out
+from monitor.core.admission import Refused, admit
+from monitor.core.calendar import WorkCalendar
+from monitor.core.scoring import EnteredScores, MonthScores, deductions_for, month_bounds, score_month
 from monitor.errors import InputError
 from monitor.formatting import plain
-from monitor.imports import load_month_inputs
-from monitor.patrol import dismissal, leave_grant, patrol_incident, publish
-from monitor.scoring import EnteredScores, MonthScores, deductions_for, month_bounds, score_month
-from monitor.store.database import open_database
-from monitor.store.incidents import dismissals_for, incident_by_id, load_incidents
+from monitor.services.patrol import dismissal, leave_grant, patrol_incident, publish
 
 incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, list.", no_args_is_help=True)
 app.add_typer(incident_app, name="incident")
@@ -126,7 +127,7 @@ def incident_list(
             i.source,
             status,
         )
-    Console().print(table)
+    out.print(table)
 
 
 def scores_json(scores: MonthScores) -> dict[str, object]:
@@ -236,4 +237,4 @@ def scores(
     if json_out:
         typer.echo(json.dumps(scores_json(result), ensure_ascii=False, indent=2))
     else:
-        print_scores(result, Console())
+        print_scores(result, out)

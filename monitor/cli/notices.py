@@ -8,23 +8,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlmodel import Session
 
+from monitor.adapters.files import load_cases_file, load_reviews_file, load_scores_file
+from monitor.adapters.store.database import open_database
+from monitor.adapters.store.inputs import save_cases, save_reviews, save_scores
 from monitor.cli import app
 from monitor.cli.context import state
+from monitor.cli.output import out
 from monitor.contract import now_utc
-from monitor.imports import (
-    load_cases_file,
-    load_reviews_file,
-    load_scores_file,
-    save_cases,
-    save_reviews,
-    save_scores,
-)
-from monitor.notices.periods import check_month, check_week
-from monitor.notices.service import monthly_notice, weekly_notice, write
-from monitor.store.database import open_database
+from monitor.core.notices.periods import check_month, check_week
+from monitor.services.notices import monthly_notice, weekly_notice, write
 
 import_app = typer.Typer(
     help="导入月度数据 — import the month data cameras cannot see (CSV or XLSX).", no_args_is_help=True
@@ -59,7 +53,7 @@ def import_cases(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     with Session(engine) as session:
         save_cases(session, month, volumes, str(file), now_utc())
         session.commit()
-    Console(soft_wrap=True).print(f"[green]✓[/] {month} 办件量：{len(volumes)} 个部门（{file}）")
+    out.print(f"[green]✓[/] {month} 办件量：{len(volumes)} 个部门（{file}）")
 
 
 @import_app.command("reviews")
@@ -72,9 +66,7 @@ def import_reviews(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     with Session(engine) as session:
         save_reviews(session, month, reviews, str(file), now_utc())
         session.commit()
-    Console(soft_wrap=True).print(
-        f"[green]✓[/] {month} “好差评”：{len(reviews)} 个部门，{sum(r.total for r in reviews)} 件评价"
-    )
+    out.print(f"[green]✓[/] {month} “好差评”：{len(reviews)} 个部门，{sum(r.total for r in reviews)} 件评价")
 
 
 @import_app.command("scores")
@@ -87,7 +79,7 @@ def import_scores(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     with Session(engine) as session:
         saved = save_scores(session, month, scores, str(file), now_utc())
         session.commit()
-    Console(soft_wrap=True).print(f"[green]✓[/] {month} 已导入：{_parts(saved)}（{file}）")
+    out.print(f"[green]✓[/] {month} 已导入：{_parts(saved)}（{file}）")
 
 
 def _issued_on(date: str | None) -> dt.date | None:
@@ -114,7 +106,7 @@ def _emit(
     if as_json:
         typer.echo(json.dumps(notice_json, ensure_ascii=False, indent=2))
         return
-    console = Console(soft_wrap=True)
+    console = out
     if draft:
         console.print("[yellow]草稿[/]：缺少 " + "；".join(missing))
     for path in paths:
@@ -153,6 +145,6 @@ def notice_weekly(
 @app.command("scheduler")
 def scheduler(ctx: typer.Context) -> None:
     """Issue the weekly and monthly notices on schedule (and catch up on missed ones); runs until stopped."""
-    from monitor.scheduler import run_scheduler
+    from monitor.services.scheduler import run_scheduler
 
     run_scheduler(state(ctx).config)

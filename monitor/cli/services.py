@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from monitor.adapters.store.database import open_database
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.incidents import print_scores
-from monitor.demo import run_demo
+from monitor.cli.output import out
 from monitor.errors import MonitorError
-from monitor.hall_worker import run_hall
-from monitor.recorder import Recorder, run_recorder
-from monitor.runtime import broker_for
-from monitor.scheduler import start_in_background
-from monitor.store.database import open_database
+from monitor.services.camera import run_cameras
+from monitor.services.recorder import Recorder, run_recorder
+from monitor.services.runtime import broker_for
+from monitor.services.scheduler import start_in_background
+from monitor.tools.demo import run_demo
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def run(ctx: typer.Context) -> None:
         recorder.start()  # first: its persistent session must exist before workers publish
         stop_scheduler = start_in_background(config, engine)
         # One process, one detector for all cameras (docs/benchmarks.md); none without cameras.
-        workers = [_guarded("hall-worker", partial(run_hall, config, stop))] if config.cameras else []
+        workers = [_guarded("hall-worker", partial(run_cameras, config, stop))] if config.cameras else []
         for worker in workers:
             worker.start()
         log.info("running: recorder, scheduler, hall worker for %d camera(s)", len(config.cameras))
@@ -92,7 +92,7 @@ def demo(
 ) -> None:
     """Run the seed hall end to end on embedded defaults: November 2020's incidents, a day of camera
     video, the score sheets and the notices."""
-    console = Console()
+    console = out
     logging.getLogger("monitor").setLevel(logging.WARNING)  # the demo tells its own story
     sheets, notices = run_demo(data_dir, console, video=video)
     print_scores(sheets[0], console)

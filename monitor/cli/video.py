@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from monitor.adapters.files import load_truth
+from monitor.adapters.video.detector import load_detector
 from monitor.cli import app
 from monitor.cli.context import parse_time, state
+from monitor.cli.output import err, out
 from monitor.config import load_config
+from monitor.core.evaluation import ClipScore, match_clip, total
 from monitor.errors import InputError
-from monitor.evaluation import ClipScore, match_clip, parse_truth, total
-from monitor.replay import replay, video_seconds
-from monitor.video.batch import gate_settings, tune
-from monitor.video.detector import load_detector
-from monitor.worker import Message, find_camera, run_worker
+from monitor.services.camera import run_cameras
+from monitor.services.gated import gate_settings, tune
+from monitor.services.pipeline import Message, find_camera
+from monitor.services.replay import replay, video_seconds
 
 OPTIMISED_HELP = (
     "Optimised mode, as [detector] gating = true: per-zone motion gating, tiled detector calls (docs/benchmarks.md)."
 )
-
-err = Console(stderr=True)
-out = Console()
 
 
 def _progress() -> Progress:
@@ -47,16 +43,6 @@ def _progress() -> Progress:
     )
 
 
-@contextlib.contextmanager
-def _stdout_kept_for_data() -> Iterator[None]:
-    """Libraries print model loading on stdout (ultralytics); send that to stderr, stdout is for results."""
-    for handler in logging.getLogger("ultralytics").handlers:
-        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
-            handler.setStream(sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
-
-
 @app.command("worker")
 def worker(
     ctx: typer.Context,
@@ -67,7 +53,7 @@ def worker(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_worker(config, camera, stop)
+    run_cameras(config, stop, only=[camera])
 
 
 @app.command("replay")
@@ -87,8 +73,8 @@ def replay_command(
     publish = None
     outbox = client = None
     if not offline:
-        from monitor.mqtt.client import connect, disconnect, make_client
-        from monitor.outbox import Outbox
+        from monitor.adapters.mqtt.client import connect, disconnect, make_client
+        from monitor.adapters.mqtt.outbox import Outbox
 
         client = make_client(config.mqtt, f"replay-{camera}")
         outbox = Outbox(Path(config.paths.data_dir) / f"outbox-replay-{camera}.sqlite", client)
@@ -98,7 +84,7 @@ def replay_command(
             outbox.put(message.topic, message.payload, retain=message.retain)
 
     try:
-        with _stdout_kept_for_data(), _progress() as bar:
+        with _progress() as bar:
             task = bar.add_task(f"回放 {video.name}", total=video_seconds(video))
             detector = load_detector(config.detector)
             tune(detector, config.detector)
@@ -156,7 +142,7 @@ def eval_command(
     sidecars = sorted(directory.glob("*.truth.json"))
     if not sidecars:
         raise InputError(f"{directory}: no *.truth.json ground-truth files")
-    truths = [(path, parse_truth(path)) for path in sidecars]
+    truths = [(path, load_truth(path)) for path in sidecars]
     videos = []
     for path, truth in truths:
         clip = path.name.removesuffix(".truth.json")
@@ -166,7 +152,7 @@ def eval_command(
         videos.append((clip, video, truth))
     scores: list[ClipScore] = []
     lengths = [video_seconds(v) or 0.0 for _, v, _ in videos]
-    with _stdout_kept_for_data(), _progress() as bar:
+    with _progress() as bar:
         detector = load_detector(config.detector)
         tune(detector, config.detector)
         gate = gate_settings(config.detector, force=optimised)

@@ -8,19 +8,19 @@ from typing import Annotated
 
 import cv2
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from monitor.adapters.video.annotate import annotate, draw_grid
+from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.source import grab_frame
+from monitor.adapters.video.zones import exclusion_zones, read_seats, seat_zones
 from monitor.cli import app
 from monitor.cli.context import state
+from monitor.cli.output import out as console
 from monitor.config import MonitorConfig
 from monitor.config.video import CameraConfig
 from monitor.errors import InputError
 from monitor.units import parse_duration
-from monitor.video.annotate import annotate, draw_grid
-from monitor.video.detector import Detections
-from monitor.video.source import grab_frame
-from monitor.video.zones import exclusion_zones, read_seats, seat_zones
 
 MIN_WIDTH = 960
 """Small camera pictures are enlarged to at least this width so that labels stay readable."""
@@ -58,7 +58,7 @@ def zones(
     zones_, exclusions = seat_zones(camera), exclusion_zones(camera)
     detections = readings = None
     if detect:
-        from monitor.video.detector import load_detector  # loads ultralytics: only when asked
+        from monitor.adapters.video.detector import load_detector  # loads ultralytics: only when asked
 
         detections = load_detector(config.detector).detect(image)
         readings = read_seats(detections, zones_, exclusions, image.shape, min_overlap=camera.min_overlap)
@@ -80,7 +80,6 @@ def zones(
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), picture):
         raise InputError(f"--out {out}: cannot write the picture there")
-    console = Console()
     console.print(f"已保存 {out}：摄像头 {camera.id}（{camera.url}），画面 {width}×{height}")
     table = Table("窗口", "座位区域（相对坐标）", *(["人员得分", "在岗"] if readings else []))
     for zone in zones_:

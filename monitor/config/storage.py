@@ -30,6 +30,20 @@ class EvidenceConfig(Section):
         timedelta(days=30), description="Evidence snapshots (they show faces) are deleted after this long."
     )
     purge_every: Duration = Field(timedelta(hours=1), description="How often the recorder deletes expired evidence.")
+    max_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest evidence image the recorder keeps, in bytes; larger is refused."
+    )
+
+
+class RecorderConfig(Section):
+    lease: Duration = Field(
+        timedelta(seconds=15),
+        description="Two recorders on one database: the holder renews its lease every third of this; a standby "
+        "takes over the MQTT session once the lease has run out.",
+    )
+    dead_letters: int = Field(
+        10000, ge=100, description="Refused messages kept in the dead-letter table for inspection (the newest)."
+    )
 
 
 class PathsConfig(Section):

@@ -27,12 +27,15 @@ def _check_polygon(points: list[Point], what: str) -> list[Point]:
 
 class DetectorConfig(Section):
     weights: str = Field(
-        "models/yolo11n.pt",
+        "models/yolo11n_int8_320.onnx",
         description="Weights ultralytics loads (.pt, .onnx, OpenVINO dir); a path relative to the working "
-        "directory. Never downloaded: a missing file is an error (or the fallback, see `fallback`).",
+        "directory. The default is the YOLO11n int8 export the repository ships (models/README.md). Never "
+        "downloaded: a missing file is an error (or the fallback, see `fallback`).",
     )
     conf: float = Field(0.25, ge=0.0, le=1.0, description="Minimum person confidence (seated staff score 0.3-0.5).")
-    imgsz: int = Field(640, ge=32, description="Inference size in pixels (320 for the *_320 exports).")
+    imgsz: int = Field(
+        320, ge=32, description="Inference size in pixels: the export's own (320 for the *_320 exports)."
+    )
     device: str = Field("cpu", description='Inference device for ultralytics: "cpu", "0" (first GPU), ...')
     fallback: Literal["none", "opencv"] = Field(
         "none",

@@ -1,0 +1,41 @@
+"""Evidence snapshots sent by camera workers: kept idempotently, deleted after the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from monitor.adapters.store.tables import EvidenceRow
+
+
+def save_evidence(
+    session: Session,
+    incident_id: str,
+    name: str,
+    data: bytes,
+    received_at: dt.datetime,
+    *,
+    content_type: str = "image/jpeg",
+) -> bool:
+    """Keep one snapshot; a redelivery of the same (incident_id, name) changes nothing.
+
+    Returns True when the row is new. The caller commits (the recorder acknowledges after commit).
+    """
+    existing = session.exec(
+        select(EvidenceRow.id).where(EvidenceRow.incident_id == incident_id, EvidenceRow.name == name)
+    ).first()
+    if existing is not None:
+        return False
+    session.add(
+        EvidenceRow(incident_id=incident_id, name=name, content_type=content_type, data=data, received_at=received_at)
+    )
+    session.flush()
+    return True
+
+
+def purge_evidence(session: Session, older_than: dt.datetime) -> int:
+    """Delete snapshots received before `older_than`; returns how many. The caller commits."""
+    result = session.exec(delete(EvidenceRow).where(EvidenceRow.received_at < older_than))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)

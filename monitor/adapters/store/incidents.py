@@ -1,0 +1,157 @@
+"""Incident persistence: record lifecycle events idempotently, dismiss, and read incidents back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+from sqlmodel import Session, col, select
+
+from monitor.adapters.store.tables import DismissalRow, IncidentEventRow, IncidentRow
+from monitor.contract import Dismissal, IncidentEvent
+from monitor.core.admission import Charge
+from monitor.core.incident import Incident
+
+
+class Outcome(enum.Enum):
+    NEW_INCIDENT = "new_incident"
+    """First event of an unknown incident: recorded, deductions now apply, alert due."""
+    NEW_EVENT = "new_event"
+    """A further lifecycle event of a known incident."""
+    DUPLICATE = "duplicate"
+    """Seen before (redelivery): nothing written."""
+
+
+class Conflict(ValueError):
+    """An event contradicts what is recorded under the same id (another window or kind)."""
+
+
+def record_event(session: Session, event: IncidentEvent, charge: Charge, received_at: dt.datetime) -> Outcome:
+    """Record one event in the caller's transaction. Idempotent on (id, event, seq): a redelivery is a
+    duplicate; the same (id, event, seq) saying something else is a Conflict."""
+    seen = session.exec(
+        select(IncidentEventRow.payload).where(
+            IncidentEventRow.incident_id == event.id,
+            IncidentEventRow.event == event.event,
+            IncidentEventRow.seq == event.seq,
+        )
+    ).first()
+    if seen is not None:
+        if _content(IncidentEvent.from_json(seen)) != _content(event):
+            raise Conflict(
+                f"incident {event.id} {event.event} #{event.seq} was recorded with other content; a correction "
+                "is a new event (a higher seq) or a dismissal"
+            )
+        return Outcome.DUPLICATE
+    row = session.get(IncidentRow, event.id)
+    outcome = Outcome.NEW_EVENT
+    if row is None:
+        outcome = Outcome.NEW_INCIDENT
+        row = IncidentRow(
+            id=event.id,
+            kind=event.kind,
+            window=event.window,
+            department=charge.department,
+            staff=charge.staff,
+            started_at=event.started_at,
+            source=event.source,
+            note=event.note,
+            recorded_at=received_at,
+            last_seq=-1,
+        )
+    elif (row.kind, row.window) != (event.kind, event.window):
+        raise Conflict(
+            f"incident {event.id} is recorded as {row.kind} at {row.window}, not {event.kind} at {event.window}"
+        )
+    if event.seq >= row.last_seq:
+        # Later events carry the incident's newest picture: its end and duration so far.
+        row.last_seq = event.seq
+        row.ended_at = event.ended_at or row.ended_at
+        row.minutes = event.minutes if event.minutes is not None else row.minutes
+        row.note = event.note or row.note
+    session.add(row)
+    session.flush()  # the incident row first: the event row refers to it
+    session.add(
+        IncidentEventRow(
+            incident_id=event.id,
+            event=event.event,
+            seq=event.seq,
+            payload=event.to_json().decode(),
+            received_at=received_at,
+        )
+    )
+    return outcome
+
+
+def _content(event: IncidentEvent) -> dict[str, object]:
+    """What an event says, without how it was sent (a redelivery may be signed or stamped anew)."""
+    return event.model_dump(exclude={"sent_at", "signature"})
+
+
+def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) -> bool:
+    """Withdraw an incident's deductions; False when it was dismissed already. Nothing is deleted."""
+    if session.get(IncidentRow, dismissal.incident_id) is None:
+        raise LookupError(f"no incident {dismissal.incident_id!r} is recorded")
+    existing = session.exec(select(DismissalRow).where(DismissalRow.incident_id == dismissal.incident_id)).first()
+    if existing is not None:
+        return False
+    session.add(
+        DismissalRow(
+            incident_id=dismissal.incident_id,
+            reason=dismissal.reason,
+            by=dismissal.by,
+            decided_at=dismissal.at,
+            recorded_at=received_at,
+        )
+    )
+    return True
+
+
+def _to_incident(row: IncidentRow, dismissed: bool) -> Incident:
+    return Incident(
+        id=row.id,
+        kind=row.kind,
+        window=row.window,
+        department=row.department,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        minutes=row.minutes,
+        staff=row.staff,
+        source=row.source,
+        note=row.note,
+        dismissed=dismissed,
+    )
+
+
+def load_incidents(
+    session: Session, start: dt.datetime, end: dt.datetime, *, window: str | None = None
+) -> list[Incident]:
+    """Incidents that started in [start, end) (at `window` only, if given), dismissed ones included
+    (dismissed=True), oldest first."""
+    statement = (
+        select(IncidentRow, DismissalRow.id)
+        .join(DismissalRow, col(DismissalRow.incident_id) == col(IncidentRow.id), isouter=True)
+        .where(IncidentRow.started_at >= start, IncidentRow.started_at < end)
+        .order_by(col(IncidentRow.started_at), col(IncidentRow.id))
+    )
+    if window is not None:
+        statement = statement.where(IncidentRow.window == window)
+    rows = session.exec(statement).all()
+    return [_to_incident(row, dismissal_id is not None) for row, dismissal_id in rows]
+
+
+def incident_by_id(session: Session, incident_id: str) -> Incident:
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        raise LookupError(f"no incident {incident_id!r} is recorded")
+    dismissed = session.exec(select(DismissalRow.id).where(DismissalRow.incident_id == incident_id)).first()
+    return _to_incident(row, dismissed is not None)
+
+
+def dismissals_for(session: Session, incident_ids: Iterable[str]) -> dict[str, DismissalRow]:
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    rows = session.exec(select(DismissalRow).where(col(DismissalRow.incident_id).in_(ids))).all()
+    return {r.incident_id: r for r in rows}

@@ -1,0 +1,239 @@
+"""The store's tables. Facts only: incidents, their events, dismissals, the alert outbox, the month's
+imported inputs and the notice ledger.
+
+Deductions are not stored: scoring derives them from the standing incidents (monitor.core.scoring).
+The ledger holds one row per notice kind and period: its claim (so two schedulers never issue a
+notice twice), its 文号 and issue date (so a regenerated notice keeps them) and what was published.
+Nothing here is ever deleted by the product; a dismissal is a row of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, Date, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from monitor.adapters.store.types import utc_column
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incident"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(index=True, max_length=32)
+    window: str = Field(index=True, max_length=16)
+    department: str = Field(max_length=64, description="Charged department, fixed when recorded.")
+    staff: str | None = Field(default=None, max_length=64, description="Rostered person when recorded.")
+    started_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    ended_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    minutes: int | None = None
+    source: str = Field(default="", max_length=128)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    last_seq: int = 0
+
+
+class IncidentEventRow(SQLModel, table=True):
+    __tablename__ = "incident_event"
+    __table_args__ = (UniqueConstraint("incident_id", "event", "seq", name="uq_incident_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
+    event: str = Field(max_length=8)
+    seq: int
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class DismissalRow(SQLModel, table=True):
+    __tablename__ = "dismissal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", unique=True, max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    by: str = Field(default="", max_length=64)
+    decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class LeaveRow(SQLModel, table=True):
+    """Approved leave of a window's staff: incidents inside it are refused."""
+
+    __tablename__ = "leave"
+
+    id: str = Field(primary_key=True, max_length=64)
+    window: str = Field(index=True, max_length=16)
+    start: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    end: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    by: str = Field(default="", max_length=64)
+    decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class AlertRow(SQLModel, table=True):
+    """The alert outbox: written in the incident's transaction, delivered afterwards, retried."""
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("incident_id", "channel", name="uq_alert_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
+    channel: str = Field(max_length=80, description="mqtt, or webhook:<name>.")
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    attempts: int = 0
+    next_attempt_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    delivered_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    gave_up_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    claimed_by: str | None = Field(default=None, max_length=128, description="The recorder delivering it now.")
+    claimed_until: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+
+
+class DeadLetterRow(SQLModel, table=True):
+    """A message the recorder refused or could not handle, kept for inspection (the newest only)."""
+
+    __tablename__ = "dead_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False), description="Its first 64 KiB.")
+    size: int = Field(description="The payload's whole size in bytes.")
+    received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class RecorderLeaseRow(SQLModel, table=True):
+    """Which recorder process holds the durable MQTT session; the others wait as standbys."""
+
+    __tablename__ = "recorder_lease"
+
+    name: str = Field(primary_key=True, max_length=128, description="The recorder's MQTT client id.")
+    holder: str = Field(max_length=128, description="host-pid-nonce of the process holding it.")
+    expires_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    session_since: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    """When the broker first held the recorder's subscriptions: later, a connection without the
+    session means the broker lost what it queued."""
+
+
+class EvidenceRow(SQLModel, table=True):
+    """A snapshot sent over MQTT by a worker. No foreign key: evidence may arrive before its incident.
+
+    Evidence shows faces, so it is deleted after the configured retention period.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("incident_id", "name", name="uq_evidence_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=80, description="e.g. last_seen.jpg, threshold.jpg, return.jpg.")
+    content_type: str = Field(default="image/jpeg", max_length=40)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+
+
+# --- the month's imported inputs and the notice ledger ---
+
+
+class InputImportRow(SQLModel, table=True):
+    """One import of one part of a month's inputs: when, from which file, how many rows."""
+
+    __tablename__ = "input_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True, max_length=7)
+    part: str = Field(max_length=24, description="cases, reviews, department_scores, window_scores, honors, reasons.")
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    rows: int
+    imported_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class CaseVolumeRow(SQLModel, table=True):
+    __tablename__ = "case_volume"
+    __table_args__ = (UniqueConstraint("month", "department", "category", name="uq_case_volume"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True, max_length=7)
+    position: int = Field(description="Row order in the imported file (ties in Attachment 3 keep it).")
+    department: str = Field(max_length=64)
+    category: str = Field(max_length=32)
+    count: int
+
+
+class ReviewCountRow(SQLModel, table=True):
+    __tablename__ = "review_count"
+    __table_args__ = (UniqueConstraint("month", "department", name="uq_review_count"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True, max_length=7)
+    position: int
+    department: str = Field(max_length=64)
+    five: int
+    four: int
+    three: int
+    two: int
+    one: int
+    complaints: int | None = None
+    follow_up_rate: str | None = Field(default=None, max_length=16, description="二次回访率, percent.")
+    follow_up_satisfaction: str | None = Field(default=None, max_length=16, description="二次满意度, percent.")
+
+
+class EnteredScoreRow(SQLModel, table=True):
+    __tablename__ = "entered_score"
+    __table_args__ = (UniqueConstraint("month", "sheet", "target", "category", name="uq_entered_score"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True, max_length=7)
+    sheet: str = Field(max_length=12, description="department or window.")
+    target: str = Field(max_length=64, description="Department name or window id.")
+    category: str = Field(max_length=32)
+    points: str = Field(max_length=16)
+
+
+class HonorRow(SQLModel, table=True):
+    __tablename__ = "honor_entry"
+    __table_args__ = (UniqueConstraint("month", "position", name="uq_honor_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True, max_length=7)
+    position: int
+    name: str = Field(max_length=64)
+    department: str = Field(max_length=64)
+
+
+class ChangeReasonRow(SQLModel, table=True):
+    __tablename__ = "change_reason"
+    __table_args__ = (UniqueConstraint("month", "department", name="uq_change_reason"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(index=True, max_length=7)
+    position: int
+    department: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    business: str = Field(default="", max_length=64, description="e.g. 缴费业务 (办件量 of which business).")
+
+
+class NoticeLedgerRow(SQLModel, table=True):
+    __tablename__ = "notice_ledger"
+    __table_args__ = (
+        UniqueConstraint("kind", "period", name="uq_notice_period"),
+        UniqueConstraint("kind", "doc_year", "doc_number", name="uq_notice_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=12, description="weekly or monthly.")
+    period: str = Field(max_length=10, description="2020-W45 or 2020-11.")
+    state: str = Field(max_length=12, description="claimed (being produced) or issued.")
+    claimed_by: str = Field(max_length=128)
+    claimed_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    issued_on: dt.date = Field(sa_column=Column(Date, nullable=False))
+    doc_year: int | None = None
+    doc_number: int | None = None
+    generated_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    published_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

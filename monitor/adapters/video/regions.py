@@ -1,0 +1,124 @@
+"""Region-cropped detection: the detector looks at the regions around seat zones, packed into tiles.
+
+A person detector takes a fixed input (320x320 for the *_320 exports; ultralytics letterboxes
+any image to it), so a call costs the same whether it is given a whole 4-window frame or one seat.
+What costs is the number of calls. So the regions around the zones that need a look (see
+monitor.adapters.video.gating), from any cameras, are packed side by side into one detector-sized canvas,
+`per_side` x `per_side` tiles, and one call reads them all; boxes are mapped back to their frames.
+
+A seat's region is the zone's bounding box widened by half its width on each side (a person
+overlapping the seat from the side is seen whole), raised by `REGION_ABOVE` of its height (heads),
+and lowered by `REGION_BELOW` of its height: a citizen standing at the counter, whose upper body
+overlaps the seat, must be seen down to the feet, because the exclusion test (monitor.adapters.video.zones)
+looks at where the feet are. Boxes are only as good as the region: keep seat polygons on the seat
+(as the zone editor asks) and the citizen side below it.
+
+Resolution: with 2x2 tiles of a 320 canvas, a 480x270 camera's seat region (about 250x250 pixels)
+is seen at 0.64 of its size, the same as the whole frame letterboxed to 320 (0.67); for a camera
+seeing four windows at 960x540 the whole frame would be seen at 0.33, the tile still at about 0.64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.zones import SeatZone
+
+Rect = tuple[int, int, int, int]
+"""Pixels: x1, y1, x2, y2 (x2, y2 exclusive)."""
+
+REGION_SIDE = 0.5
+"""The region reaches this fraction of the zone's width beyond each side."""
+REGION_ABOVE = 0.35
+"""... this fraction of its height above it,"""
+REGION_BELOW = 1.0
+"""... and this fraction of its height below it (feet of a citizen at the counter)."""
+MAX_UPSCALE = 2.0
+"""A small region is enlarged into its tile at most this much."""
+PAD_GREY = 114
+"""The canvas background: the letterbox grey ultralytics pads with."""
+
+
+def zone_region(zone: SeatZone, frame_shape: Sequence[int]) -> Rect:
+    """The pixel rectangle around a seat zone that the detector (and the gate) look at."""
+    height, width = int(frame_shape[0]), int(frame_shape[1])
+    xs = [x for x, _ in zone.polygon]
+    ys = [y for _, y in zone.polygon]
+    x1, x2, y1, y2 = min(xs), max(xs), min(ys), max(ys)
+    w, h = x2 - x1, y2 - y1
+    left, right = max(0.0, x1 - REGION_SIDE * w), min(1.0, x2 + REGION_SIDE * w)
+    top, bottom = max(0.0, y1 - REGION_ABOVE * h), min(1.0, y2 + REGION_BELOW * h)
+    rect = (int(left * width), int(top * height), int(np.ceil(right * width)), int(np.ceil(bottom * height)))
+    return rect[0], rect[1], max(rect[0] + 1, rect[2]), max(rect[1] + 1, rect[3])
+
+
+@dataclass(frozen=True, slots=True)
+class Crop:
+    """A region of one frame to be read by the detector."""
+
+    image: np.ndarray = field(repr=False)
+    rect: Rect
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    offset: tuple[int, int]  # where the crop's top-left lies on the canvas
+    size: tuple[int, int]  # the scaled crop's width and height on the canvas
+    scale: float
+
+
+def _place(crop: Crop, tile: int, slot: int, per_side: int, canvas: np.ndarray) -> _Placement:
+    x1, y1, x2, y2 = crop.rect
+    w, h = x2 - x1, y2 - y1
+    scale = min(tile / w, tile / h, MAX_UPSCALE)
+    size = (max(1, min(tile, round(w * scale))), max(1, min(tile, round(h * scale))))
+    ox, oy = (slot % per_side) * tile, (slot // per_side) * tile
+    part = crop.image[y1:y2, x1:x2]
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas[oy : oy + size[1], ox : ox + size[0]] = cv2.resize(part, size, interpolation=interpolation)
+    return _Placement((ox, oy), size, scale)
+
+
+def _boxes_in(found: Detections, crop: Crop, placement: _Placement) -> Detections:
+    """The boxes whose centre lies in the crop's tile, clipped to it and mapped back to frame pixels."""
+    ox, oy = placement.offset
+    w, h = placement.size
+    xyxy, confidence = found.xyxy, found.confidence
+    cx, cy = (xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2
+    keep = (cx >= ox) & (cx < ox + w) & (cy >= oy) & (cy < oy + h)
+    if not keep.any():
+        return Detections.empty()
+    boxes = xyxy[keep].copy()
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], ox, ox + w)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], oy, oy + h)
+    boxes[:, [0, 2]] = (boxes[:, [0, 2]] - ox) / placement.scale + crop.rect[0]
+    boxes[:, [1, 3]] = (boxes[:, [1, 3]] - oy) / placement.scale + crop.rect[1]
+    return Detections(boxes.astype(np.float32), confidence[keep].astype(np.float32))
+
+
+def detect_crops(detector: Detector, crops: Sequence[Crop], *, canvas_size: int, per_side: int) -> list[Detections]:
+    """Persons in each crop (in its frame's pixels), reading `per_side`² crops per detector call."""
+    if per_side < 1:
+        raise ValueError("per_side must be at least 1")
+    tile = canvas_size // per_side
+    per_call = per_side * per_side
+    out: list[Detections] = []
+    for first in range(0, len(crops), per_call):
+        batch = crops[first : first + per_call]
+        canvas = np.full((canvas_size, canvas_size, 3), PAD_GREY, dtype=np.uint8)
+        placements = [_place(crop, tile, slot, per_side, canvas) for slot, crop in enumerate(batch)]
+        found = detector.detect(canvas)
+        out += [_boxes_in(found, crop, placement) for crop, placement in zip(batch, placements, strict=True)]
+    return out
+
+
+def concatenate(parts: Sequence[Detections]) -> Detections:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Detections.empty()
+    return Detections(np.concatenate([p.xyxy for p in parts]), np.concatenate([p.confidence for p in parts]))

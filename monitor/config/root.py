@@ -1,0 +1,123 @@
+"""The root of the configuration: every section, and the views of the hall the services share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+from pydantic import ConfigDict, Field, model_validator
+
+from monitor.config.alerts import AlertsConfig
+from monitor.config.base import Section
+from monitor.config.calendar import CalendarConfig, DutyConfig
+from monitor.config.checks import (
+    check_cameras,
+    check_departments,
+    check_rules,
+    check_signers,
+    check_staff,
+    check_windows,
+)
+from monitor.config.hall import DepartmentConfig, HallConfig, StaffConfig, WindowGroupConfig, expand_window_ids
+from monitor.config.mqtt import MqttConfig
+from monitor.config.notices import NoticesConfig
+from monitor.config.presence import PresenceConfig
+from monitor.config.rules import RuleSetConfig
+from monitor.config.signers import SignerConfig
+from monitor.config.storage import DatabaseConfig, EvidenceConfig, PathsConfig, RecorderConfig
+from monitor.config.video import CameraConfig, DetectorConfig
+
+
+class Window(Section):
+    """One window after the groups are expanded."""
+
+    id: str
+    departments: tuple[str, ...]
+    label: str
+
+    @property
+    def department(self) -> str:
+        """The department charged when nobody rostered says otherwise."""
+        return self.departments[0]
+
+
+def _default_departments() -> list[DepartmentConfig]:
+    return [DepartmentConfig(name="综合受理"), DepartmentConfig(name="税务局")]
+
+
+def _default_windows() -> list[WindowGroupConfig]:
+    return [
+        WindowGroupConfig(ids=["A01-A02"], departments=["综合受理"]),
+        WindowGroupConfig(ids=["A03"], departments=["税务局"]),
+    ]
+
+
+class MonitorConfig(Section):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, ignored_types=(cached_property,))
+
+    hall: HallConfig = Field(default_factory=HallConfig, description="The hall.")
+    departments: list[DepartmentConfig] = Field(
+        default_factory=_default_departments,
+        description="Departments in Attachment 1's order (ties in the ranking keep this order).",
+    )
+    windows: list[WindowGroupConfig] = Field(
+        default_factory=_default_windows, description="Windows in Attachment 2's order."
+    )
+    staff: list[StaffConfig] = Field(default_factory=list, description="Staff roster, one person per window.")
+    duty: DutyConfig = Field(default_factory=DutyConfig, description="Duty hours.")
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig, description="Working days.")
+    rules: list[RuleSetConfig] = Field(
+        default_factory=lambda: [RuleSetConfig()], description="Rule sets by effective date."
+    )
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="The store.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="The broker.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Supervisor alerts.")
+    paths: PathsConfig = Field(default_factory=PathsConfig, description="Local files.")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence snapshots.")
+    recorder: RecorderConfig = Field(default_factory=RecorderConfig, description="The recorder.")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras and their seat zones.")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="The person detector.")
+    presence: PresenceConfig = Field(default_factory=PresenceConfig, description="Presence thresholds.")
+    notices: NoticesConfig = Field(default_factory=NoticesConfig, description="Notices and their schedule.")
+    signers: list[SignerConfig] = Field(
+        default_factory=list,
+        description="Who may sign records: supervisors and camera services, with their public keys "
+        "(docs/security.md). The recorder refuses an incident, dismissal or leave no signer here signed.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorConfig:
+        departments = check_departments(self.departments)
+        windows = check_windows(self.windows, departments)
+        check_staff(self.staff, windows, departments)
+        check_cameras(self.cameras, windows)
+        check_rules(self.rules)
+        check_signers(self.signers, {c.id for c in self.cameras})
+        return self
+
+    @cached_property
+    def window_list(self) -> tuple[Window, ...]:
+        """All windows in configured order, groups expanded."""
+        return tuple(
+            Window(id=wid, departments=tuple(g.departments), label=g.label or "、".join(g.departments))
+            for g in self.windows
+            for spec in g.ids
+            for wid in expand_window_ids(spec)
+        )
+
+    @cached_property
+    def window_by_id(self) -> dict[str, Window]:
+        return {w.id: w for w in self.window_list}
+
+    @cached_property
+    def signers_by_name(self) -> dict[str, SignerConfig]:
+        return {s.name: s for s in self.signers}
+
+    @cached_property
+    def staff_by_window(self) -> dict[str, StaffConfig]:
+        return {s.window: s for s in self.staff}
+
+    def rule_set_on(self, day: dt.date) -> RuleSetConfig:
+        """The rule set in force on `day`; the earliest set if `day` precedes them all."""
+        in_force = [r for r in self.rules if r.effective <= day]
+        return max(in_force, key=lambda r: r.effective) if in_force else min(self.rules, key=lambda r: r.effective)

@@ -1,0 +1,83 @@
+"""Admission (pure): may an incident event be recorded, and whom does it charge?
+
+The recorder refuses, with a reason, anything that would put a wrong deduction on someone: an
+unknown window or kind, a time outside the duty sessions or on a day the hall is closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.config import MonitorConfig
+from monitor.contract import IncidentEvent
+from monitor.core.calendar import WorkCalendar
+from monitor.core.incident import LATE_ARRIVAL
+from monitor.errors import CalendarError
+
+
+class Refused(ValueError):
+    """The event cannot be recorded; the message says why (it goes to the rejected topic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveSpan:
+    """Approved leave of the window's staff: [start, end)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Who an admitted incident is charged to."""
+
+    department: str
+    staff: str | None
+    session: str
+
+
+def _span(event: IncidentEvent, session_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The time the incident claims the post was not staffed as it should be."""
+    if event.kind == LATE_ARRIVAL:
+        return session_start, event.started_at
+    return event.started_at, event.ended_at or event.started_at
+
+
+def admit(
+    event: IncidentEvent, config: MonitorConfig, calendar: WorkCalendar, leaves: Iterable[LeaveSpan] = ()
+) -> Charge:
+    """Admit the event or raise Refused. `leaves`: the window's approved leave around the event;
+    an incident whose span touches one is refused (leave entered after recording is a dismissal)."""
+    window = config.window_by_id.get(event.window)
+    if window is None:
+        raise Refused(f"unknown window {event.window!r}: not in the hall's [windows]")
+    local = event.started_at.astimezone(config.hall.tz)
+    rules = config.rule_set_on(local.date())
+    if rules.deduction(event.kind) is None:
+        known = ", ".join(d.kind for d in rules.deductions)
+        raise Refused(f"unknown incident kind {event.kind!r} (the rules in force on {local.date()} know: {known})")
+    if event.ended_at is not None and event.ended_at < event.started_at:
+        raise Refused(f"ended_at {event.ended_at.isoformat()} is before started_at {event.started_at.isoformat()}")
+    try:
+        if not calendar.is_working_day(local.date()):
+            raise Refused(f"{local.date()} is not a working day of the hall (holiday or weekend)")
+        session = calendar.session_at(local)
+    except CalendarError as exc:
+        raise Refused(str(exc)) from None
+    if session is None:
+        hours = "；".join(f"{s.name} {s.start:%H:%M}–{s.end:%H:%M}" for s in calendar.sessions_on(local.date()))
+        raise Refused(f"{local:%Y-%m-%d %H:%M} is outside the duty sessions ({hours})")
+    start, end = _span(event, session.start)
+    for leave in leaves:
+        if leave.start <= end and start < leave.end:
+            tz = config.hall.tz
+            raise Refused(
+                f"window {window.id} was on approved leave {leave.start.astimezone(tz):%Y-%m-%d %H:%M}–"
+                f"{leave.end.astimezone(tz):%H:%M} ({leave.reason})"
+            )
+    person = config.staff_by_window.get(window.id)
+    department = (person.department if person and person.department else None) or window.department
+    return Charge(department=department, staff=event.staff or (person.name if person else None), session=session.name)

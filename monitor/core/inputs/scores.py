@@ -1,0 +1,137 @@
+"""Entered points (the categories cameras cannot score), the honor list and case-volume change reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from monitor.config import MonitorConfig
+from monitor.core.inputs.table import Problems, Table, cell, columns, header_key, squeeze
+from monitor.core.inputs.table import department as department_of
+from monitor.core.inputs.types import ChangeReason, HonorEntry, ScoresImport
+
+
+def _entered_categories(config: MonitorConfig, month: str, sheet: str) -> tuple[dict[str, Decimal], set[str]]:
+    """Enterable category -> most points, and the categories scored from incidents (not enterable)."""
+    rules = config.rule_set_on(dt.date.fromisoformat(f"{month}-01"))
+    table = rules.department if sheet == "department" else rules.staff
+    from_incidents = {
+        (d.department_category if sheet == "department" else d.staff_category) for d in rules.deductions
+    } - {None}
+    limits = {c.name: c.full for c in table.categories if c.name not in from_incidents}
+    limits[table.bonus] = table.bonus_cap
+    return limits, {c for c in from_incidents if c}
+
+
+def _parse_points(
+    config: MonitorConfig, month: str, table: Table, sheet: str, key: str, problems: Problems
+) -> dict[str, dict[str, Decimal]]:
+    limits, from_incidents = _entered_categories(config, month, sheet)
+    ignored = ("部门名称",) if sheet == "window" else ()
+    index = columns(table, [key], [*limits, *from_incidents, *ignored], problems)
+    for name in from_incidents & set(index):
+        problems.add(
+            table.where(table.rows[0][0]),
+            f"column {name!r} is scored from recorded incidents and cannot be entered: remove the column",
+        )
+    out: dict[str, dict[str, Decimal]] = {}
+    windows = config.window_by_id
+    for line, cells in table.data:
+        where = table.where(line)
+        raw = cell(cells, index, key)
+        if sheet == "department":
+            try:
+                target = department_of(config, raw)
+            except ValueError as exc:
+                problems.add(where, str(exc))
+                continue
+        else:
+            target = squeeze(raw)
+            if target not in windows:
+                problems.add(where, f"window {raw!r} is not in the configuration's [windows]")
+                continue
+        if target in out:
+            problems.add(where, f"{target} is listed twice")
+            continue
+        points: dict[str, Decimal] = {}
+        for category, most in limits.items():
+            text = cell(cells, index, category)
+            if not text:
+                continue
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                problems.add(where, f"{category}: {text!r} is not a number")
+                continue
+            if not value.is_finite() or not Decimal(0) <= value <= most:
+                problems.add(where, f"{category}: {text} is outside 0..{most}")
+                continue
+            points[category] = value
+        out[target] = points
+    return out
+
+
+def parse_scores(config: MonitorConfig, month: str, tables: list[Table]) -> ScoresImport:
+    """Each table is recognised by its header: 部门 + categories (department points), 窗口号 + categories
+    (window points), 姓名 + 部门 (the honor list, in order), 部门 + 原因 [+ 业务] (change reasons)."""
+    problems = Problems()
+    parts: dict[str, object] = {}
+    for table in tables:
+        keys = {header_key(c) for c in table.rows[0][1]}
+        if "姓名" in keys:
+            part, value = "honors", _parse_honors(config, table, problems)
+        elif "原因" in keys:
+            part, value = "reasons", _parse_reasons(config, table, problems)
+        elif "窗口号" in keys:
+            part, value = "windows", _parse_points(config, month, table, "window", "窗口号", problems)
+        elif "部门" in keys:
+            part, value = "departments", _parse_points(config, month, table, "department", "部门", problems)
+        else:
+            problems.add(
+                table.where(table.rows[0][0]),
+                "cannot tell what this table is: its first row needs 部门 (department points), 窗口号 (window "
+                "points), 姓名 (honor list) or 部门 and 原因 (change reasons)",
+            )
+            continue
+        if part in parts:
+            problems.add(table.source, f"a second {part} table in the same import")
+        parts[part] = value
+    if not tables:
+        problems.add("scores", "the file is empty")
+    problems.raise_if_any("scores import")
+    return ScoresImport(**parts)  # type: ignore[arg-type]
+
+
+def _parse_honors(config: MonitorConfig, table: Table, problems: Problems) -> list[HonorEntry]:
+    index = columns(table, ["姓名", "部门"], ["序号", "窗口号"], problems)
+    out = []
+    for line, cells in table.data:
+        name = squeeze(cell(cells, index, "姓名"))
+        if not name:
+            problems.add(table.where(line), "姓名 is empty")
+            continue
+        try:
+            out.append(HonorEntry(name, department_of(config, cell(cells, index, "部门"))))
+        except ValueError as exc:
+            problems.add(table.where(line), str(exc))
+    return out
+
+
+def _parse_reasons(config: MonitorConfig, table: Table, problems: Problems) -> list[ChangeReason]:
+    index = columns(table, ["部门", "原因"], ["业务"], problems)
+    out: list[ChangeReason] = []
+    for line, cells in table.data:
+        reason = cell(cells, index, "原因").rstrip("，,。")
+        if not reason:
+            problems.add(table.where(line), "原因 is empty: write why the case volume changed")
+            continue
+        try:
+            department = department_of(config, cell(cells, index, "部门"))
+        except ValueError as exc:
+            problems.add(table.where(line), str(exc))
+            continue
+        if any(r.department == department for r in out):
+            problems.add(table.where(line), f"{department} has a second reason")
+            continue
+        out.append(ChangeReason(department, reason, squeeze(cell(cells, index, "业务"))))
+    return out

@@ -1,0 +1,157 @@
+"""The weekly discipline notice (pure): the week's standing violations, one row each, and totals.
+
+Points are the scoring rules' own deductions, so the weekly notice and the month's sheets can
+never disagree; the rules count repeats per month, so the composer is given the incidents from
+the first day of the month the week starts in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from monitor.config import MonitorConfig
+from monitor.core.incident import Incident
+from monitor.core.notices.model import Block, Notice, Table
+from monitor.core.notices.monthly import chinese_date
+from monitor.core.scoring import deductions_for
+from monitor.formatting import plain
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def week_bounds(week: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """ "2020-W45" -> [Monday 00:00, next Monday 00:00) in the hall's timezone."""
+    monday = dt.date.fromisoformat(f"{week}-1")
+    return dt.datetime.combine(monday, dt.time(), tz), dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tz)
+
+
+def context_start(week: str, tz: ZoneInfo) -> dt.datetime:
+    """Where the incidents a week's notice needs begin: the first of the month its Monday is in."""
+    start, _ = week_bounds(week, tz)
+    return start.replace(day=1)
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyData:
+    week: str
+    incidents: Sequence[Incident]
+    """Incidents from `context_start(week)` to the week's end, dismissed ones included."""
+    evidence: Mapping[str, Sequence[str]]
+    """Incident id -> names of its stored evidence images."""
+    issued_on: dt.date
+
+
+def _label(config: MonitorConfig, kind: str) -> str:
+    found = next((r.deduction(kind) for r in config.rules if r.deduction(kind)), None)
+    return found.label if found else kind
+
+
+def compose_weekly(config: MonitorConfig, data: WeeklyData) -> Notice:
+    tz = config.hall.tz
+    start, end = week_bounds(data.week, tz)
+    last_day = (end - dt.timedelta(days=1)).date()
+    span = f"{chinese_date(start.date())}至{last_day.month}月{last_day.day}日"
+    points: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for d in deductions_for(data.incidents, config):
+        points[d.incident_id][d.sheet] = points[d.incident_id].get(d.sheet, Decimal(0)) + d.points
+    week = sorted(
+        (i for i in data.incidents if not i.dismissed and start <= i.started_at < end),
+        key=lambda i: (i.started_at, i.window, i.id),
+    )
+    rows: list[tuple[str, ...]] = [
+        ("序号", "日期", "时间", "窗口", "部门", "工作人员", "类型", "迟到/持续时长", "扣分", "证据")
+    ]
+    by_kind: dict[str, list[Decimal]] = {}
+    by_department: dict[str, list[Decimal]] = {}
+    for n, incident in enumerate(week, 1):
+        local = incident.started_at.astimezone(tz)
+        label = _label(config, incident.kind)
+        staff_points = points[incident.id].get("staff")
+        dept_points = points[incident.id].get("department")
+        shown = [p for p in (staff_points, dept_points) if p is not None]
+        if not shown:
+            cell = "0"
+        elif staff_points is None or dept_points is None or staff_points == dept_points:
+            cell = plain(shown[0])
+        else:
+            cell = f"人员{plain(staff_points)}/窗口{plain(dept_points)}"
+        duration = f"{incident.minutes}分钟" if incident.minutes is not None else "—"
+        if incident.ended_at is None:
+            duration += "（未结束）"
+        names = data.evidence.get(incident.id, ())
+        evidence = incident.id + (f"（{'、'.join(names)}）" if names else "")
+        rows.append(
+            (
+                str(n),
+                f"{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）",
+                local.strftime("%H:%M"),
+                incident.window,
+                incident.department,
+                incident.staff or "—",
+                label,
+                duration,
+                cell,
+                evidence,
+            )
+        )
+        top = max(shown) if shown else Decimal(0)
+        by_kind.setdefault(label, []).append(top)
+        by_department.setdefault(incident.department, []).append(top)
+    order = [d.name for d in config.departments]
+    departments = sorted(by_department, key=lambda name: order.index(name) if name in order else len(order))
+    kind_rows = (("类型", "次数", "扣分"), *((k, str(len(v)), plain(sum(v, Decimal(0)))) for k, v in by_kind.items()))
+    dept_rows = (
+        ("部门", "次数", "扣分"),
+        *((name, str(len(by_department[name])), plain(sum(by_department[name], Decimal(0)))) for name in departments),
+    )
+    year, number, _ = start.date().isocalendar()
+    title = config.notices.weekly_title.format(hall=config.hall.name, year=year, week=number)
+    kinds_text = "、".join(f"{k}{len(v)}人次" for k, v in by_kind.items())
+    if week:
+        body = (
+            f"根据巡查及视频监控记录，{span}，中心窗口共发生违反工作纪律情况{len(week)}起（次），"
+            f"其中{kinds_text}，涉及{'、'.join(departments)}窗口。具体情况如下："
+        )
+        closing = (
+            "以上违反纪律情况按中心考核办法给予所在派驻窗口、工作人员扣分。"
+            "请各派驻部门加强对窗口工作人员的管理，严格遵守中心工作纪律。"
+        )
+    else:
+        body = f"根据巡查及视频监控记录，{span}，中心窗口未发现违反工作纪律情况。"
+        closing = "请各派驻部门继续加强对窗口工作人员的管理，严格遵守中心工作纪律。"
+    blocks = (
+        Block("title", title),
+        Block("addressee", "中心各窗口："),
+        Block("body", body),
+        *(Block("table", key) for key in (("violations", "by_kind", "by_department") if week else ())),
+        Block("body", closing),
+        Block("signature", config.hall.office),
+        Block("date", chinese_date(data.issued_on)),
+    )
+    tables = (
+        (
+            Table("violations", "", "违反工作纪律情况明细", tuple(rows)),
+            Table("by_kind", "", "按类型统计", kind_rows),
+            Table("by_department", "", "按部门统计", dept_rows),
+        )
+        if week
+        else ()
+    )
+    summary = f"{title}\n" + (
+        f"{span}违反工作纪律{len(week)}起：{kinds_text}（{'、'.join(departments)}）" if week else f"{span}无违纪情况"
+    )
+    figures: dict[str, object] = {
+        "week": data.week,
+        "from": start.date().isoformat(),
+        "to": last_day.isoformat(),
+        "count": len(week),
+        "by_kind": {k: len(v) for k, v in by_kind.items()},
+        "by_department": {name: len(by_department[name]) for name in departments},
+        "issued_on": data.issued_on.isoformat(),
+    }
+    return Notice("weekly", data.week, title, blocks, tables, summary, figures)

@@ -1,0 +1,223 @@
+"""The camera pipeline: frames of one camera -> detector -> seat zones -> presence machine -> messages.
+
+`CameraPipeline` has no network: it turns frames (and the silence between them) into the messages to
+publish, so the live camera service (monitor.services.camera) and `monitor replay` run the very same
+code. Topics and payloads: docs/mqtt.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from monitor.adapters.mqtt.client import OFFLINE, ONLINE
+from monitor.adapters.video.annotate import annotate, encode_jpeg
+from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.source import Frame
+from monitor.adapters.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
+from monitor.config import CameraConfig, MonitorConfig
+from monitor.contract import SCHEMA_VERSION, Topics
+from monitor.core.calendar import WorkCalendar
+from monitor.core.presence import IncidentChange, Leave, Observation, Output, PresenceMachine, StateChange
+from monitor.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One MQTT message to publish (QoS 1 through the outbox)."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    frame: Frame
+    detections: Detections
+    readings: dict[str, SeatReading]
+
+
+@dataclass
+class Stats:
+    frames: int = 0
+    detections: int = 0
+    inference_seconds: float = 0.0
+    dropped: int = 0
+
+    def payload(self, camera: str, at: dt.datetime) -> bytes:
+        mean_ms = 1000 * self.inference_seconds / self.frames if self.frames else 0.0
+        return json.dumps(
+            {
+                "schema": SCHEMA_VERSION,
+                "camera": camera,
+                "at": at.isoformat(),
+                "frames": self.frames,
+                "detections": self.detections,
+                "inference_ms": round(mean_ms, 1),
+                "dropped_frames": self.dropped,
+            }
+        ).encode()
+
+
+def find_camera(config: MonitorConfig, camera_id: str) -> CameraConfig:
+    camera = next((c for c in config.cameras if c.id == camera_id), None)
+    if camera is None:
+        known = ", ".join(c.id for c in config.cameras) or "none: add [[cameras]] to the configuration"
+        raise InputError(f"--camera {camera_id}: no such camera in the configuration (cameras: {known})")
+    unknown = [z.window for z in camera.windows if z.window not in config.window_by_id]
+    if unknown:
+        raise InputError(f"camera {camera_id}: seat zone for unknown window {', '.join(unknown)} (not in [windows])")
+    if not camera.windows:
+        raise InputError(f"camera {camera_id}: no seat zones ([[cameras.windows]]): it watches no window")
+    return camera
+
+
+@dataclass
+class CameraPipeline:
+    """Frames of one camera in, messages out. No network; time comes with the frames (`clock` only
+    stamps an event's `sent_at`)."""
+
+    config: MonitorConfig
+    camera: CameraConfig
+    detector: Detector
+    leaves: Collection[Leave] = ()
+    evidence: bool = True
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    on_incident: Callable[[IncidentChange], None] | None = None
+    """Called with every incident change as it is made (replay collects them; a live worker keeps none)."""
+
+    stats: Stats = field(default_factory=Stats)
+
+    def __post_init__(self) -> None:
+        self.topics = Topics(self.config.mqtt.topic_prefix)
+        self.source = f"camera:{self.camera.id}"
+        self.zones = seat_zones(self.camera)
+        self.exclusions = exclusion_zones(self.camera)
+        calendar = WorkCalendar(self.config.calendar, self.config.duty, self.config.hall.tz)
+        self.presence = PresenceMachine(
+            self.camera.id,
+            [z.window for z in self.zones],
+            self.config.presence,
+            calendar.sessions_on,
+            self.config.hall.tz,
+            self.leaves,
+        )
+        self.interval = dt.timedelta(seconds=1 / self.camera.detect_fps)
+        self._last: _Seen | None = None
+        self._last_seen: dict[str, _Seen] = {}
+        self._offline = False  # windows judged unknown for want of frames
+        self._started: dt.datetime | None = None
+        self._floor: dt.datetime | None = None
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def on_frame(
+        self, frame: Frame, detections: Detections | None = None, readings: dict[str, SeatReading] | None = None
+    ) -> list[Message]:
+        """One frame in, its messages out. `detections` and `readings`, when given, were found for this frame
+        elsewhere (the optimised loop, monitor.services.gated, reads gated zones in shared detector calls);
+        by default the pipeline's detector and seat zones find them."""
+        out: list[Message] = []
+        if self._last is not None:
+            gap = frame.at - self._last.frame.at
+            if gap > self.camera.offline_after and not self._offline:
+                # A file's dropout: frames are missing for longer than the watchdog allows.
+                out += self._go_dark(min(self._last.frame.at + self.interval, frame.at))
+            if gap > self.interval * 1.5:
+                self.stats.dropped += max(0, round(gap / self.interval) - 1)
+        if self._offline or self._last is None:
+            self._offline = False
+            out.append(Message(self.topics.camera_status(self.camera.id), ONLINE.encode(), retain=True))
+        if detections is None:
+            began = time.perf_counter()
+            detections = self.detector.detect(frame.image)
+            self.stats.inference_seconds += time.perf_counter() - began
+        self.stats.frames += 1
+        self.stats.detections += len(detections)
+        if readings is None:
+            readings = read_seats(
+                detections, self.zones, self.exclusions, frame.image.shape, min_overlap=self.camera.min_overlap
+            )
+        seen = _Seen(frame, detections, readings)
+        self._last = seen
+        for window, reading in readings.items():
+            if reading.occupied:
+                self._last_seen[window] = seen
+            out += self._emit(self.presence.observe(Observation(window, self._time(frame.at), reading.occupied)))
+        return out
+
+    def watchdog(self, now: dt.datetime) -> list[Message]:
+        """Called while no frame arrives: after `offline_after` of silence the camera's windows become unknown.
+
+        Once offline, time is ticked on so that duty periods still start and end.
+        """
+        if self._started is None:
+            self._started = now
+        out: list[Message] = []
+        last = self._last.frame.at if self._last is not None else self._started
+        if not self._offline and now - last > self.camera.offline_after:
+            out += self._go_dark(min(last + self.interval, now) if self._last is not None else last)
+        if self._offline:
+            out += self._emit(self.presence.tick(self._time(now)))
+        return out
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def close(self, at: dt.datetime) -> list[Message]:
+        """The worker stops: its windows become unknown (an open empty post ends here) and the camera offline."""
+        return [] if self._offline else self._go_dark(at)
+
+    def _go_dark(self, since: dt.datetime) -> list[Message]:
+        self._offline = True
+        out = [Message(self.topics.camera_status(self.camera.id), OFFLINE.encode(), retain=True)]
+        moment = self._time(since)
+        for zone in self.zones:
+            out += self._emit(self.presence.observe(Observation(zone.window, moment, None)))
+        return out
+
+    def _time(self, moment: dt.datetime) -> dt.datetime:
+        """Time handed to the presence machine never runs backwards (a live frame may be stamped just
+        before a watchdog tick that was handled first)."""
+        self._floor = moment if self._floor is None else max(self._floor, moment)
+        return self._floor
+
+    def _emit(self, changes: list[Output]) -> list[Message]:
+        out: list[Message] = []
+        for change in changes:
+            if isinstance(change, StateChange):
+                payload = change.to_payload(self.camera.id).to_json()
+                out.append(Message(self.topics.window_state(change.window), payload, retain=True))
+                continue
+            if self.on_incident is not None:
+                self.on_incident(change)
+            shots = self._snapshots(change) if self.evidence else []
+            event = change.to_event(self.source, evidence=[name for name, _ in shots], sent_at=self.clock())
+            out.append(Message(self.topics.incidents, event.to_json()))
+            out += [Message(self.topics.evidence(change.id, name), data) for name, data in shots]
+        return out
+
+    def _snapshots(self, change: IncidentChange) -> list[tuple[str, bytes]]:
+        out = []
+        for shot in change.shots:
+            seen = self._last if shot.frame == "current" else self._last_seen.get(change.window)
+            if seen is None:
+                continue
+            image = annotate(
+                seen.frame.image,
+                camera=self.camera.id,
+                at=seen.frame.at.astimezone(self.config.hall.tz),
+                zones=self.zones,
+                exclusions=self.exclusions,
+                detections=seen.detections,
+                readings=seen.readings,
+            )
+            out.append((shot.name, encode_jpeg(image)))
+        return out

@@ -1,0 +1,273 @@
+"""The notice scheduler: weekly notices and monthly roll-ups on time, once, and after downtime too.
+
+`due_notices` (pure, monitor.core.notices.due) says which notices are due at a moment given what the
+ledger already holds;
+`NoticeScheduler` claims each in the ledger (so concurrent schedulers never issue one twice),
+writes its files, records it, and publishes it (monitor.services.publisher). APScheduler
+(3.x, in the hall's timezone) fires at the configured times; every firing, and a start-up, runs
+the same catch-up, so a missed Friday or 1st is issued as soon as a scheduler runs again. A poll
+regenerates a roll-up when imports for its month (or the month before, for the growth figures)
+arrive after it was generated, and retries publications that failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from monitor.adapters.store import ledger
+from monitor.adapters.store.inputs import last_import_at
+from monitor.adapters.store.tables import NoticeLedgerRow
+from monitor.config import MonitorConfig
+from monitor.contract import now_utc
+from monitor.core.notices.due import due_notices
+from monitor.core.notices.message import NoticeIssued
+from monitor.core.notices.model import Notice
+from monitor.core.notices.periods import (
+    iso_week,
+    month_of,
+    monthly_due,
+    previous_month,
+    weekly_due,
+)
+from monitor.services.notices import issue_date, monthly_notice, weekly_notice, write
+from monitor.services.publisher import BrokerAndWebhooks, Publisher
+
+log = logging.getLogger(__name__)
+
+STALE_CLAIM = dt.timedelta(minutes=30)
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class NoticeScheduler:
+    """Issues notices from the ledger's point of view; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        engine: Engine,
+        publisher: Publisher,
+        *,
+        clock: Callable[[], dt.datetime] = now_utc,
+        owner: str | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.publisher = publisher
+        self.clock = clock
+        self.owner = owner or _owner()
+        self._scheduler: BackgroundScheduler | None = None
+
+    # -- the work ------------------------------------------------------------------------------
+
+    def _compose(self, kind: str, period: str, *, issued_on: dt.date, doc_number: int | None) -> Notice:
+        with Session(self.engine) as session:
+            if kind == "weekly":
+                return weekly_notice(self.config, session, period, issued_on=issued_on)
+            return monthly_notice(self.config, session, period, issued_on=issued_on, doc_number=doc_number)
+
+    def _message(self, notice: Notice, files: list[Path], regenerated: bool) -> NoticeIssued:
+        return NoticeIssued(
+            kind=notice.kind,
+            period=notice.period,
+            title=notice.title,
+            issued_on=issue_date(notice),
+            draft=notice.draft,
+            missing=list(notice.missing),
+            summary=notice.summary + "\n文件：" + "、".join(p.name for p in files),
+            files=[p.name for p in files],
+            regenerated=regenerated,
+            sent_at=self.clock(),
+        )
+
+    def _publish(self, claim_id: int, message: NoticeIssued) -> None:
+        try:
+            self.publisher.publish(message)
+        except Exception as exc:
+            log.warning("notice %s %s: publishing failed (retried later): %s", message.kind, message.period, exc)
+            ledger.mark_published(self.engine, claim_id, self.clock(), error=str(exc) or exc.__class__.__name__)
+        else:
+            ledger.mark_published(self.engine, claim_id, self.clock())
+
+    def issue(self, kind: str, period: str) -> list[Path] | None:
+        """Claim, write, record and publish one notice; None when another scheduler has it."""
+        now = self.clock()
+        claim = ledger.claim(
+            self.engine,
+            kind,
+            period,
+            owner=self.owner,
+            issued_on=now.astimezone(self.config.hall.tz).date(),
+            number_start=self.config.notices.doc_number_start,
+            now=now,
+            stale_after=STALE_CLAIM,
+        )
+        if claim is None:
+            return None
+        notice = self._compose(kind, period, issued_on=claim.issued_on, doc_number=claim.doc_number)
+        files = write(self.config, notice)
+        ledger.mark_generated(self.engine, claim.id, [p.name for p in files], notice.summary, self.clock())
+        log.info("issued the %s notice %s%s", kind, period, " (draft)" if notice.draft else "")
+        self._publish(claim.id, self._message(notice, files, regenerated=False))
+        return files
+
+    def catch_up(self) -> list[Path]:
+        """Issue every notice that is due and not in the ledger (what each scheduled firing runs)."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            known = {kind: ledger.periods(session, kind) for kind in ("weekly", "monthly")}
+            abandoned = session.exec(
+                select(NoticeLedgerRow).where(
+                    NoticeLedgerRow.state == ledger.CLAIMED, NoticeLedgerRow.claimed_at < now - STALE_CLAIM
+                )
+            ).all()
+        written: list[Path] = []
+        for row in abandoned:  # claimed by a scheduler that died before issuing: take it over
+            written += self.issue(row.kind, row.period) or []
+        for due in due_notices(now, self.config.notices.schedule, self.config.hall.tz, known):
+            written += self.issue(due.kind, due.period) or []
+        return written
+
+    def refresh(self) -> list[Path]:
+        """Regenerate roll-ups whose imports changed after they were generated; retry failed publications."""
+        written: list[Path] = []
+        with Session(self.engine) as session:
+            rows = session.exec(select(NoticeLedgerRow).where(NoticeLedgerRow.state == ledger.ISSUED)).all()
+            stale = []
+            for row in rows:
+                if row.kind != "monthly" or row.generated_at is None:
+                    continue
+                arrived = last_import_at(session, [row.period, previous_month(row.period)])
+                if arrived is not None and arrived > row.generated_at:
+                    stale.append(row)
+            # Only recorded failures: a row without an error may be mid-publication in another scheduler.
+            unpublished = [r for r in rows if r.published_at is None and r.last_error and r not in stale]
+        for row in stale:
+            if not ledger.take_regeneration(self.engine, row, self.clock()):
+                continue
+            assert row.id is not None
+            notice = self._compose("monthly", row.period, issued_on=row.issued_on, doc_number=row.doc_number)
+            files = write(self.config, notice)
+            ledger.mark_generated(self.engine, row.id, [p.name for p in files], notice.summary, self.clock())
+            log.info("regenerated the monthly notice %s after new imports", row.period)
+            self._publish(row.id, self._message(notice, files, regenerated=True))
+            written += files
+        for row in unpublished:
+            assert row.id is not None
+            kind = "weekly" if row.kind == "weekly" else "monthly"
+            notice = self._compose(kind, row.period, issued_on=row.issued_on, doc_number=row.doc_number)
+            self._publish(row.id, self._message(notice, write(self.config, notice), regenerated=False))
+        return written
+
+    def tick(self) -> None:
+        """One scheduled firing: catch up, then refresh. Errors are logged; the next firing retries."""
+        try:
+            self.catch_up()
+            self.refresh()
+        except Exception:
+            log.exception("the notice scheduler's run failed; the next run retries")
+
+    # -- the clock -----------------------------------------------------------------------------
+
+    def start(self) -> BackgroundScheduler:
+        """Start APScheduler in the background (for `monitor run`); stop with `shutdown()`."""
+        tz = self.config.hall.tz
+        schedule = self.config.notices.schedule
+        scheduler = BackgroundScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1})
+        scheduler.add_job(
+            self.tick,
+            CronTrigger(
+                day_of_week=schedule.weekly_day,
+                hour=schedule.weekly_time.hour,
+                minute=schedule.weekly_time.minute,
+                timezone=tz,
+            ),
+            id="weekly-notice",
+            misfire_grace_time=3600,
+        )
+        scheduler.add_job(
+            self.tick,
+            CronTrigger(
+                day=schedule.monthly_day,
+                hour=schedule.monthly_time.hour,
+                minute=schedule.monthly_time.minute,
+                timezone=tz,
+            ),
+            id="monthly-notice",
+            misfire_grace_time=3600,
+        )
+        scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=max(1, int(schedule.import_poll.total_seconds())), timezone=tz),
+            id="catch-up-and-refresh",
+            next_run_time=dt.datetime.now(tz),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        return scheduler
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+
+
+def next_runs(config: MonitorConfig, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """When the next weekly notice and the next roll-up fall due after `now` (for the CLI's banner)."""
+    tz = config.hall.tz
+    schedule = config.notices.schedule
+    local = now.astimezone(tz)
+    week = iso_week(local.date())
+    weekly = weekly_due(week, schedule, tz)
+    if weekly <= local:
+        weekly = weekly_due(iso_week(local.date() + dt.timedelta(days=7)), schedule, tz)
+    monthly = monthly_due(previous_month(month_of(local.date())), schedule, tz)
+    if monthly <= local:
+        monthly = monthly_due(month_of(local.date()), schedule, tz)
+    return weekly, monthly
+
+
+def start_in_background(config: MonitorConfig, engine: Engine) -> Callable[[], None]:
+    """Start the notice scheduler in background threads (for `monitor run`); returns its stop function."""
+    publisher = BrokerAndWebhooks(config)
+    service = NoticeScheduler(config, engine, publisher)
+    weekly, monthly = next_runs(config, now_utc())
+    log.info("notice scheduler: next weekly notice %s, next roll-up %s", weekly, monthly)
+    service.start()
+
+    def stop() -> None:
+        service.shutdown()
+        publisher.close()
+
+    return stop
+
+
+def run_scheduler(config: MonitorConfig) -> None:
+    """`monitor scheduler`: run until interrupted (Ctrl-C or SIGTERM)."""
+    from monitor.adapters.store.database import open_database
+
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    stop = start_in_background(config, open_database(config.database.url))
+    try:
+        stop_event.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()

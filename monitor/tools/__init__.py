@@ -1,0 +1,1 @@
+"""Tools built on the services: the end-to-end demo and the performance benchmark."""

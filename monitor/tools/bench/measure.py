@@ -1,0 +1,125 @@
+"""Measuring a run: the seat changes the ground truth demands, their publication delays, the figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from monitor.config import MonitorConfig
+from monitor.tools.bench.hall import BenchSpec, SyntheticHall
+from monitor.tools.bench.runner import Published, RunResult
+
+MATCH_WITHIN = dt.timedelta(minutes=3)
+"""A published state change farther than this from a seat change is not its consequence."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeatChange:
+    window: str
+    state: str  # "present" or "absent": what the window state should become
+    video_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delays:
+    changes: int
+    matched: int
+    median: float | None
+    p95: float | None
+    worst: float | None
+
+
+def seat_changes(hall: SyntheticHall, config: MonitorConfig) -> list[SeatChange]:
+    """The ground truth's seat changes a correct pipeline must publish: both sides long enough to confirm."""
+    slack = 10.0
+    need = {
+        "present": config.presence.arrive_after.total_seconds(),
+        "absent": config.presence.leave_after.total_seconds(),
+    }
+    out = []
+    for tiles in hall.tiles.values():
+        for tile in tiles:
+            segments: list[tuple[float, float, str]] = []  # (start, end, state) covering the whole run
+            cursor = 0.0
+            for start, end in sorted(tile.occupancy):
+                if start > cursor:
+                    segments.append((cursor, start, "absent"))
+                segments.append((start, end, "present"))
+                cursor = end
+            if cursor < hall.seconds:
+                segments.append((cursor, float(hall.seconds), "absent"))
+            for (a, b, before), (c, d, after) in itertools.pairwise(segments):
+                if b - a >= need[before] + slack and d - c >= need[after] + slack:
+                    out.append(SeatChange(tile.window, after, c))
+    return out
+
+
+def delays(changes: Sequence[SeatChange], published: Sequence[Published]) -> Delays:
+    """Each change's delay: to the first publication of that state for its window at or after it."""
+    found = []
+    early = 10.0  # a person walking in is seen a few seconds before the scripted moment they sit
+    for change in changes:
+        first = min(
+            (
+                p
+                for p in published
+                if p.window == change.window
+                and p.state == change.state
+                and change.video_seconds - early
+                <= p.video_seconds
+                <= change.video_seconds + MATCH_WITHIN.total_seconds()
+            ),
+            key=lambda p: p.video_seconds,
+            default=None,
+        )
+        if first is not None:
+            found.append(max(0.0, first.video_seconds - change.video_seconds) + first.latency)
+    if not found:
+        return Delays(len(changes), 0, None, None, None)
+    return Delays(len(changes), len(found), statistics.median(found), _p95(found), max(found))
+
+
+def _p95(values: Sequence[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ModeFigures:
+    mode: str
+    frames_per_second: float
+    detector_calls_per_second: float
+    detector_calls: int
+    frames: int
+    zones_read_share: float
+    cpu_seconds: float
+    cpu_seconds_per_camera_hour: float
+    cores_at_real_time: float
+    realtime_factor: float
+    peak_memory_mb: float
+    frame_latency_p95: float
+    frame_latency_worst: float
+    delays: Delays
+
+
+def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -> ModeFigures:
+    wall = max(result.wall_seconds, 1e-9)
+    camera_hours = spec.cameras * spec.seconds / 3600
+    return ModeFigures(
+        mode=result.mode,
+        frames_per_second=result.frames / wall,
+        detector_calls_per_second=result.detector_calls / wall,
+        detector_calls=result.detector_calls,
+        frames=result.frames,
+        zones_read_share=result.zones_read / result.zones_total if result.zones_total else 0.0,
+        cpu_seconds=result.cpu_seconds,
+        cpu_seconds_per_camera_hour=result.cpu_seconds / camera_hours,
+        cores_at_real_time=result.cpu_seconds / spec.seconds,
+        realtime_factor=spec.seconds / wall,
+        peak_memory_mb=result.peak_memory_mb,
+        frame_latency_p95=_p95(result.latencies) if result.latencies else 0.0,
+        frame_latency_worst=max(result.latencies, default=0.0),
+        delays=delays(changes, result.published),
+    )

@@ -1,0 +1,249 @@
+"""`monitor demo`: the seed hall's November 2020, end to end, on embedded defaults.
+
+An embedded broker, a SQLite file under var/demo/, the recorder, and the four incidents the
+November 2020 notice reports (three late arrivals, one empty post) published on MQTT as patrols
+would; the month's imported inputs (case volumes, ratings, entered points); then the score sheets
+and the notices that result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from monitor.adapters.files import load_cases_file, load_reviews_file, load_scores_file
+from monitor.adapters.mqtt.client import connect, disconnect, make_client
+from monitor.adapters.mqtt.outbox import Outbox
+from monitor.adapters.store.database import open_database
+from monitor.adapters.store.incidents import load_incidents
+from monitor.adapters.store.inputs import load_month_inputs, save_cases, save_reviews, save_scores
+from monitor.adapters.video.detector import load_detector
+from monitor.config import MonitorConfig, load_config
+from monitor.contract import Alert, IncidentEvent, Topics, now_utc
+from monitor.core.scoring import EnteredScores, MonthScores, month_bounds, score_month
+from monitor.errors import MonitorError
+from monitor.services.notices import write_notices
+from monitor.services.patrol import patrol_incident, publish
+from monitor.services.pipeline import Message
+from monitor.services.recorder import Handled, Recorder
+from monitor.services.replay import replay, video_seconds
+from monitor.services.runtime import broker_for
+
+DEMO_MONTH = "2020-11"
+VIDEO_DAY = dt.date(2020, 12, 1)  # a working Tuesday after the seed month, so November stays the seed's
+# Fixture clips replayed as cameras of the seed hall: (clip, fixture camera, fixture window -> seed window).
+DEMO_CLIPS = (
+    ("two_windows", "cam-f09", {"F09": "A01", "F10": "A02"}),
+    ("long_absence", "cam-f03", {"F03": "B06"}),
+)
+DEMO_WEEK = "2020-W48"  # the week of the empty post
+_TZ = dt.timezone(dt.timedelta(hours=8))
+
+# The seed's section 四: 迟到 3 人次 (应急管理局 C20, 临沂市测绘院 C29, 邮政快递 D05), 空岗 1 人次 (卫健局 C25).
+SEED_INCIDENTS = (
+    ("seed-2020-11-c20", "late_arrival", "C20", dt.datetime(2020, 11, 4, 9, 8, tzinfo=_TZ), 8),
+    ("seed-2020-11-c29", "late_arrival", "C29", dt.datetime(2020, 11, 11, 9, 15, tzinfo=_TZ), 15),
+    ("seed-2020-11-d05", "late_arrival", "D05", dt.datetime(2020, 11, 19, 13, 41, tzinfo=_TZ), 11),
+    ("seed-2020-11-c25", "empty_post", "C25", dt.datetime(2020, 11, 24, 14, 10, tzinfo=_TZ), 40),
+)
+
+
+def demo_cameras() -> str:
+    """What the video part shows, as the demo says it: each camera and the windows it watches."""
+    seats = [f"demo-{camera_id} 看 {'、'.join(windows.values())} 窗口" for _clip, camera_id, windows in DEMO_CLIPS]
+    return f"{len(DEMO_CLIPS)} 路摄像头：" + "；".join(seats)
+
+
+def seed_events() -> list[IncidentEvent]:
+    return [
+        patrol_incident(window=window, kind=kind, at=at, minutes=minutes, note="", by="demo").model_copy(
+            update={"id": incident_id}
+        )
+        for incident_id, kind, window, at, minutes in SEED_INCIDENTS
+    ]
+
+
+def seed_hall_config(data_dir: Path) -> MonitorConfig:
+    """The seed hall with everything local: SQLite in data_dir, embedded broker on a free port."""
+    with as_file(files("monitor") / "halls" / "hedong.toml") as path:
+        config = load_config(path)
+    return config.model_copy(
+        update={
+            "database": config.database.model_copy(update={"url": f"sqlite:///{data_dir / 'demo.db'}"}),
+            "mqtt": config.mqtt.model_copy(update={"url": "embedded", "embedded_port": 0}),
+            "paths": config.paths.model_copy(update={"data_dir": str(data_dir)}),
+            "notices": config.notices.model_copy(update={"output_dir": str(data_dir)}),
+        }
+    )
+
+
+def _alert_listener(config: MonitorConfig, console: Console) -> mqtt.Client:
+    """A supervisor's phone: prints every alert the recorder publishes."""
+    client = make_client(config.mqtt, "demo-supervisor")
+    client.on_message = lambda _c, _u, m: console.print(
+        f"  [yellow]告警[/] {Alert.from_json(m.payload).message}", soft_wrap=True
+    )
+    connect(client, config.mqtt)
+    client.subscribe(Topics(config.mqtt.topic_prefix).alerts, qos=1)
+    return client
+
+
+def import_seed_inputs(config: MonitorConfig, engine: Engine) -> None:
+    """What cameras cannot see, as the hall imports it: case volumes (Oct and Nov), ratings, entered points."""
+    with as_file(files("monitor") / "halls" / "hedong-2020-11") as folder, Session(engine) as session:
+        now = now_utc()
+        save_cases(session, "2020-10", load_cases_file(config, folder / "cases-2020-10.csv"), "seed", now)
+        save_cases(session, "2020-11", load_cases_file(config, folder / "cases-2020-11.csv"), "seed", now)
+        save_reviews(session, "2020-11", load_reviews_file(config, folder / "reviews-2020-11.csv"), "seed", now)
+        scores = load_scores_file(config, "2020-11", folder / "scores-2020-11.xlsx")
+        save_scores(session, "2020-11", scores, "seed", now)
+        session.commit()
+
+
+def video_hall_config(config: MonitorConfig, fixture: MonitorConfig) -> MonitorConfig:
+    """The seed hall with the demo clips' cameras watching seed windows.
+
+    The clips last minutes, so the fixture hall's short thresholds (and its detector) apply.
+    """
+    cameras = []
+    for _clip, camera_id, windows in DEMO_CLIPS:
+        camera = next(c for c in fixture.cameras if c.id == camera_id)
+        zones = [z.model_copy(update={"window": windows[z.window]}) for z in camera.windows]
+        cameras.append(camera.model_copy(update={"id": f"demo-{camera_id}", "windows": zones}))
+    return config.model_copy(update={"cameras": cameras, "presence": fixture.presence, "detector": fixture.detector})
+
+
+def replay_clips(config: MonitorConfig, clips: Path, console: Console, counted: Callable[[int], None]) -> None:
+    """Replay the demo clips as a working day, publishing through an outbox like a live worker.
+
+    `counted` is told how many messages for the recorder (incidents and evidence) were published.
+    """
+    detector = load_detector(config.detector)
+    client = make_client(config.mqtt, "demo-cameras")
+    outbox = Outbox(Path(config.paths.data_dir) / "outbox-demo.sqlite", client)
+    connect(client, config.mqtt)
+    topics = Topics(config.mqtt.topic_prefix)
+    for_recorder = 0
+
+    def publish(message: Message) -> None:
+        nonlocal for_recorder
+        outbox.put(message.topic, message.payload, retain=message.retain)
+        if message.topic == topics.incidents or message.topic.startswith(f"{topics.prefix}/evidence/"):
+            for_recorder += 1
+
+    try:
+        with Progress(console=console, transient=True) as bar:
+            for clip, camera_id, _windows in DEMO_CLIPS:
+                video = clips / f"{clip}.mp4"
+                truth = json.loads((clips / f"{clip}.truth.json").read_text(encoding="utf-8"))
+                first = dt.datetime.fromisoformat(truth["start"]).astimezone(config.hall.tz)
+                start = dt.datetime.combine(VIDEO_DAY, first.time(), config.hall.tz)
+                task = bar.add_task(f"回放 {clip}.mp4", total=video_seconds(video))
+                replay(
+                    config,
+                    f"demo-{camera_id}",
+                    video,
+                    start,
+                    publish=publish,
+                    progress=lambda s, task=task: bar.update(task, completed=s),
+                    detector=detector,
+                )
+        outbox.wait_empty(30)
+    finally:
+        outbox.close()
+        disconnect(client, config.mqtt)
+    counted(for_recorder)
+
+
+def _video_day(
+    config: MonitorConfig, recorder: Recorder, handled: list[Handled], console: Console, timeout: float
+) -> None:
+    """The camera part: the demo clips replayed through the workers' pipeline on VIDEO_DAY."""
+    fixture_path = files("monitor") / "halls" / "clips" / "hall.toml"
+    with as_file(fixture_path) as path:
+        fixture = load_config(path)
+        clips = Path(path).parent
+    # The fixture hall names its weights relative to the repository root; the package's halls/ folder
+    # mirrors it (halls/models is the repository's models/), so the demo runs from any directory.
+    weights = Path(fixture.detector.weights)
+    if not weights.is_absolute():
+        detector = fixture.detector.model_copy(update={"weights": str(clips.parent / weights)})
+        fixture = fixture.model_copy(update={"detector": detector})
+    video_config = video_hall_config(config, fixture)
+    console.print(f"\n[bold]视频巡查[/]：{VIDEO_DAY:%Y年%m月%d日}，{demo_cameras()}（录像回放）", soft_wrap=True)
+    before = len(handled)
+    expected: list[int] = []
+    try:
+        replay_clips(video_config, clips, console, expected.append)
+    except MonitorError as exc:
+        console.print(f"[yellow]跳过视频部分[/]：{exc}", soft_wrap=True)
+        return
+    deadline = time.monotonic() + timeout
+    while len(handled) - before < expected[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    recorder.deliver_due_alerts()
+
+
+def run_demo(
+    data_dir: Path, console: Console, *, video: bool = True, timeout: float = 60.0
+) -> tuple[list[MonthScores], list[Path]]:
+    """Run the demo; the score sheets (the seed month, then the video day's month) and the notices."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    events = seed_events()
+    done = threading.Event()
+    handled: list[Handled] = []
+
+    def on_handled(_topic: str, result: Handled) -> None:
+        handled.append(result)
+        if len(handled) >= len(events):
+            done.set()
+
+    with broker_for(seed_hall_config(data_dir)) as config:
+        shown = f"，{VIDEO_DAY:%Y年%m月%d日}视频巡查（{demo_cameras()}）" if video else ""
+        console.print(f"[bold]{config.hall.name}[/] — 演示：2020年11月考核通报{shown}", soft_wrap=True)
+        console.print(f"数据目录 {data_dir}；内置 MQTT 服务 127.0.0.1:{config.mqtt.embedded_port}")
+        console.print(f"\n[bold]纪律巡查[/]：2020年11月 {len(events)} 起，由巡查人员录入，经 MQTT 送记录器")
+        engine = open_database(config.database.url)
+        recorder = Recorder(config, engine, on_handled=on_handled)
+        supervisor = _alert_listener(config, console)
+        recorder.start()
+        try:
+            publish(config, "incidents", list(events))
+            if not done.wait(timeout):
+                raise TimeoutError(f"the recorder handled {len(handled)} of {len(events)} incidents in {timeout:.0f}s")
+            recorder.deliver_due_alerts()
+            if video:
+                _video_day(config, recorder, handled, console, timeout)
+        finally:
+            recorder.stop()
+            disconnect(supervisor, config.mqtt)
+    import_seed_inputs(config, engine)
+    start, end = month_bounds(DEMO_MONTH, config.hall.tz)
+    with Session(engine) as session:
+        incidents = load_incidents(session, start, end)
+        inputs = load_month_inputs(session, config, DEMO_MONTH)
+    entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
+    sheets = [score_month(config, DEMO_MONTH, incidents, entered)]
+    notices = write_notices(config, engine, DEMO_MONTH, DEMO_WEEK)
+    if video:
+        video_month = VIDEO_DAY.strftime("%Y-%m")
+        start, end = month_bounds(video_month, config.hall.tz)
+        with Session(engine) as session:
+            sheets.append(score_month(config, video_month, load_incidents(session, start, end)))
+        year, week, _ = VIDEO_DAY.isocalendar()
+        notices += write_notices(config, engine, video_month, f"{year}-W{week:02d}")[:3]
+    return sheets, notices

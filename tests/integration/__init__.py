@@ -1,0 +1,1 @@
+"""Tests against real services: brokers, databases, the commands run as processes."""

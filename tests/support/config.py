@@ -1,0 +1,119 @@
+"""The one way a test gets a hall configuration: `hall_config`.
+
+It copies the seed hall (config/hedong.toml) or the fixture hall (fixtures/videos/hall.toml) onto the
+test's own database, broker, topic prefix and folders, applies the test's changes, and writes the
+result as a TOML file that the commands load: the test and the process it starts see the very same
+configuration (the file is read back, so every value is validated as a hall's own file would be).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel
+
+from monitor.config import MonitorConfig, load_config
+from tests.support.paths import FIXTURE_HALL, ROOT, SEED_HALL
+
+
+class Hall(NamedTuple):
+    config: MonitorConfig
+    path: Path
+    """The same configuration as a TOML file (`monitor --config PATH ...`)."""
+
+
+def hall_config(
+    directory: Path,
+    *,
+    hall: Literal["seed", "fixture"] = "seed",
+    db_url: str | None = None,
+    mqtt_url: str | None = None,
+    name: str = "hall.toml",
+    **sections: object,
+) -> Hall:
+    """The seed or fixture hall for one test, written to `directory / name`.
+
+    Always the test's own: the database (default a SQLite file in `directory`), the data and notice
+    folders (`directory`, `directory/out`), and an MQTT topic prefix and client id no other test uses
+    (a shared broker keeps retained messages). `mqtt_url` names the broker (default: the hall file's).
+    The fixture hall's camera files and detector weights are made absolute, so that no test depends on
+    the working directory.
+
+    `sections` change whole sections: a mapping updates that section's fields (e.g.
+    `presence={"stats_every": timedelta(seconds=1)}`), anything else replaces it (e.g. `cameras=[...]`).
+    """
+    base = load_config(SEED_HALL if hall == "seed" else FIXTURE_HALL)
+    tag = uuid.uuid4().hex[:8]
+    changes: dict[str, Mapping[str, object]] = {
+        "database": {"url": db_url or f"sqlite:///{directory / 'hall.db'}"},
+        "mqtt": {"topic_prefix": f"test/{tag}", "client_id": f"test-{tag}", **({"url": mqtt_url} if mqtt_url else {})},
+        "paths": {"data_dir": str(directory)},
+        "notices": {"output_dir": str(directory / "out")},
+    }
+    if hall == "fixture":
+        changes["detector"] = {"weights": str(ROOT / base.detector.weights)}
+        base = base.model_copy(
+            update={"cameras": [c.model_copy(update={"url": str(ROOT / c.url)}) for c in base.cameras]}
+        )
+    updates: dict[str, object] = {}
+    for section in changes.keys() | sections.keys():
+        value = sections.get(section, {})
+        current = getattr(base, section)
+        if isinstance(value, Mapping) and isinstance(current, BaseModel):
+            fields = {**current.model_dump(), **changes.get(section, {}), **value}
+            updates[section] = type(current).model_validate(fields)  # checked, as the file would be
+        else:
+            updates[section] = value
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_config(base.model_copy(update=updates), directory / name)
+    return Hall(load_config(path), path)
+
+
+def write_config(config: MonitorConfig, path: Path) -> Path:
+    """`config` as a hall's TOML file."""
+    path.write_text(to_toml(config.model_dump(mode="json", exclude_none=True)), encoding="utf-8")
+    return path
+
+
+# --- a TOML writer for the JSON-like data of a configuration (tomllib reads, nothing in the venv writes)
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(data: Mapping[str, object]) -> str:
+    """Top-level values first (lists of tables one item a line), then one [table] per section."""
+    lines: list[str] = []
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for key, value in data.items():
+        if key in tables:
+            continue
+        if isinstance(value, list) and value:
+            lines += [f"{_key(key)} = [", *(f"  {_value(item)}," for item in value), "]"]
+        else:
+            lines.append(f"{_key(key)} = {_value(value)}")
+    for key, table in tables.items():
+        lines += ["", f"[{_key(key)}]", *(f"{_key(k)} = {_value(v)}" for k, v in table.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""The video side's tests: the fixture clips and their ground truth, the real detectors, and a drawn one.
+
+The shipped detector (models/yolo11n_int8_320.onnx) is always there; `DETECTORS` adds the second
+model of the workplace's shared folder as an extra case only when it is present, so a fresh clone
+tests the product's eyes and shows no skip for want of weights.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.adapters.video.detector import Detections, Detector
+from monitor.config.video import DetectorConfig
+from tests.support.paths import EXTRA_WEIGHTS, VIDEOS, WEIGHTS
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: Path
+    imgsz: int
+
+    @property
+    def id(self) -> str:
+        return self.weights.stem
+
+
+SHIPPED = Model(WEIGHTS, 320)
+DETECTORS = [
+    pytest.param(model, id=model.id) for model in (SHIPPED, Model(EXTRA_WEIGHTS, 640)) if model.weights.is_file()
+]
+"""Parameters over the detector models present: the shipped one, and the shared folder's when it is there."""
+
+
+@cache
+def detector(model: Model = SHIPPED) -> Detector:
+    """One loaded detector per model for the whole session (loading costs seconds)."""
+    from monitor.adapters.video.detector import load_detector
+
+    return load_detector(DetectorConfig(weights=str(model.weights), imgsz=model.imgsz, conf=0.25))
+
+
+def clip(name: str) -> Path:
+    """A committed fixture clip or sidecar (fixtures/videos/NAME)."""
+    path = VIDEOS / name
+    assert path.is_file(), f"{path} is missing: fixtures/make_videos.py writes it, and it is committed"
+    return path
+
+
+def truth(name: str) -> dict:
+    """The ground-truth sidecar of a clip (`name` without extension): start, occupancy, incidents, dropouts."""
+    return json.loads(clip(f"{name}.truth.json").read_text(encoding="utf-8"))
+
+
+def frame(name: str, second: float) -> np.ndarray:
+    """The picture of clip `name` at `second` seconds from its start."""
+    capture = cv2.VideoCapture(str(clip(f"{name}.mp4")))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, round(second * capture.get(cv2.CAP_PROP_FPS)))
+        ok, image = capture.read()
+    finally:
+        capture.release()
+    assert ok, f"{name}.mp4 has no picture at {second} s"
+    return image
+
+
+def seated_and_empty(name: str, window: str) -> tuple[float, float]:
+    """A second of clip `name` well inside a stay of `window`'s staff member, and one well away from any."""
+    spans = truth(name)["occupancy"][window]
+    seated = next((a + b) / 2 for a, b in spans if b - a >= 60)
+    edges = [edge for span in spans for edge in span]
+    empty = next(
+        s for s in range(0, 900, 10) if all(abs(s - e) >= 30 for e in edges) and not any(a <= s < b for a, b in spans)
+    )
+    return seated, empty
+
+
+class WhiteBoxes:
+    """A real, exact detector for geometry tests: it finds pure white rectangles (the tests draw the
+    people), and counts its calls."""
+
+    name = "white-boxes"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> Detections:
+        self.calls += 1
+        mask = (image.min(axis=2) >= 250).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        boxes = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:count]]
+        if not boxes:
+            return Detections.empty()
+        return Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32))

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from monitor.config import MonitorConfig
+from monitor.contract import IncidentEvent
+from monitor.core.admission import LeaveSpan, Refused, admit
+from monitor.core.calendar import WorkCalendar
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+def event(window: str = "C20", kind: str = "late_arrival", at: dt.datetime | None = None) -> IncidentEvent:
+    return IncidentEvent(
+        id="x", event="new", kind=kind, window=window, started_at=at or dt.datetime(2020, 11, 4, 9, 8, tzinfo=TZ)
+    )
+
+
+def _admit(config: MonitorConfig, e: IncidentEvent):  # type: ignore[no-untyped-def]
+    return admit(e, config, WorkCalendar(config.calendar, config.duty, config.hall.tz))
+
+
+def test_charges_the_rostered_person_and_department(hedong: MonitorConfig) -> None:
+    charge = _admit(hedong, event("C11"))
+    assert (charge.department, charge.staff, charge.session) == ("不动产登记交易中心", "尤洪粉", "上午")
+    assert _admit(hedong, event("B13")).department == "税务局"
+
+
+@pytest.mark.parametrize(
+    ("e", "reason"),
+    [
+        (event(window="Z99"), "unknown window 'Z99'"),
+        (event(kind="sleeping"), "unknown incident kind 'sleeping'"),
+        (event(at=dt.datetime(2020, 11, 4, 12, 30, tzinfo=TZ)), "outside the duty sessions"),
+        (event(at=dt.datetime(2020, 11, 4, 8, 59, tzinfo=TZ)), "outside the duty sessions"),
+        (event(at=dt.datetime(2020, 10, 1, 9, 30, tzinfo=TZ)), "not a working day"),
+        (event(at=dt.datetime(2020, 11, 7, 9, 30, tzinfo=TZ)), "not a working day"),
+        (event(at=dt.datetime(2027, 3, 1, 9, 30, tzinfo=TZ)), "no holiday schedule for 2027"),
+    ],
+)
+def test_refusals_say_why(hedong: MonitorConfig, e: IncidentEvent, reason: str) -> None:
+    with pytest.raises(Refused, match=reason):
+        _admit(hedong, e)
+
+
+def test_make_up_saturday_is_admitted(hedong: MonitorConfig) -> None:
+    assert _admit(hedong, event(at=dt.datetime(2020, 10, 10, 9, 20, tzinfo=TZ))).session == "上午"
+
+
+def _leave(start: str, end: str) -> LeaveSpan:
+    return LeaveSpan(
+        dt.datetime.fromisoformat(f"2020-11-04T{start}+08:00"),
+        dt.datetime.fromisoformat(f"2020-11-04T{end}+08:00"),
+        "病假",
+    )
+
+
+def test_approved_leave_refuses_what_it_covers(hedong: MonitorConfig) -> None:
+    calendar = WorkCalendar(hedong.calendar, hedong.duty, hedong.hall.tz)
+    # A late arrival spans the session start to the arrival: leave over the session start covers it.
+    with pytest.raises(Refused, match=r"approved leave 2020-11-04 09:00–10:00 \(病假\)"):
+        admit(event(at=dt.datetime(2020, 11, 4, 10, 5, tzinfo=TZ)), hedong, calendar, [_leave("09:00", "10:00")])
+    empty = IncidentEvent(
+        id="e", event="new", kind="empty_post", window="C20", started_at=dt.datetime(2020, 11, 4, 14, 0, tzinfo=TZ)
+    )
+    with pytest.raises(Refused, match="approved leave"):
+        admit(empty, hedong, calendar, [_leave("13:30", "17:00")])
+    # Leave in the afternoon does not excuse a morning late arrival.
+    assert admit(event(), hedong, calendar, [_leave("13:30", "17:00")]).session == "上午"

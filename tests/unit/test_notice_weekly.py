@@ -1,0 +1,41 @@
+"""The weekly discipline notice: every standing violation of the week, points as the rules deduct them
+(from the store, through the command: tests/integration/test_notice_commands.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.core.incident import Incident
+from monitor.core.notices.weekly import WeeklyData, compose_weekly, context_start, week_bounds
+from tests.support.notices import CITY_HALL as HALL
+from tests.support.notices import CITY_INCIDENTS as INCIDENTS
+from tests.support.notices import SHANGHAI, at
+
+
+def test_week_bounds() -> None:
+    start, end = week_bounds("2020-W45", SHANGHAI)
+    assert (start, end) == (at("2020-11-02 00:00"), at("2020-11-09 00:00"))
+    assert context_start("2020-W45", SHANGHAI) == at("2020-11-01 00:00")
+    assert context_start("2020-W53", SHANGHAI) == at("2020-12-01 00:00")
+
+
+def test_repeat_points_count_the_whole_month_and_tiers_apply() -> None:
+    # Week 11 of 2021 (15–21 March): A1's third late arrival of March (2 points); the earlier two were in
+    # weeks 9 and 10. Week 10 has C1's 45-minute empty post (5 points) and the dismissed early leave is left out.
+    week_11 = compose_weekly(HALL, WeeklyData("2021-W11", INCIDENTS, {}, dt.date(2021, 3, 19)))
+    violations = week_11.tables[0]
+    assert [row[3:9] for row in violations.rows[1:]] == [("A1", "甲局", "张三", "迟到", "3分钟", "2")]
+    week_10 = compose_weekly(HALL, WeeklyData("2021-W10", INCIDENTS, {}, dt.date(2021, 3, 12)))
+    rows = week_10.tables[0].rows[1:]
+    assert [(r[3], r[6], r[7], r[8]) for r in rows] == [("A1", "迟到", "5分钟", "1"), ("C1", "空岗", "45分钟", "5")]
+    assert week_10.tables[1].rows[1:] == (("迟到", "1", "1"), ("空岗", "1", "5"))
+    assert week_10.tables[2].rows[1:] == (("甲局", "1", "1"), ("丁公司", "1", "5"))
+    assert "迟到1人次、空岗1人次，涉及甲局、丁公司窗口" in week_10.text
+
+
+def test_an_open_incident_is_marked() -> None:
+    started = at("2021-03-17 10:00")
+    ongoing = Incident("i9", "empty_post", "C1", "丁公司", started, None, 12)
+    notice = compose_weekly(HALL, WeeklyData("2021-W11", [ongoing], {}, dt.date(2021, 3, 19)))
+    assert notice.tables[0].rows[1][7] == "12分钟（未结束）"
+    assert notice.tables[0].rows[1][8] == "3"

@@ -1,0 +1,131 @@
+"""The hall benchmark: the synthetic hall, the delay measure, and `monitor bench` on a tiny hall (not timed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from monitor.config import MonitorConfig, load_config
+from monitor.errors import InputError
+from monitor.tools.bench.hall import BenchSpec, SyntheticHall, Tile, build_hall
+from monitor.tools.bench.measure import SeatChange, delays, seat_changes
+from monitor.tools.bench.runner import Published
+from tests.support.paths import FIXTURE_HALL, ROOT
+from tests.support.paths import VIDEOS as FIXTURES
+
+
+def hall_of(occupancy: dict[str, tuple[tuple[float, float], ...]], seconds: int = 300) -> SyntheticHall:
+    tiles = tuple(Tile(FIXTURES / "late.mp4", 0.0, window, spans) for window, spans in occupancy.items())
+    return SyntheticHall(Path("unused"), dt.datetime(2020, 11, 3, 9, 5, tzinfo=dt.UTC), seconds, {"cam": tiles})
+
+
+def test_seat_changes_are_those_long_enough_on_both_sides_to_be_confirmed() -> None:
+    config = load_config(FIXTURE_HALL)  # arrive_after 20s, leave_after 30s; 10 s of slack
+    hall = hall_of(
+        {
+            "A": ((100.0, 200.0),),  # empty 100 s, seated 100 s, empty 100 s: two changes
+            "B": ((0.0, 150.0), (160.0, 300.0)),  # away 10 s: too short to confirm, no change
+            "C": ((280.0, 300.0),),  # sits down 20 s before the end: not long enough to see
+            "D": ((0.0, 120.0),),  # leaves at 120 s and stays away
+        }
+    )
+    assert seat_changes(hall, config) == [
+        SeatChange("A", "present", 100.0),
+        SeatChange("A", "absent", 200.0),
+        SeatChange("D", "absent", 120.0),
+    ]
+
+
+def test_delay_is_to_the_first_matching_publication_plus_its_latency() -> None:
+    changes = [SeatChange("A", "present", 100.0), SeatChange("A", "absent", 200.0), SeatChange("B", "absent", 50.0)]
+    published = [
+        Published("A", "absent", 30.0, 0.01),
+        Published("A", "present", 112.0, 0.5),
+        Published("A", "present", 150.0, 0.5),
+        Published("A", "absent", 195.0, 0.25),  # seen leaving a few seconds before the scripted moment
+    ]
+    result = delays(changes, published)
+    assert (result.changes, result.matched) == (3, 2)
+    assert result.median == pytest.approx((12.5 + 0.25) / 2)
+    assert result.worst == pytest.approx(12.5)
+
+
+def test_no_publication_means_no_delay_figures() -> None:
+    result = delays([SeatChange("A", "present", 10.0)], [Published("A", "present", 500.0, 0.0)])
+    assert (result.matched, result.median, result.p95, result.worst) == (0, None, None, None)
+
+
+def test_build_hall_writes_mosaic_cameras_with_shifted_zones(tmp_path: Path) -> None:
+    spec = BenchSpec(cameras=2, windows=3, seconds=5)
+    hall = build_hall(spec, FIXTURES, tmp_path)
+    config = MonitorConfig.model_validate_json(hall.config_file.read_text(encoding="utf-8"))
+    assert [c.id for c in config.cameras] == ["bench-01", "bench-02"]
+    assert [w.id for w in config.window_list] == ["H011", "H012", "H013", "H021", "H022", "H023"]
+    camera = config.cameras[0]
+    capture = cv2.VideoCapture(camera.url)
+    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (960, 540)
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 5
+    capture.release()
+    # A 2x2 grid: the third window's zone lies in the bottom-left quarter.
+    xs = [x for x, _ in camera.windows[2].polygon]
+    ys = [y for _, y in camera.windows[2].polygon]
+    assert max(xs) <= 0.5 and min(ys) >= 0.5
+    assert len(camera.exclusions) == 3
+    assert set(hall.tiles) == {"bench-01", "bench-02"}
+
+
+def test_a_run_longer_than_the_clips_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--seconds"):
+        build_hall(BenchSpec(cameras=1, windows=1, seconds=100_000), FIXTURES, tmp_path)
+
+
+def test_bad_spec_is_refused() -> None:
+    with pytest.raises(InputError):
+        BenchSpec(cameras=0)
+
+
+def test_monitor_bench_runs_both_pipelines_on_a_tiny_hall(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "bench", "--cameras", "2", "--windows", "2", "--seconds", "12", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    naive, tuned, optimised = report["modes"]
+    assert [m["mode"] for m in report["modes"]] == ["naive", "naive-tuned", "optimised"]
+    assert naive["frames"] == tuned["frames"] == optimised["frames"] == 24
+    for whole in (naive, tuned):
+        assert whole["detector_calls"] == 24 and whole["zones_read_share"] == 1.0
+    # Every zone is read on the first frames; after that the static ones are skipped.
+    assert optimised["detector_calls"] < naive["detector_calls"]
+    assert 0 < optimised["zones_read_share"] < 1
+    for mode in report["modes"]:
+        assert mode["cpu_seconds"] > 0 and mode["peak_memory_mb"] > 50 and mode["realtime_factor"] > 0
+    # Measured, not judged here (how much CPU the optimised loop saves is docs/benchmarks.md's subject):
+    # the ratio is the naive pipeline's CPU over the optimised one's.
+    assert report["cpu_ratio"] == pytest.approx(naive["cpu_seconds"] / optimised["cpu_seconds"], abs=0.006)
+    assert report["machine"]["cores"] == str(os.cpu_count())
+
+
+def test_monitor_bench_refuses_a_bad_reverify() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "bench", "--reverify", "10"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "--reverify" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,251 @@
+"""Frame sources: sampling and timestamps on real clips, no-signal frames, live reconnection with backoff."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.adapters.video.source import (
+    FileSource,
+    LiveSource,
+    SourceError,
+    is_live,
+    is_no_signal,
+    open_capture,
+    open_source,
+)
+from monitor.config.video import CameraConfig
+from tests.support.paths import VIDEOS
+from tests.support.waiting import in_background, wait_for
+
+START = datetime(2020, 11, 3, 9, 30, tzinfo=UTC)
+
+
+def camera(url: str | Path, **kw: object) -> CameraConfig:
+    return CameraConfig.model_validate({"id": "cam", "url": str(url), **kw})
+
+
+def write_clip(path: Path, levels: list[int], fps: float = 2.0) -> Path:
+    """A tiny clip: frame n is a flat grey of levels[n] with its number drawn in white (0 = black, no number)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 48))
+    for n, level in enumerate(levels):
+        image = np.full((48, 64, 3), level, np.uint8)
+        if level:
+            cv2.putText(image, str(n), (4, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def test_file_sampled_below_its_frame_rate_skips_frames_and_times_by_stream_position(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100] * 10, fps=2.0)
+    source = open_source(camera(clip), start=START, detect_fps=1.0)
+    frames = list(source.frames())
+    source.close()
+    assert [f.at for f in frames] == [START + timedelta(seconds=s) for s in range(5)]
+    assert [f.index for f in frames] == list(range(5))
+    assert all(f.camera == "cam" and f.image.shape == (48, 64, 3) for f in frames)
+
+
+def test_file_sampled_at_its_frame_rate_keeps_every_frame(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100] * 6, fps=2.0)
+    frames = list(open_source(camera(clip), start=START, detect_fps=2.0).frames())
+    assert [f.at for f in frames] == [START + timedelta(milliseconds=500 * n) for n in range(6)]
+
+
+def test_file_sampled_at_an_uneven_ratio(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100] * 10, fps=2.0)
+    frames = list(open_source(camera(clip), start=START, detect_fps=0.8).frames())
+    # Due every 1.25 s: frames at 0, 1.5 (first at or after 1.25), 2.5, 4.0 (after 3.75).
+    assert [(f.at - START).total_seconds() for f in frames] == [0.0, 1.5, 2.5, 4.0]
+
+
+def test_black_frames_are_a_dropout_not_frames(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100, 100, 0, 0, 0, 100], fps=1.0)
+    frames = list(open_source(camera(clip), start=START, detect_fps=1.0).frames())
+    assert [(f.at - START).total_seconds() for f in frames] == [0.0, 1.0, 5.0]
+    kept = list(open_source(camera(clip, no_signal_level=0), start=START, detect_fps=1.0).frames())
+    assert len(kept) == 6
+
+
+def test_no_signal_level() -> None:
+    dark = np.full((4, 4, 3), 12, np.uint8)
+    assert is_no_signal(dark, 12)
+    assert not is_no_signal(dark, 11)
+    assert not is_no_signal(np.zeros((4, 4, 3), np.uint8), 0)
+    dark[0, 0, 0] = 200  # one lit pixel: an image, however dark
+    assert not is_no_signal(dark, 12)
+
+
+def test_missing_and_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"camera cam: video file .*nope\.mp4 does not exist"):
+        open_source(camera(tmp_path / "nope.mp4"), start=START, detect_fps=1.0)
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("not a video")
+    with pytest.raises(SourceError, match="cannot read"):
+        open_source(camera(junk), start=START, detect_fps=1.0)
+
+
+def test_start_must_be_aware(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100])
+    with pytest.raises(ValueError, match="timezone-aware"):
+        open_source(camera(clip), start=datetime(2020, 11, 3, 9), detect_fps=1.0)
+
+
+def test_file_without_start_is_replayed_from_the_clock(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100, 100], fps=1.0)
+    source = open_source(camera(clip), start=None, detect_fps=1.0, clock=lambda: START)
+    assert isinstance(source, FileSource)
+    assert [f.at for f in source.frames()] == [START, START + timedelta(seconds=1)]
+
+
+@pytest.mark.parametrize(
+    ("url", "live"),
+    [
+        ("rtsp://10.0.0.5:554/stream1", True),
+        ("RTSP://cam/x", True),
+        ("http://nvr/mjpeg", True),
+        ("https://nvr/hls.m3u8", True),
+        ("0", True),
+        ("2", True),
+        ("fixtures/videos/late.mp4", False),
+        ("/data/rec 1.mp4", False),
+    ],
+)
+def test_url_kinds(url: str, live: bool) -> None:
+    assert is_live(url) is live
+
+
+def test_open_source_picks_live_for_streams() -> None:
+    source = open_source(camera("rtsp://127.0.0.1:9/none"), start=None, detect_fps=1.0)
+    assert isinstance(source, LiveSource)
+    source.close()  # never opened: closing is still fine
+
+
+class Clock:
+    """A clock that moves `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = START
+        self.step = timedelta(seconds=step)
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+
+def test_live_source_samples_by_the_clock_and_reconnects_with_backoff(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100] * 4, fps=2.0)
+    sleeps: list[float] = []
+    opens: list[str | int] = []
+
+    def opener(target: str | int) -> cv2.VideoCapture:
+        opens.append(target)
+        # The stream is down for the 2nd to 5th attempts: a real capture of a path that does not exist.
+        return cv2.VideoCapture(str(clip) if len(opens) in (1, 6) else str(tmp_path / "down.mp4"))
+
+    cam = camera(clip, reconnect_initial="1s", reconnect_max="5s")
+    source = LiveSource(cam, detect_fps=1.0, clock=Clock(0.5), sleep=sleeps.append, opener=opener)
+    frames = []
+    for frame in source.frames():
+        frames.append(frame)
+        if len(frames) == 4:
+            source.close()
+    # The clock moves 0.5 s a frame and the source wants one a second: every other frame of each pass.
+    assert len(frames) == 4
+    assert [f.index for f in frames] == [0, 1, 2, 3]
+    assert all((b.at - a.at) >= timedelta(seconds=1) for a, b in itertools.pairwise(frames))
+    # End of the first pass = stream lost; four failed opens wait 1, 2, 4, then 5 (capped), then it is back.
+    assert sleeps == [1.0, 2.0, 4.0, 5.0]
+    assert len(opens) == 6
+
+
+def test_live_source_closed_while_down_stops(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    source = LiveSource(
+        camera(tmp_path / "down.mp4"),
+        detect_fps=1.0,
+        clock=Clock(1.0),
+        sleep=lambda s: (sleeps.append(s), source.close()),
+    )
+    assert list(source.frames()) == []
+    assert sleeps == [1.0]
+
+
+# ------------------------------------------------------------------ the committed fixture clips
+
+
+def fixture_clip(name: str) -> tuple[CameraConfig, dict]:
+    truth = json.loads((VIDEOS / f"{name}.truth.json").read_text(encoding="utf-8"))
+    return camera(VIDEOS / f"{name}.mp4"), truth
+
+
+def test_fixture_clip_at_2fps_sampled_at_1fps() -> None:
+    cam, truth = fixture_clip("on_time")
+    start = datetime.fromisoformat(truth["start"])
+    source = open_source(cam, start=start, detect_fps=1.0)
+    times = [f.at for f in source.frames()]
+    source.close()
+    assert times == [start + timedelta(seconds=s) for s in range(480)]
+
+
+def test_fixture_clip_dropout_delivers_no_frames() -> None:
+    cam, truth = fixture_clip("camera_dropout")
+    start = datetime.fromisoformat(truth["start"])
+    seconds = [round((f.at - start).total_seconds()) for f in open_source(cam, start=start, detect_fps=1.0).frames()]
+    (gap,) = truth["dropouts"]
+    assert seconds == [s for s in range(600) if not gap["from_s"] <= s < gap["to_s"]]
+
+
+def test_a_stream_nobody_serves_fails_to_open() -> None:
+    capture = open_capture("rtsp://127.0.0.1:9/none", timedelta(seconds=2))  # connection refused
+    assert not capture.isOpened()
+
+
+@pytest.mark.parametrize(("timeout", "ms"), [(timedelta(seconds=2), 2000), (timedelta(milliseconds=200), 1000)])
+def test_a_stream_is_opened_with_ffmpeg_open_and_read_timeouts(
+    timeout: timedelta, ms: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The camera's timeout goes to FFmpeg (at least a second), so a stalled stream cannot block for long."""
+    calls: list[tuple[object, ...]] = []
+    real = cv2.VideoCapture
+
+    def spy(*args: object) -> cv2.VideoCapture:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(cv2, "VideoCapture", spy)
+    open_capture("rtsp://127.0.0.1:9/none", timeout)
+    ((url, backend, params),) = calls
+    assert (url, backend) == ("rtsp://127.0.0.1:9/none", cv2.CAP_FFMPEG)
+    assert dict(zip(params[::2], params[1::2], strict=True)) == {
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: ms,
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC: ms,
+    }
+
+
+def test_a_stalled_stream_ends_in_a_failed_open_not_a_hang() -> None:
+    """A server that accepts the connection and never answers: opening gives up (after its timeout)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
+    url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/stream"
+    opened: list[bool] = []
+    thread, failure = in_background(lambda: opened.append(open_capture(url, timedelta(seconds=1)).isOpened()))
+    try:
+        wait_for(lambda: not thread.is_alive(), timeout=120, what="open_capture to give up", failure=failure)
+        wait_for(lambda: accepted, what="the capture to have connected to the stalled server")
+    finally:
+        thread.join()
+        server.close()
+        for connection in accepted:
+            connection.close()
+    assert opened == [False]

@@ -4,28 +4,59 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from monitor.adapters.keys import key_from
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
 from monitor.adapters.store.inputs import load_month_inputs
 from monitor.cli import app
 from monitor.cli.context import parse_time, state
 from monitor.cli.output import out
+from monitor.contract import Receipt
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
 from monitor.core.scoring import EnteredScores, MonthScores, deductions_for, month_bounds, score_month
 from monitor.errors import InputError
 from monitor.formatting import plain
-from monitor.services.patrol import dismissal, leave_grant, patrol_incident, publish
+from monitor.services.patrol import RECEIPT_WAIT, dismissal, leave_grant, patrol_incident, submit
+
+_R = TypeVar("_R")
 
 incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, list.", no_args_is_help=True)
 app.add_typer(incident_app, name="incident")
+
+
+WaitOption = Annotated[float, typer.Option("--wait", min=0.5, help="Seconds to wait for the recorder's confirmation.")]
+KeyOption = Annotated[
+    Path | None, typer.Option("--key", help="Your signing key file (default $MONITOR_SIGNING_KEY; `monitor key new`).")
+]
+
+
+def valid(build: Callable[[], _R]) -> _R:
+    """A record built from the command's options; a bound it breaks is one clear error naming the field."""
+    try:
+        return build()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
+        raise InputError(f"not recorded: {problems}") from None
+
+
+def confirmed(receipt: Receipt) -> Receipt:
+    """The recorder's receipt, or the recorder's reason for refusing as the command's error."""
+    if receipt.status == "rejected":
+        raise InputError(f"the recorder refused it: {receipt.detail}")
+    return receipt
 
 
 def _check_month(month: str) -> str:
@@ -44,15 +75,21 @@ def incident_add(
     at: Annotated[str, typer.Option(help="When (ISO 8601; hall time if no offset): arrival, or start of absence.")],
     minutes: Annotated[int | None, typer.Option(min=0, help="Minutes late, or how long the post was empty.")] = None,
     note: Annotated[str, typer.Option(help="Free text for the record.")] = "",
+    key: KeyOption = None,
+    wait: WaitOption = RECEIPT_WAIT,
 ) -> None:
-    """Record a patrol finding (纪律巡查): published to the recorder like a camera's; prints its id."""
+    """Record a patrol finding (纪律巡查), signed with your key; prints its id once the recorder has it."""
     config = state(ctx).config
-    event = patrol_incident(window=window, kind=kind, at=parse_time(at, config), minutes=minutes, note=note)
+    signer = key_from(key)
+    moment = parse_time(at, config)
+    event = valid(
+        lambda: patrol_incident(window=window, kind=kind, at=moment, minutes=minutes, note=note, by=signer.name)
+    )
     try:
         admit(event, config, WorkCalendar(config.calendar, config.duty, config.hall.tz))
     except Refused as exc:
         raise InputError(f"not recorded: {exc}") from None
-    publish(config, "incidents", [event])
+    confirmed(submit(config, event, signer, timeout=wait))
     typer.echo(event.id)
 
 
@@ -61,6 +98,8 @@ def incident_dismiss(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="The incident id (see `monitor incident list`).")],
     reason: Annotated[str, typer.Option(help="Why: appeal upheld, leave approved (申诉成立、已请假)...")],
+    key: KeyOption = None,
+    wait: WaitOption = RECEIPT_WAIT,
 ) -> None:
     """Withdraw an incident's deductions (appeal upheld, leave approved); kept in the audit trail."""
     config = state(ctx).config
@@ -71,8 +110,10 @@ def incident_dismiss(
             incident_by_id(session, incident_id)
         except LookupError as exc:
             raise InputError(f"{exc.args[0]} (`monitor incident list --month YYYY-MM` shows the ids)") from None
-    publish(config, "dismissals", [dismissal(incident_id, reason.strip())])
-    typer.echo(f"已提交撤销：{incident_id}")
+    signer = key_from(key)
+    record = valid(lambda: dismissal(incident_id, reason.strip(), by=signer.name))
+    receipt = confirmed(submit(config, record, signer, timeout=wait))
+    typer.echo(f"已撤销：{incident_id}" if receipt.status == "dismissed" else f"此前已撤销：{incident_id}")
 
 
 @incident_app.command("list")
@@ -205,6 +246,8 @@ def leave_add(
     start: Annotated[str, typer.Option("--from", help="Leave starts (ISO 8601; hall time if no offset).")],
     end: Annotated[str, typer.Option("--to", help="Leave ends (ISO 8601).")],
     reason: Annotated[str, typer.Option(help="请假 / 公出 and why.")],
+    key: KeyOption = None,
+    wait: WaitOption = RECEIPT_WAIT,
 ) -> None:
     """Record approved leave; prints its id. An incident already recorded inside it needs a dismissal."""
     config = state(ctx).config
@@ -215,8 +258,9 @@ def leave_add(
         raise InputError("--to must be after --from")
     if not reason.strip():
         raise InputError("--reason must say what the leave is")
-    grant = leave_grant(window=window, start=begins, end=ends, reason=reason.strip())
-    publish(config, "leaves", [grant])
+    signer = key_from(key)
+    grant = valid(lambda: leave_grant(window=window, start=begins, end=ends, reason=reason.strip(), by=signer.name))
+    confirmed(submit(config, grant, signer, timeout=wait))
     typer.echo(grant.id)
 
 

@@ -35,8 +35,27 @@ def _stop_on_signals() -> threading.Event:
 
 
 @app.command("recorder")
-def recorder(ctx: typer.Context) -> None:
+def recorder(
+    ctx: typer.Context,
+    subscribe_only: Annotated[
+        bool,
+        typer.Option(
+            "--subscribe-only",
+            help="Create the recorder's durable subscription and exit (at installation, before any camera or "
+            "supervisor publishes: the broker keeps messages for it from then on).",
+        ),
+    ] = False,
+) -> None:
     """Run the recorder: incidents from MQTT into the database, alerts to supervisors (Ctrl-C stops)."""
+    if subscribe_only:
+        config = state(ctx).config
+        recorder = Recorder(config, open_database(config.database.url))
+        ready = recorder.start(wait=30)
+        recorder.stop()
+        if not ready:
+            raise MonitorError("the broker did not confirm the recorder's subscriptions within 30s (see the log)")
+        out.print(f"记录器订阅已建立：{recorder.session_name}（消息服务器此后为其保留消息）")
+        return
     stop = _stop_on_signals()
     with broker_for(state(ctx).config) as config:
         run_recorder(config, open_database(config.database.url), stop)
@@ -66,7 +85,9 @@ def run(ctx: typer.Context) -> None:
     with broker_for(state(ctx).config) as config:
         engine = open_database(config.database.url)
         recorder = Recorder(config, engine)
-        recorder.start()  # first: its persistent session must exist before workers publish
+        # First, and confirmed: its persistent session must exist before the cameras publish.
+        if not recorder.start(wait=30):
+            log.error("the recorder's subscriptions are not confirmed (another recorder holds them, or no broker)")
         stop_scheduler = start_in_background(config, engine)
         # One process, one detector for all cameras (docs/benchmarks.md); none without cameras.
         workers = [_guarded("hall-worker", partial(run_cameras, config, stop))] if config.cameras else []

@@ -48,3 +48,8 @@ class RecorderConfig(Section):
 
 class PathsConfig(Section):
     data_dir: str = Field("var", description="Local data: outboxes, evidence, broker persistence, notices.")
+    signing_key: str | None = Field(
+        None,
+        description="The key file the camera service signs its incidents with (`monitor key new --role camera`); "
+        "$MONITOR_SIGNING_KEY overrides. Its public key is a [[signers]] entry with role camera.",
+    )

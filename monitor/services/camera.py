@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.adapters.keys import key_from
 from monitor.adapters.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
 from monitor.adapters.video.detector import load_detector
@@ -204,6 +205,7 @@ def run_cameras(
     if not config.cameras:
         raise InputError("no cameras in the configuration: add [[cameras]] with seat zones to watch windows")
     cameras = [find_camera(config, camera_id) for camera_id in (only or [c.id for c in config.cameras])]
+    signer = key_from(config.paths.signing_key)
     detector = load_detector(config.detector)
     tune(detector, config.detector)
     gate = gate_settings(config.detector)
@@ -216,7 +218,7 @@ def run_cameras(
     stats = LoopStats()
     try:
         for camera in cameras:
-            pipeline = CameraPipeline(config, camera, detector)
+            pipeline = CameraPipeline(config, camera, detector, signer=signer)
             gated = GatedCamera(pipeline, gate) if gate is not None else None
             member = _Camera(camera, pipeline, gated, CameraLink(config, camera))
             hall.append(member)

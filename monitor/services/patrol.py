@@ -1,26 +1,36 @@
-"""Supervisor actions (patrol findings, dismissals, leave) published on MQTT: the recorder stays the single writer."""
+"""Supervisor actions (patrol findings, dismissals, leave): signed, published on MQTT, confirmed.
+
+The recorder stays the single writer: a supervisor's record goes to it over MQTT, signed with the
+supervisor's own key (monitor.core.signature), and `submit` waits for the recorder's receipt, so a
+command reports what was recorded — not merely that the broker took the message.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
+import queue
 import uuid
 
 from monitor.adapters.mqtt.client import connect, disconnect, make_client
 from monitor.config import MonitorConfig
-from monitor.contract import Dismissal, IncidentEvent, LeaveGrant, Payload, Topics, now_utc
+from monitor.contract import ContractError, Dismissal, IncidentEvent, LeaveGrant, Payload, Receipt, Topics, now_utc
 from monitor.core.incident import LATE_ARRIVAL
+from monitor.core.signature import Record, SigningKey, kind_of
 from monitor.errors import MonitorError
+
+RECEIPT_WAIT = 15.0
+"""Seconds a command waits for the recorder's receipt."""
 
 
 class PublishFailed(MonitorError):
-    """The broker did not acknowledge a supervisor's message."""
+    """The broker did not take a supervisor's message, or the recorder did not confirm it."""
 
 
 def patrol_incident(
-    *, window: str, kind: str, at: dt.datetime, minutes: int | None, note: str, by: str | None = None
+    *, window: str, kind: str, at: dt.datetime, minutes: int | None, note: str, by: str
 ) -> IncidentEvent:
-    """A patrol finding (纪律巡查) as a complete incident; an absence of known length has ended."""
+    """A patrol finding (纪律巡查) by supervisor `by` as a complete incident; an absence of known length
+    has ended."""
     lasted = minutes is not None and kind != LATE_ARRIVAL
     return IncidentEvent(
         id=f"patrol-{uuid.uuid4().hex[:12]}",
@@ -30,32 +40,77 @@ def patrol_incident(
         started_at=at,
         ended_at=at + dt.timedelta(minutes=minutes) if lasted and minutes is not None else None,
         minutes=minutes,
-        source=f"patrol:{by or getpass.getuser()}",
+        source=f"patrol:{by}",
         note=note,
         sent_at=now_utc(),
     )
 
 
-def dismissal(incident_id: str, reason: str, by: str | None = None) -> Dismissal:
-    return Dismissal(incident_id=incident_id, reason=reason, by=by or getpass.getuser(), at=now_utc())
+def dismissal(incident_id: str, reason: str, by: str) -> Dismissal:
+    return Dismissal(incident_id=incident_id, reason=reason, by=by, at=now_utc())
 
 
-def leave_grant(*, window: str, start: dt.datetime, end: dt.datetime, reason: str, by: str | None = None) -> LeaveGrant:
+def leave_grant(*, window: str, start: dt.datetime, end: dt.datetime, reason: str, by: str) -> LeaveGrant:
     return LeaveGrant(
-        id=f"leave-{uuid.uuid4().hex[:12]}",
-        window=window,
-        start=start,
-        end=end,
-        reason=reason,
-        by=by or getpass.getuser(),
-        at=now_utc(),
+        id=f"leave-{uuid.uuid4().hex[:12]}", window=window, start=start, end=end, reason=reason, by=by, at=now_utc()
     )
 
 
-def publish(config: MonitorConfig, topic_of: str, payloads: list[Payload]) -> None:
-    """Publish at QoS 1 and return once the broker has acknowledged every message."""
+def _topic(topics: Topics, record: Record) -> str:
+    kind = kind_of(record)
+    return topics.incidents if kind == "incident" else topics.dismissals if kind == "dismissal" else topics.leaves
+
+
+def _record_id(record: Record) -> str:
+    return record.incident_id if isinstance(record, Dismissal) else record.id
+
+
+def submit(config: MonitorConfig, record: Record, key: SigningKey, *, timeout: float = RECEIPT_WAIT) -> Receipt:
+    """Sign `record`, publish it at QoS 1 and return the recorder's receipt (recorded, duplicate, dismissed
+    or rejected with the reason). PublishFailed when the broker refuses it or no receipt comes in time."""
+    signed = key.sign(record)
     topics = Topics(config.mqtt.topic_prefix)
-    topic = getattr(topics, topic_of)
+    kind, record_id = kind_of(signed), _record_id(signed)
+    answers: queue.Queue[bytes] = queue.Queue()
+    subscribed: queue.Queue[bool] = queue.Queue()
+    client = make_client(config.mqtt, f"cli-{uuid.uuid4().hex[:8]}")
+    client.on_message = lambda _c, _u, message: answers.put(message.payload)
+    client.on_subscribe = lambda _c, _u, _mid, codes, _p: subscribed.put(not any(c.is_failure for c in codes))
+    connect(client, config.mqtt)
+    try:
+        client.subscribe(topics.receipt(kind, record_id), qos=1)
+        try:
+            if not subscribed.get(timeout=timeout):
+                raise PublishFailed(
+                    f"the broker refused this account the recorder's receipts ({topics.receipt(kind, '…')}): "
+                    "check the account's ACL (docs/security.md)"
+                )
+        except queue.Empty:
+            raise PublishFailed(f"the broker did not confirm the receipt subscription within {timeout:.0f}s") from None
+        info = client.publish(_topic(topics, signed), signed.to_json(), qos=1)
+        info.wait_for_publish(timeout=timeout)
+        if not info.is_published():
+            raise PublishFailed(f"the broker did not take the message within {timeout:.0f}s; nothing was recorded")
+        try:
+            raw = answers.get(timeout=timeout)
+        except queue.Empty:
+            raise PublishFailed(
+                f"{kind} {record_id}: published, but the recorder has not confirmed it within {timeout:.0f}s — it may "
+                "be stopped, or the broker may have refused this account the topic (ACL). Check with "
+                "`monitor incident list` before sending it again"
+            ) from None
+        try:
+            return Receipt.from_json(raw)
+        except ContractError as exc:
+            raise PublishFailed(f"the recorder's receipt is unreadable: {exc}") from None
+    finally:
+        disconnect(client, config.mqtt)
+
+
+def publish(config: MonitorConfig, topic_of: str, payloads: list[Payload]) -> None:
+    """Publish at QoS 1 and return once the broker has acknowledged every message (no receipts: the
+    demo watches the recorder itself)."""
+    topic = getattr(Topics(config.mqtt.topic_prefix), topic_of)
     client = make_client(config.mqtt, f"cli-{uuid.uuid4().hex[:8]}")
     connect(client, config.mqtt)
     try:

@@ -8,6 +8,7 @@ code. Topics and payloads: docs/mqtt.md.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import SCHEMA_VERSION, Topics
 from monitor.core.calendar import WorkCalendar
 from monitor.core.presence import IncidentChange, Leave, Observation, Output, PresenceMachine, StateChange
+from monitor.core.signature import SigningKey
 from monitor.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,8 @@ class CameraPipeline:
     evidence: bool = True
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
+    signer: SigningKey | None = None
+    """Signs every incident event (the recorder refuses unsigned ones); None for offline replay."""
     on_incident: Callable[[IncidentChange], None] | None = None
     """Called with every incident change as it is made (replay collects them; a live worker keeps none)."""
 
@@ -200,6 +204,11 @@ class CameraPipeline:
                 self.on_incident(change)
             shots = self._snapshots(change) if self.evidence else []
             event = change.to_event(self.source, evidence=[name for name, _ in shots], sent_at=self.clock())
+            if shots:
+                digests = {name: hashlib.sha256(data).hexdigest() for name, data in shots}
+                event = event.model_copy(update={"digests": digests})
+            if self.signer is not None:
+                event = self.signer.sign(event)
             out.append(Message(self.topics.incidents, event.to_json()))
             out += [Message(self.topics.evidence(change.id, name), data) for name, data in shots]
         return out

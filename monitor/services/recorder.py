@@ -1,35 +1,57 @@
-"""The recorder: the single writer of incidents.
+"""The recorder: the single writer of incidents, dismissals and leave.
 
 It holds a persistent MQTT session (fixed client id, clean_session=False, QoS 1), so nothing
-published while it is down is lost; a message is acknowledged only after its transaction commits,
-so a crash before the commit means redelivery, and redelivery is harmless because recording is
-idempotent on (incident id, event, seq). Anything it cannot record is refused with a reason on
-<prefix>/rejected and in the log, acknowledged (it would fail again), and nothing of it is written.
-Alerts are queued in the same transaction and delivered by a separate thread, so a slow webhook
-never holds up recording.
+published while it is down is lost; messages are applied in batches, each in one transaction with
+a savepoint per message, and acknowledged only after the batch commits, so a crash before the
+commit means redelivery, and redelivery is harmless because recording is idempotent on (incident
+id, event, seq). No single message can stop it: anything it cannot parse, authenticate, admit or
+store is refused with the reason — on <prefix>/rejected, in the dead-letter table and in the log —
+acknowledged, and nothing of it is written; an unexpected error quarantines that one message the
+same way. Only an unreachable database holds messages back (unacknowledged) until it returns.
+
+Records that cost or restore points must be signed (monitor.core.signature): an incident by the
+camera service that runs its camera or by the patrolling supervisor, a dismissal or leave by the
+supervisor who decides it. Supervisors' messages get a receipt on <prefix>/receipts/<kind>/<id>,
+so their commands report what the recorder did, not merely that the broker took the message.
+
+Two recorders may run against one database: a lease in the database (monitor.adapters.store.lease)
+makes one the holder of the durable MQTT session and the other a standby that takes over when the
+lease expires. Alerts are queued in the incident's transaction and delivered by a separate thread:
+each row is claimed before delivery, MQTT alerts go at QoS 2 and are never re-published while the
+client still holds them, so each alert goes out once per channel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import json
 import logging
+import os
 import queue
+import socket
 import threading
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from monitor.adapters.mqtt.client import connect, disconnect, make_client
+from monitor.adapters.mqtt.client import broker_address, disconnect, make_client
 from monitor.adapters.store import alerts as alert_store
+from monitor.adapters.store import lease
+from monitor.adapters.store.dead_letters import add_dead_letter, trim_dead_letters
 from monitor.adapters.store.evidence import purge_evidence, save_evidence
 from monitor.adapters.store.incidents import Conflict, Outcome, dismiss, incident_by_id, load_incidents, record_event
 from monitor.adapters.store.leaves import grant_leave, leaves_around
-from monitor.adapters.store.tables import AlertRow, IncidentRow
+from monitor.adapters.store.tables import AlertRow, IncidentEventRow, IncidentRow
 from monitor.adapters.webhooks import WebhookFailed, send_text
 from monitor.config import MonitorConfig
 from monitor.contract import (
@@ -38,7 +60,9 @@ from monitor.contract import (
     Dismissal,
     IncidentEvent,
     LeaveGrant,
+    Receipt,
     Rejection,
+    SystemAlert,
     Topics,
     now_utc,
 )
@@ -46,11 +70,16 @@ from monitor.core.admission import Refused, admit
 from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
 from monitor.core.scoring import deductions_for, month_bounds
+from monitor.core.signature import Unauthenticated, authorize
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "recorder"
 JPEG_MAGIC = b"\xff\xd8\xff"
+BATCH = 200
+"""Most messages applied in one transaction (one commit, then their acknowledgements)."""
+ALERT_CLAIM = dt.timedelta(seconds=60)
+"""How long a recorder holds an alert it is delivering before another may take it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +89,8 @@ class Handled:
     status: str
     """recorded, duplicate, dismissed or rejected."""
     detail: str = ""
+    receipt: tuple[str, str] | None = None
+    """(kind, id) of a supervisor's record: the recorder answers on <prefix>/receipts/<kind>/<id>."""
 
 
 def _as_text(payload: bytes) -> str:
@@ -70,63 +101,142 @@ def _as_text(payload: bytes) -> str:
         return f"<{len(payload)} bytes of binary data>"
 
 
-def _points_of(session: Session, incident_id: str, config: MonitorConfig) -> Decimal:
-    """Points the incident deducts now, judged among its month's incidents (escalation rules)."""
-    row = session.get(IncidentRow, incident_id)
-    assert row is not None
+def _points_of(session: Session, row: IncidentRow, config: MonitorConfig) -> Decimal:
+    """Points the incident deducts now, judged among its window's incidents of the month (repeats
+    escalate per window, kind and month): the cost does not grow with the month's other windows."""
     start, end = month_bounds(row.started_at.astimezone(config.hall.tz).strftime("%Y-%m"), config.hall.tz)
-    mine = [d for d in deductions_for(load_incidents(session, start, end), config) if d.incident_id == incident_id]
+    mine = [
+        d
+        for d in deductions_for(load_incidents(session, start, end, window=row.window), config)
+        if d.incident_id == row.id
+    ]
     return max((d.points for d in mine), default=Decimal(0))
+
+
+def _receipt_of(topic: str, payload: bytes, topics: Topics) -> tuple[str, str] | None:
+    """(kind, id) of a supervisor's message, for its receipt, when the payload names one."""
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if topic == topics.dismissals and isinstance(data.get("incident_id"), str):
+        return ("dismissal", data["incident_id"])
+    if topic == topics.leaves and isinstance(data.get("id"), str):
+        return ("leave", data["id"])
+    if (
+        topic == topics.incidents
+        and str(data.get("source", "")).startswith("patrol:")
+        and isinstance(data.get("id"), str)
+    ):
+        return ("incident", data["id"])
+    return None
+
+
+def _evidence_digests(session: Session, incident_id: str) -> tuple[set[str], dict[str, str]]:
+    """The evidence names the incident's signed events announced, and their sha256 digests."""
+    names: set[str] = set()
+    digests: dict[str, str] = {}
+    for payload in session.exec(select(IncidentEventRow.payload).where(IncidentEventRow.incident_id == incident_id)):
+        event = IncidentEvent.from_json(payload)
+        names.update(event.evidence)
+        digests.update(event.digests)
+    return names, digests
 
 
 def handle_message(
     session: Session, config: MonitorConfig, calendar: WorkCalendar, topic: str, payload: bytes, now: dt.datetime
 ) -> Handled:
-    """Apply one message in the caller's transaction (which the caller commits)."""
+    """Apply one message in the caller's transaction (which the caller commits, or rolls back when
+    the message is rejected)."""
     topics = Topics(config.mqtt.topic_prefix)
+    receipt = _receipt_of(topic, payload, topics)
     if topic == topics.incidents:
         try:
             event = IncidentEvent.from_json(payload)
+            authorize(event, config)
             leaves = leaves_around(session, event.window, event.started_at, dt.timedelta(days=1))
             charge = admit(event, config, calendar, leaves)
             outcome = record_event(session, event, charge, now)
-        except (ContractError, Refused, Conflict) as exc:
-            return Handled("rejected", str(exc))
+        except (ContractError, Unauthenticated, Refused, Conflict) as exc:
+            return Handled("rejected", str(exc), receipt)
         if outcome is Outcome.DUPLICATE:
-            return Handled("duplicate", f"{event.id} {event.event} #{event.seq}")
+            return Handled("duplicate", f"{event.id} {event.event} #{event.seq}", receipt)
         if outcome is Outcome.NEW_INCIDENT:
             session.flush()
-            incident = incident_by_id(session, event.id)
-            alert = compose_alert(incident, _points_of(session, event.id, config), config)
+            row = session.get(IncidentRow, event.id)
+            assert row is not None
+            alert = compose_alert(incident_by_id(session, event.id), _points_of(session, row, config), config)
             alert_store.queue_alert(session, alert, config.alerts, now)
-        return Handled("recorded", f"{event.id} {event.event} #{event.seq} {event.kind} {event.window}")
+        return Handled("recorded", f"{event.id} {event.event} #{event.seq} {event.kind} {event.window}", receipt)
     if topic.startswith(f"{topics.prefix}/evidence/"):
-        parts = topic.removeprefix(f"{topics.prefix}/evidence/").split("/")
-        if len(parts) != 2 or not all(parts) or len(parts[1]) > 80:
-            return Handled("rejected", f"evidence topic must be {topics.prefix}/evidence/<incident id>/<name>")
-        if not payload.startswith(JPEG_MAGIC):
-            return Handled("rejected", "evidence is not a JPEG image")
-        fresh = save_evidence(session, parts[0], parts[1], payload, now)
-        return Handled("recorded" if fresh else "duplicate", f"evidence {parts[0]}/{parts[1]} ({len(payload)} bytes)")
+        return _evidence(session, config, topic.removeprefix(f"{topics.prefix}/evidence/"), payload, now)
     if topic == topics.leaves:
         try:
             grant = LeaveGrant.from_json(payload)
-        except ContractError as exc:
-            return Handled("rejected", str(exc))
+            authorize(grant, config)
+        except (ContractError, Unauthenticated) as exc:
+            return Handled("rejected", str(exc), receipt)
         if grant.window not in config.window_by_id:
-            return Handled("rejected", f"unknown window {grant.window!r}: not in the hall's [windows]")
+            return Handled("rejected", f"unknown window {grant.window!r}: not in the hall's [windows]", receipt)
         if grant.end <= grant.start:
-            return Handled("rejected", "leave ends before it starts")
+            return Handled("rejected", "leave ends before it starts", receipt)
         fresh = grant_leave(session, grant, now)
-        return Handled("recorded" if fresh else "duplicate", f"leave {grant.id} {grant.window}")
+        return Handled("recorded" if fresh else "duplicate", f"leave {grant.id} {grant.window}", receipt)
     if topic == topics.dismissals:
         try:
             dismissal = Dismissal.from_json(payload)
+            authorize(dismissal, config)
             fresh = dismiss(session, dismissal, now)
-        except (ContractError, LookupError) as exc:
-            return Handled("rejected", str(exc).strip("'\""))
-        return Handled("dismissed" if fresh else "duplicate", dismissal.incident_id)
+        except (ContractError, Unauthenticated) as exc:
+            return Handled("rejected", str(exc), receipt)
+        except LookupError as exc:
+            return Handled("rejected", str(exc).strip("'\""), receipt)
+        return Handled("dismissed" if fresh else "duplicate", dismissal.incident_id, receipt)
     return Handled("rejected", f"no handler for topic {topic}")
+
+
+def _evidence(session: Session, config: MonitorConfig, path: str, payload: bytes, now: dt.datetime) -> Handled:
+    """A snapshot of a recorded incident, announced (and its digest signed) by the incident's events."""
+    parts = path.split("/")
+    if len(parts) != 2 or not all(parts) or len(parts[0]) > 64 or len(parts[1]) > 80:
+        return Handled("rejected", "evidence topic must be <prefix>/evidence/<incident id>/<name>")
+    incident_id, name = parts
+    limit = config.evidence.max_bytes
+    if len(payload) > limit:
+        return Handled("rejected", f"evidence of {len(payload)} bytes: more than [evidence] max_bytes = {limit}")
+    if not payload.startswith(JPEG_MAGIC):
+        return Handled("rejected", "evidence is not a JPEG image")
+    if session.get(IncidentRow, incident_id) is None:
+        return Handled("rejected", f"evidence for {incident_id!r}, which is not a recorded incident")
+    names, digests = _evidence_digests(session, incident_id)
+    if name not in names:
+        return Handled("rejected", f"evidence {name!r} is not announced by incident {incident_id}'s events")
+    if name in digests and hashlib.sha256(payload).hexdigest() != digests[name]:
+        return Handled("rejected", f"evidence {incident_id}/{name} does not match the digest its incident signed")
+    fresh = save_evidence(session, incident_id, name, payload, now)
+    return Handled("recorded" if fresh else "duplicate", f"evidence {incident_id}/{name} ({len(payload)} bytes)")
+
+
+def _instance() -> str:
+    return f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex[:8]}"
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether `holder` was a process on this machine that no longer runs (a recorder killed and
+    restarted takes its own lease back at once instead of waiting for it to expire)."""
+    host, _, rest = holder.partition("|")
+    pid = rest.partition("|")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class Recorder:
@@ -146,97 +256,332 @@ class Recorder:
         self.on_handled = on_handled
         self.topics = Topics(config.mqtt.topic_prefix)
         self.calendar = WorkCalendar(config.calendar, config.duty, config.hall.tz)
-        self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.instance = _instance()
+        self.session_name = f"{config.mqtt.client_id}-{COMPONENT}"
+        self.ready = threading.Event()
+        """Set once the broker has confirmed the recorder's subscriptions (what it publishes is kept)."""
+        self.collision = threading.Event()
+        """Set when another connection uses the recorder's client id."""
+        self._inbox: queue.Queue[tuple[mqtt.Client, mqtt.MQTTMessage]] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.client = make_client(config.mqtt, COMPONENT, component=COMPONENT, clean_session=False, manual_ack=True)
-        self.client.on_message = lambda _c, _u, message: self._inbox.put(message)
-        self._announce = self.client.on_connect
-        self.client.on_connect = self._on_connect
+        self._client: mqtt.Client | None = None
+        self._watch: mqtt.Client | None = None
+        self._in_flight: dict[int, mqtt.MQTTMessageInfo] = {}  # alert row id -> its QoS 2 publish
+        self._holding = False
+        self._renewed = 0.0
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
-        if self._announce:
-            self._announce(client, userdata, flags, reason, props)
-        # Subscribing again on every connect is harmless and covers a broker that lost the session.
-        topics = self.topics
-        client.subscribe(
-            [(topics.incidents, 1), (topics.dismissals, 1), (topics.leaves, 1), (topics.evidence("+", "+"), 1)]
-        )
+    # --- lifecycle ---
 
-    def start(self) -> None:
-        connect(self.client, self.config.mqtt)
+    def start(self, *, wait: float = 15.0) -> bool:
+        """Start: take the lease (or wait as a standby), then hold the durable session.
+
+        Waits up to `wait` seconds for the broker to confirm the subscriptions (`ready`), so that what is
+        published afterwards is kept for the recorder; returns whether it did. A standby, or a broker
+        still unreachable, returns False and keeps trying in the background."""
+        thread = threading.Thread(target=self._lease_loop, name="recorder-lease", daemon=True)
+        thread.start()
+        self._threads.append(thread)
         for target, name in ((self._process_loop, "recorder-inbox"), (self._deliver_loop, "recorder-alerts")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        log.info("recorder started: %s, database %s", self.topics.prefix, self.engine.url.render_as_string(True))
+        log.info(
+            "recorder %s started: %s, database %s",
+            self.instance,
+            self.topics.prefix,
+            self.engine.url.render_as_string(True),
+        )
+        if wait and not self.ready.wait(wait):
+            log.warning(
+                "recorder: subscriptions not confirmed within %.0fs (standby, or the broker is unreachable)", wait
+            )
+        return self.ready.is_set()
 
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
-        disconnect(self.client, self.config.mqtt, COMPONENT)
+        held = self._holding
+        self._let_go()
+        if held:  # a standby takes over at once
+            lease.release(self.engine, self.session_name, self.instance, self.clock())
 
-    # --- inbox: one message at a time, acknowledged after commit ---
+    @property
+    def client(self) -> mqtt.Client:
+        if self._client is None:
+            raise RuntimeError("the recorder does not hold the MQTT session (standby or not started)")
+        return self._client
+
+    # --- the lease and the durable session ---
+
+    def _lease_loop(self) -> None:
+        ttl = self.config.recorder.lease
+        every = ttl.total_seconds() / 3
+        told_standby = False
+        while not self._stop.is_set():
+            try:
+                row = lease.acquire(self.engine, self.session_name, self.instance, self.clock(), ttl)
+            except OperationalError as exc:
+                log.error("recorder lease: database unavailable (%s)", exc.orig)
+                if self._holding and time.monotonic() - self._renewed > ttl.total_seconds():
+                    log.error("recorder lease lapsed: letting the MQTT session go")
+                    self._let_go()
+                self._stop.wait(every)
+                continue
+            if row.holder != self.instance and _dead_here(row.holder):
+                log.warning("recorder %s died without giving the lease back: taking it over", row.holder)
+                if lease.take_over(self.engine, self.session_name, row.holder, self.instance, self.clock(), ttl):
+                    continue
+            if row.holder == self.instance:
+                self._renewed = time.monotonic()
+                if not self._holding:
+                    self._holding = True
+                    told_standby = False
+                    self._hold(row.session_since)
+                self._announce_owner()
+            else:
+                if self._holding:
+                    log.error("recorder lease taken by %s: letting the MQTT session go", row.holder)
+                    self._let_go()
+                if not told_standby:
+                    log.warning("standby: recorder %s holds the session until %s", row.holder, row.expires_at)
+                    told_standby = True
+            self._stop.wait(every)
+
+    def _hold(self, session_since: dt.datetime | None) -> None:
+        """Connect with the durable session; paho retries with backoff while the broker is unreachable."""
+        client = make_client(self.config.mqtt, COMPONENT, component=COMPONENT, clean_session=False, manual_ack=True)
+        announce = client.on_connect
+        expected = session_since is not None
+
+        def on_connect(
+            c: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags, reason: ReasonCode, props: object
+        ) -> None:
+            if reason.is_failure:
+                log.error("the MQTT broker refused the recorder: %s", reason)
+                return
+            if announce:
+                announce(c, userdata, flags, reason, props)
+            if expected and not flags.session_present:
+                self._system_alert(
+                    "【系统告警】消息服务器丢失了记录器的会话：记录器离线期间发布的违纪记录可能已丢失，"
+                    "请核对各摄像头和巡查记录（broker lost the recorder's persistent session)"
+                )
+            topics = self.topics
+            c.subscribe(
+                [
+                    (topics.incidents, 1),
+                    (topics.dismissals, 1),
+                    (topics.leaves, 1),
+                    (topics.evidence("+", "+"), 1),
+                ]
+            )
+
+        def on_subscribe(
+            c: mqtt.Client, userdata: object, mid: int, codes: Sequence[ReasonCode], props: object
+        ) -> None:
+            failed = [str(code) for code in codes if code.is_failure]
+            if failed:
+                log.error("the broker refused the recorder's subscriptions (%s): check its ACL", ", ".join(failed))
+                self._system_alert("【系统告警】消息服务器拒绝了记录器的订阅，违纪记录无法接收，请检查 ACL 配置")
+                return
+            lease.note_session(self.engine, self.session_name, self.clock())
+            self.ready.set()
+
+        def on_disconnect(c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object) -> None:
+            self.ready.clear()
+            if not self._stop.is_set():
+                log.warning("recorder disconnected from the broker (%s); reconnecting", reason)
+
+        def on_message(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+            self._inbox.put((c, message))
+
+        client.on_connect = on_connect
+        client.on_subscribe = on_subscribe
+        client.on_disconnect = on_disconnect
+        client.on_message = on_message
+        address = broker_address(self.config.mqtt)
+        keepalive = int(self.config.mqtt.keepalive.total_seconds())
+        client.connect_async(address.host, address.port, keepalive=keepalive)
+        client.loop_start()
+        self._client = client
+        # A watcher with a client id of its own announces, at every lease renewal, that this instance holds the
+        # session, and hears any other instance that believes the same (`_check_owner`).
+        watch = make_client(self.config.mqtt, f"{COMPONENT}-watch-{uuid.uuid4().hex[:8]}")
+        watch.on_connect = lambda c, *_: c.subscribe(self._owner_topic, qos=0)
+        watch.on_message = lambda _c, _u, message: self._check_owner(message)
+        watch.connect_async(address.host, address.port, keepalive=keepalive)
+        watch.loop_start()
+        self._watch = watch
+        log.info("recorder %s holds the session %s", self.instance, self.session_name)
+
+    @property
+    def _owner_topic(self) -> str:
+        return f"{self.topics.prefix}/recorders/{self.session_name}/owner"
+
+    def _announce_owner(self) -> None:
+        if self._watch is not None:
+            self._watch.publish(self._owner_topic, json.dumps({"instance": self.instance}), qos=0)
+
+    def _check_owner(self, message: mqtt.MQTTMessage) -> None:
+        """Another instance announcing the same session means two processes share the client id."""
+        try:
+            other = str(json.loads(message.payload)["instance"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if other != self.instance and self._holding and not self.collision.is_set():
+            self.collision.set()
+            log.error(
+                "client id collision: %s also connects as %s; two recorders must not share one client id "
+                "(give each hall its own [mqtt] client_id, or let the second run as a standby on the same database)",
+                other,
+                self.session_name,
+            )
+            self._system_alert(f"【系统告警】记录器客户端标识 {self.session_name} 被另一进程同时使用，请检查部署")
+
+    def _let_go(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.disconnect()
+            watch.loop_stop()
+        client, self._client = self._client, None
+        self._holding = False
+        self._in_flight.clear()  # their claims run out; the next holder delivers them
+        self.ready.clear()
+        if client is not None:
+            try:
+                disconnect(client, self.config.mqtt, COMPONENT)
+            except (OSError, RuntimeError, ValueError) as exc:
+                log.warning("recorder: disconnect: %s", exc)
+
+    def _system_alert(self, message: str) -> None:
+        log.error("%s", message)
+        client = self._client
+        if client is not None:
+            alert = SystemAlert(component=COMPONENT, message=message, at=self.clock())
+            client.publish(self.topics.system_alerts, alert.to_json(), qos=1)
+        for webhook in self.config.alerts.webhooks:
+            try:
+                send_text(webhook, message, timeout=self.config.alerts.timeout.total_seconds())
+            except WebhookFailed as exc:
+                log.warning("system alert via %s: %s", webhook.name, exc)
+
+    # --- inbox: batches, each one transaction; acknowledged after commit ---
 
     def _process_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                message = self._inbox.get(timeout=0.2)
+                first = self._inbox.get(timeout=0.2)
             except queue.Empty:
                 continue
-            handled = self._apply_until_committed(message)
-            if handled is None:
-                return  # stopping: not acknowledged, the broker redelivers it
-            if handled.status == "rejected":
-                log.warning("rejected message on %s: %s", message.topic, handled.detail)
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            results = self.apply([(m.topic, m.payload) for _, m in batch])
+            if results is None:
+                return  # stopping: not acknowledged, the broker redelivers them
+            for (client, message), handled in zip(batch, results, strict=True):
+                self._answer(message.topic, message.payload, handled)
+                if client is self._client:  # else the session moved on: its next holder gets it again
+                    client.ack(message.mid, message.qos)
+                if self.on_handled:
+                    self.on_handled(message.topic, handled)
+
+    def _answer(self, topic: str, payload: bytes, handled: Handled) -> None:
+        client = self._client
+        if handled.status == "rejected":
+            log.warning("rejected message on %s: %s", topic, handled.detail)
+            if client is not None:
                 rejection = Rejection(
-                    topic=message.topic, reason=handled.detail, payload=_as_text(message.payload), at=self.clock()
+                    topic=topic[:1000], reason=handled.detail[:4000], payload=_as_text(payload), at=self.clock()
                 )
-                self.client.publish(self.topics.rejected, rejection.to_json(), qos=1)
-            else:
-                log.info("%s: %s", handled.status, handled.detail)
-            self.client.ack(message.mid, message.qos)
-            if self.on_handled:
-                self.on_handled(message.topic, handled)
+                client.publish(self.topics.rejected, rejection.to_json(), qos=1)
+        else:
+            log.info("%s: %s", handled.status, handled.detail)
+        if handled.receipt is not None and client is not None:
+            kind, record = handled.receipt
+            receipt = Receipt(
+                kind=kind, id=record, status=handled.status, detail=handled.detail[:4000], at=self.clock()
+            )
+            client.publish(self.topics.receipt(kind, record), receipt.to_json(), qos=1)
 
-    def _apply_until_committed(self, message: mqtt.MQTTMessage) -> Handled | None:
-        """Apply and commit; retry while the database is unavailable (unacknowledged meanwhile).
+    def apply(self, messages: Sequence[tuple[str, bytes]]) -> list[Handled] | None:
+        """Apply messages and commit: every message ends recorded, duplicate, dismissed or rejected.
 
-        An integrity error is retried a few times (another recorder may have written the same event
-        concurrently; the retry then sees it as a duplicate) and then refused with its reason.
+        One transaction for the batch, one savepoint per message: a rejected or failing message rolls
+        back alone and is kept as a dead letter. Only the database being unavailable holds the batch
+        back (retried with backoff); None when the recorder stops meanwhile.
         """
-        delay, conflicts = 0.5, 0
+        delay = 0.5
         while not self._stop.is_set():
             try:
-                with Session(self.engine) as session:
-                    handled = handle_message(
-                        session, self.config, self.calendar, message.topic, message.payload, self.clock()
-                    )
-                    if handled.status == "rejected":
-                        session.rollback()
-                    else:
-                        session.commit()
-                return handled
-            except IntegrityError as exc:
-                conflicts += 1
-                if conflicts >= 3:
-                    return Handled("rejected", f"the database refused it: {exc.orig}")
-                log.info("concurrent write on %s (%s), retrying", message.topic, exc.orig)
+                return self._apply_once(messages)
             except OperationalError as exc:
-                log.error("database unavailable (%s); retrying in %.1fs, message not acknowledged", exc.orig, delay)
+                log.error("database unavailable (%s); retrying in %.1fs, messages not acknowledged", exc.orig, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30)
         return None
 
+    def _apply_once(self, messages: Sequence[tuple[str, bytes]]) -> list[Handled]:
+        results: list[Handled] = []
+        now = self.clock()
+        with Session(self.engine) as session:
+            for topic, payload in messages:
+                handled = self._apply_one(session, topic, payload, now)
+                if handled.status == "rejected":
+                    add_dead_letter(session, topic, handled.detail, payload, now)
+                results.append(handled)
+            if any(h.status == "rejected" for h in results):
+                trim_dead_letters(session, self.config.recorder.dead_letters)
+            session.commit()
+        return results
+
+    def _apply_one(self, session: Session, topic: str, payload: bytes, now: dt.datetime) -> Handled:
+        for attempt in range(3):
+            savepoint = session.begin_nested()
+            try:
+                handled = handle_message(session, self.config, self.calendar, topic, payload, now)
+            except OperationalError:
+                savepoint.rollback()
+                raise
+            except IntegrityError as exc:
+                # Another recorder wrote the same record at the same moment: the retry sees a duplicate.
+                savepoint.rollback()
+                if attempt == 2:
+                    return Handled(
+                        "rejected", f"the database refused it: {exc.orig}", _receipt_of(topic, payload, self.topics)
+                    )
+                continue
+            except Exception as exc:  # quarantine: one message must never stop the recorder
+                savepoint.rollback()
+                log.exception("message on %s could not be handled; quarantined", topic)
+                return Handled(
+                    "rejected",
+                    f"could not be recorded ({type(exc).__name__}: {str(exc)[:500]}); kept as a dead letter",
+                    _receipt_of(topic, payload, self.topics),
+                )
+            if handled.status == "rejected":
+                savepoint.rollback()
+            else:
+                savepoint.commit()
+            return handled
+        raise AssertionError("unreachable")
+
     # --- alert outbox delivery ---
 
     def _deliver_loop(self) -> None:
-        """Alert delivery every second; the evidence retention purge every `[evidence] purge_every`."""
+        """Alert delivery every second while due alerts remain; the evidence purge every `purge_every`."""
         next_purge = self.clock()
         while not self._stop.wait(1.0):
+            if not self._holding:
+                continue
             try:
-                self.deliver_due_alerts()
+                while self.deliver_due_alerts() and not self._stop.is_set():
+                    pass
                 if self.clock() >= next_purge:
                     self.purge_expired_evidence()
                     next_purge = self.clock() + self.config.evidence.purge_every
@@ -252,15 +597,20 @@ class Recorder:
         return purged
 
     def deliver_due_alerts(self) -> int:
-        """Try every due alert once; return how many were delivered."""
+        """Claim the due alerts and try each once; return how many were delivered."""
         delivered = 0
+        now = self.clock()
         with Session(self.engine) as session:
-            for row in alert_store.due_alerts(session, self.clock()):
+            rows = alert_store.claim_due(session, self.instance, now, ALERT_CLAIM)
+            session.commit()
+            for row in rows:
                 error = self._deliver(row)
                 now = self.clock()
                 if error is None:
-                    row.delivered_at = now
+                    alert_store.mark_delivered(row, now)
                     delivered += 1
+                elif error == "pending":
+                    alert_store.extend_claim(row, now, ALERT_CLAIM)
                 else:
                     alert_store.mark_failed(row, error, self.config.alerts, now)
                     log.warning(
@@ -271,14 +621,30 @@ class Recorder:
         return delivered
 
     def _deliver(self, row: AlertRow) -> str | None:
+        """None when delivered; "pending" while the MQTT client still holds the publish; else the error."""
+        assert row.id is not None
         alert = Alert.from_json(row.payload)
         if row.channel == alert_store.MQTT_CHANNEL:
-            info = self.client.publish(self.topics.alerts, row.payload.encode(), qos=1)
-            try:
-                info.wait_for_publish(timeout=5)
-            except (RuntimeError, ValueError) as exc:
-                return str(exc)
-            return None if info.is_published() else "broker did not acknowledge in 5s"
+            info = self._in_flight.get(row.id)
+            if info is None:
+                client = self._client
+                if client is None:
+                    return "pending"
+                # QoS 2: the broker passes it on exactly once; paho keeps it across reconnects, so it is
+                # never published a second time while this client holds it.
+                info = client.publish(self.topics.alerts, row.payload.encode(), qos=2)
+                if info.rc == mqtt.MQTT_ERR_NO_CONN:
+                    info.rc = mqtt.MQTT_ERR_SUCCESS  # queued in the client: sent when it reconnects
+                elif info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    return mqtt.error_string(info.rc)
+                self._in_flight[row.id] = info
+            if not info.is_published():
+                with contextlib.suppress(RuntimeError, ValueError):  # not connected: paho sends it on reconnect
+                    info.wait_for_publish(timeout=2)
+            if info.is_published():
+                del self._in_flight[row.id]
+                return None
+            return "pending"
         name = row.channel.removeprefix("webhook:")
         webhook = next((w for w in self.config.alerts.webhooks if w.name == name), None)
         if webhook is None:
@@ -289,6 +655,7 @@ class Recorder:
                 alert.message,
                 timeout=self.config.alerts.timeout.total_seconds(),
                 document=alert.model_dump(mode="json", by_alias=True),
+                key=f"alert-{row.id}",  # the row: one alert on one channel (ASCII, as headers must be)
             )
         except WebhookFailed as exc:
             return str(exc)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 
+from monitor.adapters.keys import key_from
 from monitor.adapters.video.detector import Detector, load_detector
 from monitor.adapters.video.gating import GateSettings
 from monitor.adapters.video.source import open_source
@@ -61,7 +62,10 @@ def replay(
     camera = find_camera(config, camera_id).model_copy(update={"url": str(video)})
     detector = detector or load_detector(config.detector)
     changes: list[IncidentChange] = []
-    pipeline = CameraPipeline(config, camera, detector, evidence=publish is not None, on_incident=changes.append)
+    signer = key_from(config.paths.signing_key) if publish is not None else None
+    pipeline = CameraPipeline(
+        config, camera, detector, evidence=publish is not None, signer=signer, on_incident=changes.append
+    )
     gated = GatedCamera(pipeline, gate) if gate is not None else None
     source = open_source(camera, start=start, detect_fps=camera.detect_fps)
     try:

@@ -24,15 +24,17 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from monitor.adapters.files import load_cases_file, load_reviews_file, load_scores_file
+from monitor.adapters.keys import read_key, write_key
 from monitor.adapters.mqtt.client import connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.inputs import load_month_inputs, save_cases, save_reviews, save_scores
 from monitor.adapters.video.detector import load_detector
-from monitor.config import MonitorConfig, load_config
+from monitor.config import MonitorConfig, SignerConfig, load_config
 from monitor.contract import Alert, IncidentEvent, Topics, now_utc
 from monitor.core.scoring import EnteredScores, MonthScores, month_bounds, score_month
+from monitor.core.signature import SigningKey
 from monitor.errors import MonitorError
 from monitor.services.notices import write_notices
 from monitor.services.patrol import patrol_incident, publish
@@ -48,6 +50,8 @@ DEMO_CLIPS = (
     ("two_windows", "cam-f09", {"F09": "A01", "F10": "A02"}),
     ("long_absence", "cam-f03", {"F03": "B06"}),
 )
+DEMO_SUPERVISOR = "demo"
+DEMO_CAMERAS = "demo-cameras"
 DEMO_WEEK = "2020-W48"  # the week of the empty post
 _TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -66,25 +70,42 @@ def demo_cameras() -> str:
     return f"{len(DEMO_CLIPS)} 路摄像头：" + "；".join(seats)
 
 
-def seed_events() -> list[IncidentEvent]:
+def seed_events(supervisor: SigningKey) -> list[IncidentEvent]:
+    """The seed month's findings, signed by the demo's supervisor."""
     return [
-        patrol_incident(window=window, kind=kind, at=at, minutes=minutes, note="", by="demo").model_copy(
-            update={"id": incident_id}
+        supervisor.sign(
+            patrol_incident(window=window, kind=kind, at=at, minutes=minutes, note="", by=supervisor.name).model_copy(
+                update={"id": incident_id}
+            )
         )
         for incident_id, kind, window, at, minutes in SEED_INCIDENTS
     ]
 
 
-def seed_hall_config(data_dir: Path) -> MonitorConfig:
-    """The seed hall with everything local: SQLite in data_dir, embedded broker on a free port."""
+def demo_keys(data_dir: Path) -> tuple[SigningKey, Path]:
+    """The demo's signers: a supervisor (its key, in memory) and the camera service (its key file)."""
+    cameras = SigningKey.generate(DEMO_CAMERAS)
+    path = data_dir / "keys" / "cameras.key"
+    write_key(path, cameras)
+    return SigningKey.generate(DEMO_SUPERVISOR), path
+
+
+def seed_hall_config(data_dir: Path, supervisor: SigningKey, camera_key: Path) -> MonitorConfig:
+    """The seed hall with everything local: SQLite in data_dir, embedded broker on a free port, and the
+    demo's signers (a supervisor for the patrol findings, the camera service for the video day)."""
     with as_file(files("monitor") / "halls" / "hedong.toml") as path:
         config = load_config(path)
+    signers = [
+        SignerConfig(name=supervisor.name, role="supervisor", public_key=supervisor.public_text()),
+        SignerConfig(name=DEMO_CAMERAS, role="camera", public_key=read_key(camera_key).public_text()),
+    ]
     return config.model_copy(
         update={
             "database": config.database.model_copy(update={"url": f"sqlite:///{data_dir / 'demo.db'}"}),
             "mqtt": config.mqtt.model_copy(update={"url": "embedded", "embedded_port": 0}),
-            "paths": config.paths.model_copy(update={"data_dir": str(data_dir)}),
+            "paths": config.paths.model_copy(update={"data_dir": str(data_dir), "signing_key": str(camera_key)}),
             "notices": config.notices.model_copy(update={"output_dir": str(data_dir)}),
+            "signers": signers,
         }
     )
 
@@ -167,12 +188,9 @@ def replay_clips(config: MonitorConfig, clips: Path, console: Console, counted: 
     counted(for_recorder)
 
 
-def _video_day(
-    config: MonitorConfig, recorder: Recorder, handled: list[Handled], console: Console, timeout: float
-) -> None:
-    """The camera part: the demo clips replayed through the workers' pipeline on VIDEO_DAY."""
-    fixture_path = files("monitor") / "halls" / "clips" / "hall.toml"
-    with as_file(fixture_path) as path:
+def demo_fixture() -> tuple[MonitorConfig, Path]:
+    """The fixture hall the demo clips come with, and the clips' folder."""
+    with as_file(files("monitor") / "halls" / "clips" / "hall.toml") as path:
         fixture = load_config(path)
         clips = Path(path).parent
     # The fixture hall names its weights relative to the repository root; the package's halls/ folder
@@ -181,12 +199,18 @@ def _video_day(
     if not weights.is_absolute():
         detector = fixture.detector.model_copy(update={"weights": str(clips.parent / weights)})
         fixture = fixture.model_copy(update={"detector": detector})
-    video_config = video_hall_config(config, fixture)
+    return fixture, clips
+
+
+def _video_day(
+    config: MonitorConfig, clips: Path, recorder: Recorder, handled: list[Handled], console: Console, timeout: float
+) -> None:
+    """The camera part: the demo clips replayed through the workers' pipeline on VIDEO_DAY."""
     console.print(f"\n[bold]视频巡查[/]：{VIDEO_DAY:%Y年%m月%d日}，{demo_cameras()}（录像回放）", soft_wrap=True)
     before = len(handled)
     expected: list[int] = []
     try:
-        replay_clips(video_config, clips, console, expected.append)
+        replay_clips(config, clips, console, expected.append)
     except MonitorError as exc:
         console.print(f"[yellow]跳过视频部分[/]：{exc}", soft_wrap=True)
         return
@@ -203,7 +227,8 @@ def run_demo(
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
-    events = seed_events()
+    supervisor, camera_key = demo_keys(data_dir)
+    events = seed_events(supervisor)
     done = threading.Event()
     handled: list[Handled] = []
 
@@ -212,14 +237,18 @@ def run_demo(
         if len(handled) >= len(events):
             done.set()
 
-    with broker_for(seed_hall_config(data_dir)) as config:
+    hall = seed_hall_config(data_dir, supervisor, camera_key)
+    if video:  # the recorder knows the demo's cameras from the start: it checks what each may report
+        fixture, clips = demo_fixture()
+        hall = video_hall_config(hall, fixture)
+    with broker_for(hall) as config:
         shown = f"，{VIDEO_DAY:%Y年%m月%d日}视频巡查（{demo_cameras()}）" if video else ""
         console.print(f"[bold]{config.hall.name}[/] — 演示：2020年11月考核通报{shown}", soft_wrap=True)
         console.print(f"数据目录 {data_dir}；内置 MQTT 服务 127.0.0.1:{config.mqtt.embedded_port}")
         console.print(f"\n[bold]纪律巡查[/]：2020年11月 {len(events)} 起，由巡查人员录入，经 MQTT 送记录器")
         engine = open_database(config.database.url)
         recorder = Recorder(config, engine, on_handled=on_handled)
-        supervisor = _alert_listener(config, console)
+        phone = _alert_listener(config, console)
         recorder.start()
         try:
             publish(config, "incidents", list(events))
@@ -227,10 +256,10 @@ def run_demo(
                 raise TimeoutError(f"the recorder handled {len(handled)} of {len(events)} incidents in {timeout:.0f}s")
             recorder.deliver_due_alerts()
             if video:
-                _video_day(config, recorder, handled, console, timeout)
+                _video_day(config, clips, recorder, handled, console, timeout)
         finally:
             recorder.stop()
-            disconnect(supervisor, config.mqtt)
+            disconnect(phone, config.mqtt)
     import_seed_inputs(config, engine)
     start, end = month_bounds(DEMO_MONTH, config.hall.tz)
     with Session(engine) as session:

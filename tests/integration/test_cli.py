@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.tables import DismissalRow, IncidentRow
 from monitor.services.recorder import Recorder
-from tests.support.config import hall_config
+from tests.support.config import hall_config, supervisor_key_file
 from tests.support.paths import SEED_HALL
 from tests.support.waiting import wait_for
 
@@ -76,7 +76,7 @@ def test_demo_then_scores_json_shows_the_seed_figures(tmp_path: Path) -> None:
 
 def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
     config, hall_file = hall_config(tmp_path, mqtt_url=broker_url)
-    path = str(hall_file)
+    path, key = str(hall_file), str(supervisor_key_file(config))
     engine = open_database(config.database.url)
     recorder = Recorder(config, engine)
     recorder.start()
@@ -96,6 +96,8 @@ def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
             "40",
             "--note",
             "巡查发现",
+            "--key",
+            key,
         )
         assert added.returncode == 0, added.stderr
         incident_id = added.stdout.strip()
@@ -114,8 +116,9 @@ def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
             (incident_id, "C25", "10", False)
         ]
 
-        dismissed = monitor("--config", path, "incident", "dismiss", incident_id, "--reason", "已请假")
+        dismissed = monitor("--config", path, "incident", "dismiss", incident_id, "--reason", "已请假", "--key", key)
         assert dismissed.returncode == 0, dismissed.stderr
+        assert dismissed.stdout.strip() == f"已撤销：{incident_id}"
 
         def dismissal() -> DismissalRow | None:
             with Session(engine) as session:
@@ -159,8 +162,9 @@ def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
     ],
 )
 def test_bad_input_gets_a_clear_error_and_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
-    _, path = hall_config(tmp_path, mqtt_url="mqtt://127.0.0.1:1")
-    result = monitor("--config", str(path), *args)
+    config, path = hall_config(tmp_path, mqtt_url="mqtt://127.0.0.1:1")
+    key = ["--key", str(supervisor_key_file(config))] if args[0] == "incident" else []
+    result = monitor("--config", str(path), *args, *key)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert message in result.stderr
     assert "Traceback" not in result.stderr

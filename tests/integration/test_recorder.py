@@ -22,8 +22,9 @@ from monitor.adapters.store.tables import DismissalRow, EvidenceRow, IncidentEve
 from monitor.config import MonitorConfig, WebhookConfig
 from monitor.contract import Alert, Dismissal, IncidentEvent, LeaveGrant, Rejection, Topics
 from monitor.core.scoring import month_bounds, score_month
+from monitor.core.signature import Record
 from monitor.services.recorder import Recorder
-from tests.support.config import hall_config
+from tests.support.config import SUPERVISOR, hall_config, signed
 from tests.support.mqtt import Subscriber, publish
 from tests.support.waiting import wait_for
 
@@ -39,8 +40,13 @@ def late(incident_id: str, window: str, day: int, *, event: str = "new", seq: in
         window=window,
         started_at=dt.datetime(2020, 11, day, hour, 12, tzinfo=TZ),
         minutes=12,
-        source="camera:test",
+        source=f"patrol:{SUPERVISOR}",
     )
+
+
+def js(config: MonitorConfig, record: Record) -> bytes:
+    """The record as the hall's supervisor signs and sends it."""
+    return signed(config, record).to_json()
 
 
 @pytest.fixture
@@ -76,13 +82,13 @@ def test_duplicate_delivery_deducts_once(running: tuple[MonitorConfig, Recorder]
     config, recorder = running
     topics = Topics(config.mqtt.topic_prefix)
     first = late("cam-1-c20", "C20", 4)
-    publish(config.mqtt.url, topics.incidents, [first.to_json(), first.to_json(), first.to_json()])
+    publish(config.mqtt.url, topics.incidents, [js(config, first), js(config, first), js(config, first)])
     # A later lifecycle event of the same incident is recorded but deducts nothing more.
     update = late("cam-1-c20", "C20", 4, event="end", seq=1)
-    publish(config.mqtt.url, topics.incidents, [update.to_json(), update.to_json()])
+    publish(config.mqtt.url, topics.incidents, [js(config, update), js(config, update)])
     wait_for(lambda: count(recorder, IncidentEventRow) == 2, what="two distinct events")
     marker = late("cam-1-marker", "C21", 5)
-    publish(config.mqtt.url, topics.incidents, [marker.to_json()])  # processed after all of the above
+    publish(config.mqtt.url, topics.incidents, [js(config, marker)])  # processed after all of the above
     wait_for(lambda: count(recorder, IncidentRow) == 2, what="the marker incident")
     assert count(recorder, IncidentEventRow) == 3
     scores = month_scores(config, recorder)
@@ -98,20 +104,24 @@ def test_bad_messages_are_rejected_with_a_reason_and_nothing_is_written(
     topics = Topics(config.mqtt.topic_prefix)
     rejected = Subscriber(config.mqtt.url, topics.rejected)
     try:
-        wrong_version = json.loads(late("v2", "C20", 4).to_json())
+        wrong_version = json.loads(js(config, late("v2", "C20", 4)))
         wrong_version["schema"] = 2
         bad = [
             b"{not json",
             json.dumps(wrong_version).encode(),
-            late("unknown-window", "Z99", 4).to_json(),
-            late("lunch", "C20", 4, hour=12).to_json(),
-            IncidentEvent(
-                id="holiday",
-                event="new",
-                kind="empty_post",
-                window="C20",
-                started_at=dt.datetime(2020, 10, 1, 9, 30, tzinfo=TZ),
-            ).to_json(),
+            js(config, late("unknown-window", "Z99", 4)),
+            js(config, late("lunch", "C20", 4, hour=12)),
+            js(
+                config,
+                IncidentEvent(
+                    id="holiday",
+                    event="new",
+                    kind="empty_post",
+                    window="C20",
+                    started_at=dt.datetime(2020, 10, 1, 9, 30, tzinfo=TZ),
+                    source=f"patrol:{SUPERVISOR}",
+                ),
+            ),
         ]
         publish(config.mqtt.url, topics.incidents, bad)
         wait_for(lambda: len(rejected.payloads()) == len(bad), what="five rejections")
@@ -123,7 +133,7 @@ def test_bad_messages_are_rejected_with_a_reason_and_nothing_is_written(
         assert "not a working day" in reasons[4]
         assert Rejection.from_json(rejected.payloads()[2]).topic == topics.incidents
         # The recorder keeps going: a good message after the bad ones is recorded.
-        publish(config.mqtt.url, topics.incidents, [late("good", "C20", 10).to_json()])
+        publish(config.mqtt.url, topics.incidents, [js(config, late("good", "C20", 10))])
         wait_for(lambda: count(recorder, IncidentRow) == 1, what="the good incident")
         assert count(recorder, IncidentEventRow) == 1
     finally:
@@ -139,8 +149,9 @@ def test_make_up_saturday_is_recorded(running: tuple[MonitorConfig, Recorder]) -
         window="C20",
         started_at=dt.datetime(2020, 10, 10, 9, 20, tzinfo=TZ),
         minutes=20,
+        source=f"patrol:{SUPERVISOR}",
     )
-    publish(config.mqtt.url, Topics(config.mqtt.topic_prefix).incidents, [saturday.to_json()])
+    publish(config.mqtt.url, Topics(config.mqtt.topic_prefix).incidents, [js(config, saturday)])
     wait_for(lambda: count(recorder, IncidentRow) == 1, what="the Saturday incident")
 
 
@@ -154,18 +165,19 @@ def test_dismissal_restores_the_points_and_keeps_the_record(running: tuple[Monit
         window="C25",
         started_at=dt.datetime(2020, 11, 24, 14, 10, tzinfo=TZ),
         minutes=40,
+        source=f"patrol:{SUPERVISOR}",
     )
-    publish(config.mqtt.url, topics.incidents, [empty.to_json()])
+    publish(config.mqtt.url, topics.incidents, [js(config, empty)])
     wait_for(lambda: count(recorder, IncidentRow) == 1, what="the empty post")
     assert staff_discipline(month_scores(config, recorder), "C25") == 30
-    decision = Dismissal(incident_id="c25-empty", reason="已请假，申诉成立", by="主任", at=dt.datetime.now(dt.UTC))
-    publish(config.mqtt.url, topics.dismissals, [decision.to_json(), decision.to_json()])
+    decision = Dismissal(incident_id="c25-empty", reason="已请假，申诉成立", by=SUPERVISOR, at=dt.datetime.now(dt.UTC))
+    publish(config.mqtt.url, topics.dismissals, [js(config, decision), js(config, decision)])
     wait_for(lambda: count(recorder, DismissalRow) == 1, what="the dismissal")
     assert staff_discipline(month_scores(config, recorder), "C25") == 40
     assert count(recorder, IncidentRow) == 1  # nothing deleted
     with Session(recorder.engine) as session:
         audit = session.exec(select(DismissalRow)).one()
-    assert (audit.reason, audit.by) == ("已请假，申诉成立", "主任")
+    assert (audit.reason, audit.by) == ("已请假，申诉成立", SUPERVISOR)
 
 
 def test_alerts_reach_mqtt_in_chinese(running: tuple[MonitorConfig, Recorder]) -> None:
@@ -173,12 +185,12 @@ def test_alerts_reach_mqtt_in_chinese(running: tuple[MonitorConfig, Recorder]) -
     topics = Topics(config.mqtt.topic_prefix)
     alerts = Subscriber(config.mqtt.url, topics.alerts)
     try:
-        publish(config.mqtt.url, topics.incidents, [late("alert-1", "C11", 4).to_json()])
+        publish(config.mqtt.url, topics.incidents, [js(config, late("alert-1", "C11", 4))])
         wait_for(lambda: len(alerts.payloads()) == 1, what="the alert")
         alert = Alert.from_json(alerts.payloads()[0])
         assert (
             alert.message
-            == "【纪律提醒】11月04日 09:12 C11窗口（不动产登记交易中心 尤洪粉）迟到12分钟，扣1分。来源：视频"
+            == "【纪律提醒】11月04日 09:12 C11窗口（不动产登记交易中心 尤洪粉）迟到12分钟，扣1分。来源：巡查"
         )
         assert (alert.points, alert.label) == ("1", "迟到")
     finally:
@@ -215,7 +227,7 @@ def test_failing_webhook_is_retried_without_blocking_recording(tmp_path: Path, b
     recorder.start()
     try:
         topics = Topics(config.mqtt.topic_prefix)
-        publish(broker_url, topics.incidents, [late("w1", "C20", 4).to_json(), late("w2", "C21", 4).to_json()])
+        publish(broker_url, topics.incidents, [js(config, late("w1", "C20", 4)), js(config, late("w2", "C21", 4))])
         wait_for(lambda: count(recorder, IncidentRow) == 2, what="both incidents recorded")
         wait_for(lambda: len(FlakyRobot.calls) >= 4, timeout=30, what="webhook retries and deliveries")
         texts = [c["text"]["content"] for c in FlakyRobot.calls]  # type: ignore[index]
@@ -241,7 +253,7 @@ def test_recorder_killed_and_restarted_loses_nothing(db_url: str, mosquitto_url:
     availability = Subscriber(mosquitto_url, topics.availability("recorder"))
     engine = open_database(db_url)
     windows = [w.id for w in config.window_list][:30]
-    events = [late(f"kill-{n}", window, 4 + n % 3).to_json() for n, window in enumerate(windows)]
+    events = [js(config, late(f"kill-{n}", window, 4 + n % 3)) for n, window in enumerate(windows)]
     process = _recorder_process(path)
     try:
         wait_for(lambda: b"online" in availability.payloads(), what="the recorder online")
@@ -268,7 +280,11 @@ def test_recorder_killed_and_restarted_loses_nothing(db_url: str, mosquitto_url:
     assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
 
 
-def test_evidence_is_kept_once_and_purged_after_retention(running: tuple[MonitorConfig, Recorder]) -> None:
+def test_evidence_is_kept_once_only_as_announced_and_purged_after_retention(
+    running: tuple[MonitorConfig, Recorder],
+) -> None:
+    import hashlib
+
     import cv2
     import numpy as np
 
@@ -276,16 +292,36 @@ def test_evidence_is_kept_once_and_purged_after_retention(running: tuple[Monitor
     topics = Topics(config.mqtt.topic_prefix)
     ok, jpeg = cv2.imencode(".jpg", np.full((24, 32, 3), 128, np.uint8))
     assert ok
+    image = jpeg.tobytes()
+    announced = late("ev-1", "C25", 4).model_copy(
+        update={
+            "evidence": ["threshold.jpg", "arrival.jpg"],
+            "digests": {"threshold.jpg": hashlib.sha256(image).hexdigest()},
+        }
+    )
     rejected = Subscriber(config.mqtt.url, topics.rejected)
     try:
-        shot = topics.evidence("cam-1-c25", "threshold.jpg")
-        publish(config.mqtt.url, shot, [jpeg.tobytes(), jpeg.tobytes()])
-        publish(config.mqtt.url, topics.evidence("cam-1-c25", "bad.jpg"), [b"\x00\x01 not an image"])
-        wait_for(lambda: len(rejected.payloads()) == 1, what="the rejected non-image")
-        assert Rejection.from_json(rejected.payloads()[0]).reason == "evidence is not a JPEG image"
+        publish(config.mqtt.url, topics.evidence("nobody", "threshold.jpg"), [image])  # no such incident
+        publish(config.mqtt.url, topics.incidents, [js(config, announced)])
+        wait_for(lambda: count(recorder, IncidentRow) == 1, what="the incident")
+        publish(config.mqtt.url, topics.evidence("ev-1", "threshold.jpg"), [image, image])
+        publish(config.mqtt.url, topics.evidence("ev-1", "bad.jpg"), [b"\x00\x01 not an image"])
+        publish(config.mqtt.url, topics.evidence("ev-1", "other.jpg"), [image])  # not announced
+        publish(config.mqtt.url, topics.evidence("ev-1", "arrival.jpg"), [image + b"x" * config.evidence.max_bytes])
+        wait_for(lambda: len(rejected.payloads()) == 4, what="four refusals")
+        reasons = [Rejection.from_json(p).reason for p in rejected.payloads()]
+        assert "'nobody', which is not a recorded incident" in reasons[0]
+        assert reasons[1] == "evidence is not a JPEG image"
+        assert "'other.jpg' is not announced by incident ev-1" in reasons[2]
+        assert "more than [evidence] max_bytes" in reasons[3]
         assert count(recorder, EvidenceRow) == 1
         with Session(recorder.engine) as session:
-            assert session.exec(select(EvidenceRow)).one().data == jpeg.tobytes()
+            assert session.exec(select(EvidenceRow)).one().data == image
+        # A picture other than the one the incident's signed event describes is refused.
+        forged = image[:100] + bytes([image[100] ^ 0xFF]) + image[101:]
+        publish(config.mqtt.url, topics.evidence("ev-1", "threshold.jpg"), [forged])
+        wait_for(lambda: len(rejected.payloads()) == 5, what="the forged picture refused")
+        assert "does not match the digest" in Rejection.from_json(rejected.payloads()[4]).reason
         assert recorder.purge_expired_evidence() == 0  # still within the retention period
         recorder.clock = lambda: dt.datetime.now(dt.UTC) + config.evidence.retention + dt.timedelta(minutes=1)
         assert recorder.purge_expired_evidence() == 1
@@ -305,14 +341,15 @@ def test_incidents_inside_approved_leave_are_refused(running: tuple[MonitorConfi
             start=dt.datetime(2020, 11, 4, 9, 0, tzinfo=TZ),
             end=dt.datetime(2020, 11, 4, 12, 0, tzinfo=TZ),
             reason="公出：参加业务培训",
+            by=SUPERVISOR,
             at=dt.datetime.now(dt.UTC),
         )
-        publish(config.mqtt.url, topics.leaves, [grant.to_json(), grant.to_json()])
+        publish(config.mqtt.url, topics.leaves, [js(config, grant), js(config, grant)])
         wait_for(lambda: count(recorder, LeaveRow) == 1, what="the leave")
         publish(
             config.mqtt.url,
             topics.incidents,
-            [late("on-leave", "C20", 4).to_json(), late("next-day", "C20", 5).to_json()],
+            [js(config, late("on-leave", "C20", 4)), js(config, late("next-day", "C20", 5))],
         )
         wait_for(lambda: count(recorder, IncidentRow) == 1, what="the next day's incident")
         wait_for(lambda: len(rejected.payloads()) == 1, what="the refusal")

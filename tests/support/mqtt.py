@@ -98,21 +98,21 @@ def _address(url: str) -> tuple[str, int]:
 
 
 class Subscriber:
-    """Subscribes to a topic filter (QoS 1) and records every (topic, payload, retain) that arrives.
+    """Subscribes to a topic filter (QoS 1, or `qos`) and records every (topic, payload, retain) that arrives.
 
     The constructor returns once the broker has acknowledged the subscription, so nothing published
     afterwards is missed. `client_id` makes a persistent session (clean_session false): what is
     published while it is away is kept for it; it resubscribes on every reconnect.
     """
 
-    def __init__(self, url: str, topic: str, *, client_id: str | None = None) -> None:
+    def __init__(self, url: str, topic: str, *, client_id: str | None = None, qos: int = 1) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
         subscribed = threading.Event()
         self.client = _client(url, client_id, clean=client_id is None)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_message = lambda _c, _u, m: self._keep(m)
-        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=qos)
         self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.connect(*_address(url), keepalive=30)
         self.client.loop_start()

@@ -56,9 +56,11 @@ class MosquittoBroker:
 
     kind = "mosquitto"
 
-    def __init__(self, port: int, data_dir: Path) -> None:
+    def __init__(self, port: int, data_dir: Path, *, max_queued_messages: int = 100_000) -> None:
         self.port = port
         self.data_dir = data_dir
+        self.max_queued_messages = max_queued_messages
+        """QoS 1 messages kept for a persistent session while its client is away (Mosquitto's own default: 1000)."""
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -78,7 +80,7 @@ class MosquittoBroker:
             "persistence true\n"
             f"persistence_location {self.data_dir.resolve()}/\n"
             "autosave_interval 5\n"
-            "max_queued_messages 100000\n"
+            f"max_queued_messages {self.max_queued_messages}\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\n"
         )

@@ -12,6 +12,7 @@ import os
 import ssl
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -75,7 +76,15 @@ def make_client(
     if username:
         client.username_pw_set(username, os.environ.get(config.password_env))
     if broker_address(config).tls:
-        client.tls_set(ca_certs=config.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        if config.ca_file and not Path(config.ca_file).is_file():
+            raise BrokerUnreachable(
+                f"[mqtt] ca_file = {config.ca_file!r}: no such file (give the CA bundle that signed the broker's "
+                "certificate)"
+            )
+        try:
+            client.tls_set(ca_certs=config.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        except (OSError, ssl.SSLError) as exc:
+            raise BrokerUnreachable(f"[mqtt] ca_file = {config.ca_file!r}: cannot use it for TLS: {exc}") from None
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     if component:
         topic = Topics(config.topic_prefix).availability(component)

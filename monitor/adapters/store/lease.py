@@ -42,6 +42,18 @@ def acquire(engine: Engine, name: str, holder: str, now: dt.datetime, ttl: dt.ti
         return row
 
 
+def take_over(engine: Engine, name: str, dead: str, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+    """Take the lease from `dead` (a holder known to have died) before it expires; False if it moved on."""
+    with Session(engine) as session:
+        taken = session.exec(  # type: ignore[call-overload]
+            update(RecorderLeaseRow)
+            .where(col(RecorderLeaseRow.name) == name, col(RecorderLeaseRow.holder) == dead)
+            .values(holder=holder, expires_at=now + ttl)
+        )
+        session.commit()
+        return bool(taken.rowcount)
+
+
 def release(engine: Engine, name: str, holder: str, now: dt.datetime) -> None:
     """Give the lease up at a clean stop, so that a standby takes over at once."""
     with Session(engine) as session:

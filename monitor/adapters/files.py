@@ -43,7 +43,7 @@ def _table(source: str, lines: Iterable[tuple[int, Sequence[object]]]) -> Table:
 def read_tables(path: Path) -> list[Table]:
     """Every non-empty table of a CSV or XLSX file (one per worksheet)."""
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}：文件不存在：检查路径")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         raw = path.read_bytes()
@@ -54,7 +54,7 @@ def read_tables(path: Path) -> list[Table]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise InputError(f"{path}: neither UTF-8 nor GBK text: save the file as CSV UTF-8")
+            raise InputError(f"{path}：既不是 UTF-8 也不是 GBK 文本：在 Excel 中另存为“CSV UTF-8”")
         reader = csv.reader(io.StringIO(text, newline=""))
         table = _table(str(path), ((reader.line_num, row) for row in reader))
         return [table] if table.rows else []
@@ -64,7 +64,7 @@ def read_tables(path: Path) -> list[Table]:
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise InputError(f"{path}: cannot read it as an Excel workbook: {exc}") from None
+            raise InputError(f"{path}：无法作为 Excel 工作簿读取（{exc}）：用 Excel 打开后另存为 .xlsx") from None
         tables = []
         for sheet in book.worksheets:
             lines = ((n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), 1))
@@ -73,13 +73,13 @@ def read_tables(path: Path) -> list[Table]:
                 tables.append(table)
         book.close()
         return tables
-    raise InputError(f"{path}: unknown file type {path.suffix!r}: import a .csv or .xlsx file")
+    raise InputError(f"{path}：不支持的文件类型“{path.suffix}”：导入 .csv 或 .xlsx 文件")
 
 
 def _single_table(path: Path) -> Table:
     tables = read_tables(path)
     if not tables:
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(f"{path}：文件为空")
     return tables[0]
 
 

@@ -1,20 +1,23 @@
-"""`monitor bench`: the synthetic-hall benchmark, naive and optimised pipelines side by side."""
+"""`monitor bench`: the synthetic-hall benchmark, naive and optimised pipelines side by side; `monitor
+bench-recorder`: the recorder draining a backlog of signed incidents."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from monitor.cli import app
 from monitor.cli.output import err, out
 from monitor.errors import InputError
 from monitor.tools.bench.hall import BenchSpec
+from monitor.tools.bench.recorder import RecorderBenchReport, RecorderBenchSpec, run_recorder_bench
 from monitor.tools.bench.report import BenchReport, compare
 from monitor.tools.bench.runner import MODES
 from monitor.units import parse_duration
@@ -99,4 +102,91 @@ def bench_command(
         f"CPU naive / optimised: [bold]{report.cpu_ratio:.1f}x[/]; "
         f"naive-tuned / optimised (gating and tiling alone): [bold]{report.tuned_ratio:.1f}x[/]"
     )
+    out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)
+
+
+def recorder_table(report: RecorderBenchReport) -> Table:
+    table = Table(
+        title=f"记录器基准测试 recorder drain: {report.incidents:,} signed incidents queued while it was down, "
+        f"{report.database}"
+    )
+    table.add_column("指标 figure")
+    table.add_column("value", justify="right")
+    first, last, slowest = report.first_block, report.last_block, report.slowest_block
+    rows = [
+        ("总速率 overall incidents/s", f"{report.rate:.0f}"),
+        (f"首块 first block ({first.first:,}-{first.last:,}) /s", f"{first.rate:.0f}"),
+        (f"块中位数 median block of {report.block:,} /s", f"{report.median_rate:.0f}"),
+        (f"末块 last block ({last.first:,}-{last.last:,}) /s", f"{last.rate:.0f}"),
+        (f"最慢块 slowest block (#{slowest.index}: {slowest.first:,}-{slowest.last:,}) /s", f"{slowest.rate:.0f}"),
+        ("每块 every block /s", " ".join(f"{b.rate:.0f}" for b in report.blocks)),
+        ("总耗时 drain time, start to last incident", f"{report.drain_seconds:.1f}s"),
+        ("启动 start to first batch committed", f"{report.first_commit_seconds:.2f}s"),
+        (
+            "批次 batches applied: count, mean / largest size",
+            f"{report.batches:,}, {report.incidents / report.batches:.0f} / {report.largest_batch}",
+        ),
+        ("CPU seconds (this process)", f"{report.cpu_seconds:.1f}"),
+        ("CPU ms per incident", f"{report.cpu_ms_per_incident:.2f}"),
+        ("cores busy", f"{report.cores_busy:.2f}"),
+        ("publishing the backlog (QoS 1)", f"{report.publish_seconds:.1f}s"),
+    ]
+    verified = report.verified
+    rows += [
+        ("已记录 incidents recorded", f"{verified.incidents:,} / {report.incidents:,}"),
+        ("告警 alert rows", f"{verified.alerts:,} / {verified.expected_alerts:,}"),
+        ("拒绝 rejected", str(verified.rejected)),
+        ("statuses", ", ".join(f"{k} {v:,}" for k, v in sorted(verified.statuses.items()))),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+@app.command("bench-recorder")
+def bench_recorder_command(
+    incidents: Annotated[int, typer.Option(help="Signed incidents queued for the recorder.")] = 20_000,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL: a new SQLite file, or PostgreSQL (a schema of its own is created and dropped), "
+            "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test. Default: a SQLite file in a temporary folder."
+        ),
+    ] = None,
+    block: Annotated[int, typer.Option(help="Incidents per block of the sustained rates.")] = 1_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
+) -> None:
+    """记录器基准测试 — how fast the recorder drains signed incidents the broker kept while it was down."""
+    spec = RecorderBenchSpec(incidents=incidents, database=database, block=block)
+    stages = {"sign": "签名 signing", "publish": "发布 publishing (recorder down)", "drain": "记录 recording"}
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    # The recorder logs every message at INFO: not on the terminal during the run (warnings still are).
+    quiet = logging.getLogger("monitor")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        with progress:
+            tasks = {stage: progress.add_task(label, total=incidents) for stage, label in stages.items()}
+
+            def advance(stage: str, done: int, total: int) -> None:
+                progress.update(tasks[stage], completed=done, total=total)
+
+            report = run_recorder_bench(spec, on_progress=advance)
+    finally:
+        quiet.setLevel(level)
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+        return
+    out.print(recorder_table(report))
+    if report.verified.duplicates:
+        out.print(
+            f"[yellow]注意 note:[/] {report.verified.duplicates:,} of {report.incidents:,} incidents, each sent once, "
+            "were reported as duplicates: batches applied again after a partial commit (docs/benchmarks.md)"
+        )
     out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)

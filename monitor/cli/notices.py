@@ -16,9 +16,20 @@ from monitor.adapters.store.inputs import save_cases, save_reviews, save_scores
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out
+from monitor.config import MonitorConfig
 from monitor.contract import now_utc
+from monitor.core.inputs.departments import unlisted_departments
 from monitor.core.notices.periods import check_month, check_week
-from monitor.services.notices import monthly_notice, weekly_notice, write
+from monitor.errors import InputError
+from monitor.services.notices import (
+    changed_files,
+    compose,
+    issue_notice,
+    issued_entry,
+    notice_folder,
+    render,
+    write,
+)
 
 import_app = typer.Typer(
     help="导入月度数据 — import the month data cameras cannot see (CSV or XLSX).", no_args_is_help=True
@@ -43,6 +54,15 @@ def _parts(saved: list[str]) -> str:
     return "、".join(names[s] for s in saved)
 
 
+def _warn_unlisted(config: MonitorConfig, file: Path, listed: list[str]) -> None:
+    missing = unlisted_departments(config, listed)
+    if missing:
+        out.print(
+            f"[yellow]注意[/]：{file} 没有列出 {'、'.join(missing)}，通报按 0 件列出；"
+            "如有数据，请补进文件后重新导入（重新导入替换本月数据）"
+        )
+
+
 @import_app.command("cases")
 def import_cases(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     """办件量: 部门, 行政审批, 便民服务, 公共服务, 收费 (an optional 合计 row/column is checked)."""
@@ -54,6 +74,7 @@ def import_cases(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
         save_cases(session, month, volumes, str(file), now_utc())
         session.commit()
     out.print(f"[green]✓[/] {month} 办件量：{len(volumes)} 个部门（{file}）")
+    _warn_unlisted(config, file, [v.department for v in volumes])
 
 
 @import_app.command("reviews")
@@ -67,6 +88,7 @@ def import_reviews(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
         save_reviews(session, month, reviews, str(file), now_utc())
         session.commit()
     out.print(f"[green]✓[/] {month} “好差评”：{len(reviews)} 个部门，{sum(r.total for r in reviews)} 件评价")
+    _warn_unlisted(config, file, [r.department for r in reviews])
 
 
 @import_app.command("scores")
@@ -88,41 +110,101 @@ def _issued_on(date: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(date)
     except ValueError:
-        from monitor.errors import InputError
-
-        raise InputError(f"--date {date!r}: write the date as YYYY-MM-DD") from None
+        raise InputError(f"--date {date!r}：日期写作 YYYY-MM-DD，例如 2020-12-01") from None
 
 
 DateOpt = Annotated[
     str | None,
-    typer.Option("--date", help="Issue date printed (YYYY-MM-DD); default the ledger's, else the due date."),
+    typer.Option(
+        "--date",
+        help="Date printed (YYYY-MM-DD): with --issue the issue date (default today); on a draft the date it "
+        "shows (default the day the notice is due).",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the tables and text as JSON instead of file paths.")]
+IssueOpt = Annotated[
+    bool,
+    typer.Option("--issue", help="Issue the notice: give it its 文号 and issue date and record it (印发)."),
+]
+NumberOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--number", min=1, help="With --issue: the 文号's number from the office's register; default the next."
+    ),
+]
+CorrectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--correct", help="With --issue: re-issue an issued notice as a correction (更正); the old one is kept."
+    ),
+]
 
 
-def _emit(
-    notice_json: dict[str, object], paths: list[Path], as_json: bool, draft: bool, missing: tuple[str, ...]
+def _produce(
+    ctx: typer.Context,
+    kind: str,
+    period: str,
+    *,
+    as_json: bool,
+    date: str | None,
+    issue: bool,
+    number: int | None,
+    correct: bool,
 ) -> None:
+    config = state(ctx).config
+    day = _issued_on(date)
+    if not issue and (number is not None or correct):
+        raise InputError("--number 和 --correct 只用于印发：加 --issue")
+    engine = open_database(config.database.url)
+    if issue:
+        notice, paths = issue_notice(
+            config, engine, kind, period, now=now_utc(), number=number, day=day, correct=correct
+        )
+    else:
+        with Session(engine) as session:
+            issued = issued_entry(session, kind, period)
+        if issued is not None and day is not None:
+            raise InputError(f"--date：{period} 已于{issued.issued_on}印发，日期不能改；更正请用 --issue --correct")
+        notice = compose(config, engine, kind, period, issued_on=day)
+        changed = changed_files(config, notice, engine) if issued is not None else []
+        if changed:
+            out.print(
+                f"[yellow]注意[/]：{period} 已于{notice.figures['issued_on']}印发（{notice.doc_number}），"
+                f"数据已有变化，已印发的文件不改写（{'、'.join(changed)}）；如需更正：--issue --correct"
+            )
+            paths = [notice_folder(config, period) / name for name, _ in render(config, engine, notice)]
+        else:
+            paths = write(config, notice, engine)
     if as_json:
-        typer.echo(json.dumps(notice_json, ensure_ascii=False, indent=2))
+        key = "attachments" if kind == "monthly" else "tables"
+        document = {key: {t.key: [list(r) for r in t.rows] for t in notice.tables}, "text": notice.text}
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    console = out
-    if draft:
-        console.print("[yellow]草稿[/]：缺少 " + "；".join(missing))
+    if notice.doc_number:
+        out.print(f"[green]✓[/] {notice.doc_number}，{notice.figures['issued_on']}")
+    else:
+        out.print("[yellow]草稿[/]：未印发，无文号（印发：加 --issue）")
+    if notice.missing:
+        out.print("[yellow]草稿[/]：缺少 " + "；".join(notice.missing))
     for path in paths:
-        console.print(str(path))
+        out.print(str(path))
 
 
 @notice_app.command("monthly")
-def notice_monthly(ctx: typer.Context, month: MonthOpt, as_json: JsonOpt = False, date: DateOpt = None) -> None:
-    """The monthly roll-up (区政务服务中心X月份…考核情况通报) with Attachments 1–4."""
-    config = state(ctx).config
-    engine = open_database(config.database.url)
-    with Session(engine) as session:
-        notice = monthly_notice(config, session, check_month(month), issued_on=_issued_on(date))
-    paths = write(config, notice)
-    document = {"attachments": {t.key: [list(r) for r in t.rows] for t in notice.tables}, "text": notice.text}
-    _emit(document, paths, as_json, notice.draft, notice.missing)
+def notice_monthly(
+    ctx: typer.Context,
+    month: MonthOpt,
+    as_json: JsonOpt = False,
+    date: DateOpt = None,
+    issue: IssueOpt = False,
+    number: NumberOpt = None,
+    correct: CorrectOpt = False,
+) -> None:
+    """The monthly roll-up (区政务服务中心X月份…考核情况通报) with Attachments 1–4: a draft, or with --issue
+    the issued notice."""
+    _produce(
+        ctx, "monthly", check_month(month), as_json=as_json, date=date, issue=issue, number=number, correct=correct
+    )
 
 
 @notice_app.command("weekly")
@@ -131,15 +213,13 @@ def notice_weekly(
     week: Annotated[str, typer.Option("--week", help="ISO week, YYYY-Www (e.g. 2020-W45).")],
     as_json: JsonOpt = False,
     date: DateOpt = None,
+    issue: IssueOpt = False,
+    number: NumberOpt = None,
+    correct: CorrectOpt = False,
 ) -> None:
-    """The weekly discipline notice: every standing violation of the week, totals by kind and department."""
-    config = state(ctx).config
-    engine = open_database(config.database.url)
-    with Session(engine) as session:
-        notice = weekly_notice(config, session, check_week(week), issued_on=_issued_on(date))
-    paths = write(config, notice)
-    document = {"tables": {t.key: [list(r) for r in t.rows] for t in notice.tables}, "text": notice.text}
-    _emit(document, paths, as_json, notice.draft, notice.missing)
+    """The weekly discipline notice: every standing violation of the week, totals by kind and department;
+    a draft, or with --issue the issued notice."""
+    _produce(ctx, "weekly", check_week(week), as_json=as_json, date=date, issue=issue, number=number, correct=correct)
 
 
 @app.command("scheduler")

@@ -30,8 +30,13 @@ def _time(value: object) -> object:
 class ScheduleConfig(Section):
     """When the scheduler issues notices, in the hall's timezone."""
 
-    weekly_day: str = Field("fri", description="Weekday of the weekly notice: mon, tue, wed, thu, fri, sat or sun.")
-    weekly_time: dt.time = Field(dt.time(17, 30), description='Time of day of the weekly notice ("HH:MM").')
+    weekly_day: str = Field(
+        "mon",
+        description="Weekday of the weekly notice, in the week after the Monday–Sunday week it reports "
+        "(so a notice never lists a day after its own date, not even a 调休 working Saturday): "
+        "mon, tue, wed, thu, fri, sat or sun.",
+    )
+    weekly_time: dt.time = Field(dt.time(9, 0), description='Time of day of the weekly notice ("HH:MM").')
     monthly_day: int = Field(1, ge=1, le=28, description="Day of the month the previous month's roll-up is issued.")
     monthly_time: dt.time = Field(dt.time(8, 0), description='Time of day of the monthly roll-up ("HH:MM").')
     catch_up_weeks: int = Field(
@@ -83,12 +88,21 @@ class NoticesConfig(Section):
         "{hall}{year}年第{week}周工作纪律情况通报",
         description="Weekly title; fields {hall}, {year} (ISO year), {week} (ISO week number).",
     )
+    weekly_rectification: str = Field(
+        "请相关派驻部门督促窗口工作人员立即整改，严格遵守中心工作纪律，并于下周一前将整改情况报中心办公室。",
+        description="The rectification demanded at the end of a weekly notice with violations (整改要求).",
+    )
     rules_title: str = Field(
         "《派驻部门窗口及工作人员考核办法》", description="The assessment rules' title as section 一 cites them."
     )
     imprint: str | None = Field(
         None,
         description="Office named in the 版记 line '<imprint> <date>印发' at the end; default the hall's office.",
+    )
+    copy_to: str = Field(
+        "",
+        description="抄送: who receives a copy, printed in the 版记 as '抄送：<copy_to>。' "
+        "(e.g. 区委办公室，区政府办公室); empty: no 抄送 line.",
     )
     header_format: str = Field(
         "{name} ({full} 分)", description="Score sheet column headers; fields {name} and {full} (full marks)."

@@ -305,13 +305,7 @@ class Recorder:
         held = self._holding
         self._let_go()
         if held:  # a standby takes over at once
-            lease.release(self.engine, self.session_name, self.instance, self.clock())
-
-    @property
-    def client(self) -> mqtt.Client:
-        if self._client is None:
-            raise RuntimeError("the recorder does not hold the MQTT session (standby or not started)")
-        return self._client
+            lease.release(self.engine, self.session_name, self.instance, now_utc())
 
     # --- the lease and the durable session ---
 
@@ -321,7 +315,7 @@ class Recorder:
         told_standby = False
         while not self._stop.is_set():
             try:
-                row = lease.acquire(self.engine, self.session_name, self.instance, self.clock(), ttl)
+                row = lease.acquire(self.engine, self.session_name, self.instance, now_utc(), ttl)
             except OperationalError as exc:
                 log.error("recorder lease: database unavailable (%s)", exc.orig)
                 if self._holding and time.monotonic() - self._renewed > ttl.total_seconds():
@@ -331,7 +325,7 @@ class Recorder:
                 continue
             if row.holder != self.instance and _dead_here(row.holder):
                 log.warning("recorder %s died without giving the lease back: taking it over", row.holder)
-                if lease.take_over(self.engine, self.session_name, row.holder, self.instance, self.clock(), ttl):
+                if lease.take_over(self.engine, self.session_name, row.holder, self.instance, now_utc(), ttl):
                     continue
             if row.holder == self.instance:
                 self._renewed = time.monotonic()
@@ -386,7 +380,7 @@ class Recorder:
                 log.error("the broker refused the recorder's subscriptions (%s): check its ACL", ", ".join(failed))
                 self._system_alert("【系统告警】消息服务器拒绝了记录器的订阅，违纪记录无法接收，请检查 ACL 配置")
                 return
-            lease.note_session(self.engine, self.session_name, self.clock())
+            lease.note_session(self.engine, self.session_name, now_utc())
             self.ready.set()
 
         def on_disconnect(c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object) -> None:

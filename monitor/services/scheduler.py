@@ -3,11 +3,13 @@
 `due_notices` (pure, monitor.core.notices.due) says which notices are due at a moment given what the
 ledger already holds;
 `NoticeScheduler` claims each in the ledger (so concurrent schedulers never issue one twice),
-writes its files, records it, and publishes it (monitor.services.publisher). APScheduler
-(3.x, in the hall's timezone) fires at the configured times; every firing, and a start-up, runs
-the same catch-up, so a missed Friday or 1st is issued as soon as a scheduler runs again. A poll
-regenerates a roll-up when imports for its month (or the month before, for the growth figures)
-arrive after it was generated, and retries publications that failed.
+gives it its 文号, writes its files, records it, and publishes it (monitor.services.publisher).
+APScheduler (3.x, in the hall's timezone) fires at the configured times; every firing, a start-up
+and a regular poll run the same catch-up, so a missed Monday or 1st is issued as soon as a scheduler
+runs again. A notice is issued only when it is complete: a roll-up whose month's imports are missing
+is written as a draft (【草稿】, no 文号) and issued, dated that day, at the first poll after the
+imports complete it. An issued notice is never regenerated (a change needs an explicit 更正,
+`monitor notice monthly --issue --correct`). The poll also retries publications that failed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from monitor.adapters.store import ledger
-from monitor.adapters.store.inputs import last_import_at
 from monitor.adapters.store.tables import NoticeLedgerRow
 from monitor.config import MonitorConfig
 from monitor.contract import now_utc
@@ -43,12 +44,10 @@ from monitor.core.notices.periods import (
     previous_month,
     weekly_due,
 )
-from monitor.services.notices import issue_date, monthly_notice, weekly_notice, write
+from monitor.services.notices import STALE_CLAIM, compose, issue_date, write
 from monitor.services.publisher import BrokerAndWebhooks, Publisher
 
 log = logging.getLogger(__name__)
-
-STALE_CLAIM = dt.timedelta(minutes=30)
 
 
 def _owner() -> str:
@@ -77,12 +76,9 @@ class NoticeScheduler:
     # -- the work ------------------------------------------------------------------------------
 
     def _compose(self, kind: str, period: str, *, issued_on: dt.date, doc_number: int | None) -> Notice:
-        with Session(self.engine) as session:
-            if kind == "weekly":
-                return weekly_notice(self.config, session, period, issued_on=issued_on)
-            return monthly_notice(self.config, session, period, issued_on=issued_on, doc_number=doc_number)
+        return compose(self.config, self.engine, kind, period, issued_on=issued_on, doc_number=doc_number)
 
-    def _message(self, notice: Notice, files: list[Path], regenerated: bool) -> NoticeIssued:
+    def _message(self, notice: Notice, files: list[Path]) -> NoticeIssued:
         return NoticeIssued(
             kind=notice.kind,
             period=notice.period,
@@ -92,7 +88,6 @@ class NoticeScheduler:
             missing=list(notice.missing),
             summary=notice.summary + "\n文件：" + "、".join(p.name for p in files),
             files=[p.name for p in files],
-            regenerated=regenerated,
             sent_at=self.clock(),
         )
 
@@ -106,14 +101,26 @@ class NoticeScheduler:
             ledger.mark_published(self.engine, claim_id, self.clock())
 
     def issue(self, kind: str, period: str) -> list[Path] | None:
-        """Claim, write, record and publish one notice; None when another scheduler has it."""
+        """Claim, number, write, record and publish one notice once it is complete; None when it is still a
+        draft (its draft files are written, without a 文号) or another scheduler has it."""
         now = self.clock()
+        today = now.astimezone(self.config.hall.tz).date()
+        draft = self._compose(kind, period, issued_on=today, doc_number=None)
+        if draft.missing:
+            write(self.config, draft, self.engine)
+            log.info(
+                "the %s notice %s is a draft (missing: %s): issued once complete",
+                kind,
+                period,
+                "、".join(draft.missing) or "—",
+            )
+            return None
         claim = ledger.claim(
             self.engine,
             kind,
             period,
             owner=self.owner,
-            issued_on=now.astimezone(self.config.hall.tz).date(),
+            issued_on=today,
             number_start=self.config.notices.doc_number_start,
             now=now,
             stale_after=STALE_CLAIM,
@@ -121,10 +128,10 @@ class NoticeScheduler:
         if claim is None:
             return None
         notice = self._compose(kind, period, issued_on=claim.issued_on, doc_number=claim.doc_number)
-        files = write(self.config, notice)
+        files = write(self.config, notice, self.engine)
         ledger.mark_generated(self.engine, claim.id, [p.name for p in files], notice.summary, self.clock())
-        log.info("issued the %s notice %s%s", kind, period, " (draft)" if notice.draft else "")
-        self._publish(claim.id, self._message(notice, files, regenerated=False))
+        log.info("issued the %s notice %s", kind, period)
+        self._publish(claim.id, self._message(notice, files))
         return files
 
     def catch_up(self) -> list[Path]:
@@ -144,36 +151,21 @@ class NoticeScheduler:
             written += self.issue(due.kind, due.period) or []
         return written
 
-    def refresh(self) -> list[Path]:
-        """Regenerate roll-ups whose imports changed after they were generated; retry failed publications."""
-        written: list[Path] = []
+    def refresh(self) -> None:
+        """Retry the publications that failed (recorded failures only: a row without an error may be
+        mid-publication in another scheduler)."""
         with Session(self.engine) as session:
-            rows = session.exec(select(NoticeLedgerRow).where(NoticeLedgerRow.state == ledger.ISSUED)).all()
-            stale = []
-            for row in rows:
-                if row.kind != "monthly" or row.generated_at is None:
-                    continue
-                arrived = last_import_at(session, [row.period, previous_month(row.period)])
-                if arrived is not None and arrived > row.generated_at:
-                    stale.append(row)
-            # Only recorded failures: a row without an error may be mid-publication in another scheduler.
-            unpublished = [r for r in rows if r.published_at is None and r.last_error and r not in stale]
-        for row in stale:
-            if not ledger.take_regeneration(self.engine, row, self.clock()):
-                continue
-            assert row.id is not None
-            notice = self._compose("monthly", row.period, issued_on=row.issued_on, doc_number=row.doc_number)
-            files = write(self.config, notice)
-            ledger.mark_generated(self.engine, row.id, [p.name for p in files], notice.summary, self.clock())
-            log.info("regenerated the monthly notice %s after new imports", row.period)
-            self._publish(row.id, self._message(notice, files, regenerated=True))
-            written += files
+            unpublished = session.exec(
+                select(NoticeLedgerRow).where(
+                    NoticeLedgerRow.state == ledger.ISSUED,
+                    NoticeLedgerRow.published_at == None,  # noqa: E711
+                    NoticeLedgerRow.last_error != "",
+                )
+            ).all()
         for row in unpublished:
             assert row.id is not None
-            kind = "weekly" if row.kind == "weekly" else "monthly"
-            notice = self._compose(kind, row.period, issued_on=row.issued_on, doc_number=row.doc_number)
-            self._publish(row.id, self._message(notice, write(self.config, notice), regenerated=False))
-        return written
+            notice = self._compose(row.kind, row.period, issued_on=row.issued_on, doc_number=row.doc_number)
+            self._publish(row.id, self._message(notice, write(self.config, notice, self.engine)))
 
     def tick(self) -> None:
         """One scheduled firing: catch up, then refresh. Errors are logged; the next firing retries."""
@@ -233,10 +225,9 @@ def next_runs(config: MonitorConfig, now: dt.datetime) -> tuple[dt.datetime, dt.
     tz = config.hall.tz
     schedule = config.notices.schedule
     local = now.astimezone(tz)
-    week = iso_week(local.date())
-    weekly = weekly_due(week, schedule, tz)
+    weekly = weekly_due(iso_week(local.date() - dt.timedelta(days=7)), schedule, tz)
     if weekly <= local:
-        weekly = weekly_due(iso_week(local.date() + dt.timedelta(days=7)), schedule, tz)
+        weekly = weekly_due(iso_week(local.date()), schedule, tz)
     monthly = monthly_due(previous_month(month_of(local.date())), schedule, tz)
     if monthly <= local:
         monthly = monthly_due(month_of(local.date()), schedule, tz)

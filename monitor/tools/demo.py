@@ -36,7 +36,7 @@ from monitor.contract import Alert, IncidentEvent, Topics, now_utc
 from monitor.core.scoring import EnteredScores, MonthScores, month_bounds, score_month
 from monitor.core.signature import SigningKey
 from monitor.errors import MonitorError
-from monitor.services.notices import write_notices
+from monitor.services.notices import issue_notice, write_notices
 from monitor.services.patrol import patrol_incident, publish
 from monitor.services.pipeline import Message
 from monitor.services.recorder import Handled, Recorder
@@ -52,7 +52,15 @@ DEMO_CLIPS = (
 )
 DEMO_SUPERVISOR = "demo"
 DEMO_CAMERAS = "demo-cameras"
-DEMO_WEEK = "2020-W48"  # the week of the empty post
+# The seed month issued as the office did: each week's notice on the Monday after it, with 文号 16–19
+# from its register, then the roll-up as 〔2020〕20号 on 1 December (so section 四 reads 均已在当周进行了通报).
+SEED_ISSUES = (
+    ("weekly", "2020-W45", 16, dt.date(2020, 11, 9)),
+    ("weekly", "2020-W46", 17, dt.date(2020, 11, 16)),
+    ("weekly", "2020-W47", 18, dt.date(2020, 11, 23)),
+    ("weekly", "2020-W48", 19, dt.date(2020, 11, 30)),
+    ("monthly", DEMO_MONTH, 20, dt.date(2020, 12, 1)),
+)
 _TZ = dt.timezone(dt.timedelta(hours=8))
 
 # The seed's section 四: 迟到 3 人次 (应急管理局 C20, 临沂市测绘院 C29, 邮政快递 D05), 空岗 1 人次 (卫健局 C25).
@@ -267,7 +275,9 @@ def run_demo(
         inputs = load_month_inputs(session, config, DEMO_MONTH)
     entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
     sheets = [score_month(config, DEMO_MONTH, incidents, entered)]
-    notices = write_notices(config, engine, DEMO_MONTH, DEMO_WEEK)
+    notices: list[Path] = []
+    for kind, period, number, day in SEED_ISSUES:
+        notices += issue_notice(config, engine, kind, period, now=now_utc(), number=number, day=day)[1]
     if video:
         video_month = VIDEO_DAY.strftime("%Y-%m")
         start, end = month_bounds(video_month, config.hall.tz)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from monitor.adapters.files import load_cases_file
 from monitor.adapters.store.database import _alembic_config, open_database
 from monitor.adapters.store.inputs import load_month_inputs, save_cases
-from monitor.adapters.store.tables import CaseVolumeRow, NoticeLedgerRow
+from monitor.adapters.store.tables import CaseVolumeRow, DocRegisterRow, NoticeLedgerRow
 from monitor.cli import _register, app
 from monitor.errors import InputError
 from tests.support.config import hall_config
@@ -25,6 +25,7 @@ from tests.support.notices import at
 from tests.support.paths import SEED
 
 TABLES = {
+    "doc_register",
     "input_import",
     "case_volume",
     "review_count",
@@ -92,6 +93,31 @@ def test_the_ledger_keeps_notices_without_a_number(db_url: str) -> None:
     engine.dispose()
 
 
+def test_the_register_refuses_a_number_twice_in_a_year_whatever_the_kind(db_url: str) -> None:
+    engine = open_database(db_url)
+
+    def entry(kind: str, period: str, year: int) -> DocRegisterRow:
+        day = dt.date(year, 12, 1)
+        return DocRegisterRow(
+            doc_year=year,
+            doc_number=20,
+            kind=kind,
+            period=period,
+            issued_on=day,
+            state="issued",
+            recorded_at=at("2020-12-01 08:00"),
+        )
+
+    with Session(engine) as session:
+        session.add(entry("monthly", "2020-11", 2020))
+        session.add(entry("monthly", "2021-11", 2021))  # a new year counts again
+        session.commit()
+    with Session(engine) as session, pytest.raises(IntegrityError):
+        session.add(entry("weekly", "2020-W45", 2020))
+        session.commit()
+    engine.dispose()
+
+
 def test_reimport_replaces_the_month_and_leaves_others(db_url: str, tmp_path: Path) -> None:
     config = hall_config(tmp_path, db_url=db_url).config
     engine = open_database(config.database.url)
@@ -122,7 +148,7 @@ HEADER = "部门,行政审批,便民服务,公共服务,收费\n"
 @pytest.mark.parametrize(
     ("month", "message"),
     [
-        pytest.param("2020-11", "{bad}:3: 收费: 'oops' is not a whole number", id="bad-row"),
+        pytest.param("2020-11", "{bad}:3:5: 收费：“oops”不是 0 或正整数：填写件数", id="bad-row"),
         pytest.param("11/2020", "--month '11/2020': write the month as YYYY-MM", id="bad-month"),
     ],
 )
@@ -149,7 +175,20 @@ def test_cli_imports_a_good_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "27 个部门" in result.stdout
+    assert "注意" not in result.stdout
     engine = open_database(config.database.url)
     with Session(engine) as session:
         assert len(session.exec(select(CaseVolumeRow)).all()) == 27 * 4
     engine.dispose()
+
+
+def test_a_department_missing_from_an_import_is_named(tmp_path: Path) -> None:
+    _, path = hall_config(tmp_path)
+    lines = (SEED / "cases-2020-11.csv").read_text(encoding="utf-8").splitlines()
+    short = tmp_path / "cases.csv"
+    short.write_text("\n".join(line for line in lines if not line.startswith(("卫健局", "合计"))), encoding="utf-8")
+    _register()
+    result = CliRunner().invoke(app, ["-c", str(path), "import", "cases", str(short), "--month", "2020-11"])
+    assert result.exit_code == 0, result.output
+    assert "26 个部门" in result.stdout
+    assert "没有列出 卫健局，通报按 0 件列出" in result.stdout.replace("\n", "")

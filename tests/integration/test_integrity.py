@@ -249,6 +249,31 @@ def test_random_and_mutated_payloads_never_stop_the_recorder(db_url: str, tmp_pa
         recorder.engine.dispose()
 
 
+def test_an_unexpected_error_quarantines_that_message_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault no payload can cause today (a bug, a driver error): that one message is refused and kept,
+    the rest of its batch is recorded."""
+    import monitor.services.recorder as recorder_module
+
+    config, _ = hall_config(tmp_path)
+    recorder = Recorder(config, open_database(config.database.url))
+    real = recorder_module.handle_message
+
+    def failing(session: Session, config: MonitorConfig, *args: object) -> object:
+        if b"boom" in args[2]:  # type: ignore[operator]
+            raise RuntimeError("boom")
+        return real(session, config, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recorder_module, "handle_message", failing)
+    incidents = Topics(config.mqtt.topic_prefix).incidents
+    batch = [(incidents, signed(config, patrol(name, note=name)).to_json()) for name in ("before", "boom", "after")]
+    results = recorder.apply(batch)
+    assert results is not None
+    assert [r.status for r in results] == ["recorded", "rejected", "recorded"]
+    assert "RuntimeError: boom" in results[1].detail
+    assert count(recorder.engine, IncidentRow) == 2 and count(recorder.engine, DeadLetterRow) == 1
+    recorder.engine.dispose()
+
+
 # --- unforgeable ---------------------------------------------------------------------------------------------
 
 

@@ -3,18 +3,28 @@ a draft that names the missing inputs, and each bad period its own clear error."
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from click.testing import Result
+from docx import Document
+from PIL import Image
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from monitor.adapters.store.database import open_database
-from monitor.adapters.store.tables import EvidenceRow
+from monitor.adapters.store.tables import DocRegisterRow, EvidenceRow
 from monitor.cli import _register, app
 from tests.support.config import hall_config
 from tests.support.notices import at, incident, insert_incidents, seed_incidents
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(buffer, "JPEG")
+    return buffer.getvalue()
 
 
 def test_a_weekly_notice_from_the_store_with_evidence_and_a_dismissal(tmp_path: Path) -> None:
@@ -23,43 +33,89 @@ def test_a_weekly_notice_from_the_store_with_evidence_and_a_dismissal(tmp_path: 
     insert_incidents(engine, seed_incidents(), dismissed=("inc-a05",))
     with Session(engine) as session:
         for name in ("last_seen.jpg", "return.jpg"):
-            session.add(
-                EvidenceRow(incident_id="inc-c20", name=name, data=b"\xff\xd8", received_at=at("2020-11-03 09:12"))
-            )
+            session.add(EvidenceRow(incident_id="inc-c20", name=name, data=_jpeg(), received_at=at("2020-11-03 09:12")))
         session.commit()
     _register()
     result = CliRunner().invoke(app, ["-c", str(path), "notice", "weekly", "--week", "2020-W45", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["tables"]["violations"] == [
-        ["序号", "日期", "时间", "窗口", "部门", "工作人员", "类型", "迟到/持续时长", "扣分", "证据"],
-        [
-            "1",
-            "11月3日（周二）",
-            "09:12",
-            "C20",
-            "应急管理局",
-            "—",
-            "迟到",
-            "12分钟",
-            "1",
-            "inc-c20（last_seen.jpg、return.jpg）",
-        ],
+        ["序号", "日期", "时间", "窗口", "部门", "工作人员", "类型", "迟到/时长", "人员扣分", "窗口扣分", "来源"],
+        ["1", "11月3日（周二）", "09:12", "C20", "应急管理局", "", "迟到", "12分钟", "1", "1", "视频"],
     ]
-    assert document["tables"]["by_kind"] == [["类型", "次数", "扣分"], ["迟到", "1", "1"]]
-    assert document["tables"]["by_department"] == [["部门", "次数", "扣分"], ["应急管理局", "1", "1"]]
+    assert document["tables"]["by_kind"] == [["类型", "次数", "人员扣分", "窗口扣分"], ["迟到", "1", "1", "1"]]
+    assert document["tables"]["by_department"] == [["部门", "次数", "窗口扣分"], ["应急管理局", "1", "1"]]
     text = document["text"]
-    assert text.startswith("区政务服务中心2020年第45周工作纪律情况通报\n中心各窗口：\n")
+    assert text.startswith("【草稿】未印发，无文号（印发：monitor notice … --issue）\n临沂市河东区政务服务管理办公室\n")
+    assert "区政务服务中心2020年第45周工作纪律情况通报\n区直有关部门、上级驻河东有关单位，中心各窗口：\n" in text
     assert (
         "2020年11月2日至11月8日，中心窗口共发生违反工作纪律情况1起（次），其中迟到1人次，涉及应急管理局窗口。" in text
     )
-    assert text.endswith("区政务服务管理办公室\n2020年11月6日")  # the Friday it is due
+    assert "inc-c20" not in text and "2.2020年11月2日至11月8日违反工作纪律抓拍照片" in text
     folder = tmp_path / "out" / "notices" / "2020-W45"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "weekly-2020-W45.docx",
-        "weekly-2020-W45.json",
-        "weekly-2020-W45.md",
+    assert sorted(p.name for p in folder.iterdir()) == [f"weekly-2020-W45.{s}" for s in ("docx", "html", "json", "md")]
+    # The photos are in the document as captioned thumbnails.
+    doc = Document(str(folder / "weekly-2020-W45.docx"))
+    assert len(doc.inline_shapes) == 2
+    captions = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "1. C20窗口 迟到 11月3日 09:12（1）" in "".join(captions)
+
+
+def _notice(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["-c", str(path), "notice", *args])
+
+
+def test_issuing_takes_a_doc_number_once_and_a_correction_keeps_the_old_one(tmp_path: Path) -> None:
+    config, path = hall_config(tmp_path)
+    engine = open_database(config.database.url)
+    insert_incidents(engine, seed_incidents(), dismissed=("inc-a05",))
+    _register()
+    folder = tmp_path / "out" / "notices" / "2020-W45"
+    # A draft twice: the same bytes, no 文号.
+    assert _notice(path, "weekly", "--week", "2020-W45").exit_code == 0
+    first = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert _notice(path, "weekly", "--week", "2020-W45").exit_code == 0
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == first
+    # Issued with the register's next number (the configured start) and its date.
+    issued = _notice(path, "weekly", "--week", "2020-W45", "--issue", "--date", "2020-11-09")
+    assert issued.exit_code == 0, issued.output
+    assert "临东政管办发〔2020〕20号，2020-11-09" in issued.output
+    saved = json.loads((folder / "weekly-2020-W45.json").read_text(encoding="utf-8"))
+    assert saved["doc_number"] == "临东政管办发〔2020〕20号" and not saved["draft"]
+    # Issuing it again is refused, in Chinese, with what to do.
+    again = _notice(path, "weekly", "--week", "2020-W45", "--issue")
+    assert again.exit_code == 1
+    assert "2020-W45 周通报已于2020-11-09印发（临东政管办发〔2020〕20号）" in str(again.exception)
+    assert "--correct" in str(again.exception)
+    # A number already in the register is refused, whatever kind holds it.
+    taken = _notice(path, "monthly", "--month", "2020-11", "--issue", "--number", "20", "--date", "2020-12-01")
+    assert taken.exit_code == 1 and "文号不能重复使用" in str(taken.exception)
+    # Shown again, the issued notice keeps its 文号 and date (and its bytes).
+    issued_bytes = (folder / "weekly-2020-W45.docx").read_bytes()
+    assert _notice(path, "weekly", "--week", "2020-W45").exit_code == 0
+    assert (folder / "weekly-2020-W45.docx").read_bytes() == issued_bytes
+    # New data for an issued week: the issued files are not rewritten, and the command says so.
+    insert_incidents(engine, [incident("late-c21", "late_arrival", "C21", "卫健局", "2020-11-04 09:10", 10)])
+    changed = _notice(path, "weekly", "--week", "2020-W45")
+    assert changed.exit_code == 0 and "已印发的文件不改写" in changed.stdout.replace("\n", "")
+    assert (folder / "weekly-2020-W45.docx").read_bytes() == issued_bytes
+    refused = _notice(path, "weekly", "--week", "2020-W45", "--date", "2020-11-10")
+    assert refused.exit_code == 1 and "日期不能改" in str(refused.exception)
+    # A correction: a new number and date; the old files and number are kept.
+    corrected = _notice(path, "weekly", "--week", "2020-W45", "--issue", "--correct", "--date", "2020-11-10")
+    assert corrected.exit_code == 0, corrected.output
+    assert "临东政管办发〔2020〕21号" in corrected.output
+    kept = folder / "superseded-2020-20"
+    assert (kept / "weekly-2020-W45.docx").read_bytes() == issued_bytes
+    with Session(engine) as session:
+        register = session.exec(select(DocRegisterRow).order_by(col(DocRegisterRow.doc_number))).all()
+    assert [(r.doc_number, r.period, r.state) for r in register] == [
+        (20, "2020-W45", "superseded"),
+        (21, "2020-W45", "issued"),
     ]
+    # A new year starts the register's count again; numbers never repeat within a year.
+    nextyear = _notice(path, "monthly", "--month", "2020-12", "--issue", "--date", "2021-01-04")
+    assert "临东政管办发〔2021〕20号" in nextyear.output
 
 
 def test_a_quiet_week(tmp_path: Path) -> None:
@@ -72,7 +128,7 @@ def test_a_quiet_week(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["tables"] == {}
     assert "2020年11月30日至12月6日，中心窗口未发现违反工作纪律情况。" in document["text"]
-    assert document["text"].endswith("2020年12月4日")
+    assert document["text"].endswith("2020年12月4日\n河东区政务服务管理办公室　2020年12月4日印发")
 
 
 def test_a_month_without_inputs_is_a_draft_naming_them(tmp_path: Path) -> None:

@@ -213,17 +213,40 @@ ATTACHMENT_4 = """
 """
 
 
+WEEKS = {"2020-W45": ("16", "2020-11-09"), "2020-W46": ("17", "2020-11-16"), "2020-W47": ("18", "2020-11-23")}
+WEEKS["2020-W48"] = ("19", "2020-11-30")
+
+
 @pytest.fixture(scope="module")
 def seed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """The seed month as the office runs it: each week's notice issued through the CLI (文号 16–19 from
+    its register), a draft of the roll-up, the roll-up issued as 〔2020〕20号 on 1 December, shown again."""
     tmp = tmp_path_factory.mktemp("seed")
     config, path = hall_config(tmp)
     engine = open_database(config.database.url)
     insert_incidents(engine, seed_incidents(), dismissed=("inc-a05",))
     import_seed(config, engine)
     _register()
-    result = CliRunner().invoke(app, ["-c", str(path), "notice", "monthly", "--month", "2020-11", "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout), tmp
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["-c", str(path), "notice", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    for week, (number, day) in WEEKS.items():
+        run("weekly", "--week", week, "--issue", "--number", number, "--date", day)
+    draft = json.loads(run("monthly", "--month", "2020-11", "--json"))
+    (tmp / "draft.json").write_text(json.dumps(draft, ensure_ascii=False), encoding="utf-8")
+    run("monthly", "--month", "2020-11", "--issue", "--number", "20", "--date", "2020-12-01")
+    return json.loads(run("monthly", "--month", "2020-11", "--json")), tmp
+
+
+def test_the_draft_has_the_same_attachments_and_no_doc_number(seed_run: tuple[dict, Path]) -> None:
+    document, tmp = seed_run
+    draft = json.loads((tmp / "draft.json").read_text(encoding="utf-8"))
+    assert draft["attachments"] == document["attachments"]
+    assert draft["text"].startswith("【草稿】未印发，无文号") and "〔2020〕" not in draft["text"]
+    assert "均已在当周进行了通报" in draft["text"]
 
 
 @pytest.mark.parametrize(
@@ -265,6 +288,7 @@ def test_body_states_the_seed_figures(seed_run: tuple[dict, Path]) -> None:
         "共收到群众投诉1件，二次回访率100%，二次满意度100%",
         "本月卫健局、临沂市测绘院、邮政快递、应急管理局窗口共发生违反中心工作纪律情况4起（次）",
         "窗口工作人员迟到3人次、空岗1人次",
+        "以上违反纪律情况均已在当周进行了通报，按中心考核办法给予各派驻窗口、工作人员扣分",
         "附件：1.2020年11月份派驻部门窗口考核统计",
         "4.2020年11月份派驻部门窗口“好差评”评价情况统计",
         "区政务服务管理办公室",
@@ -277,7 +301,7 @@ def test_files_written(seed_run: tuple[dict, Path]) -> None:
     _, tmp = seed_run
     folder = tmp / "out" / "notices" / "2020-11"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["monthly-2020-11.docx", "monthly-2020-11.json", "monthly-2020-11.md", "monthly-2020-11.xlsx"]
+    assert names == [f"monthly-2020-11.{suffix}" for suffix in ("docx", "html", "json", "md", "xlsx")]
     saved = json.loads((folder / "monthly-2020-11.json").read_text(encoding="utf-8"))
     assert saved["attachments"] == seed_run[0]["attachments"]
     assert saved["figures"]["cases"]["total"] == 100884

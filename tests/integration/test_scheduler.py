@@ -72,39 +72,36 @@ def ledger_rows(engine) -> list[tuple[str, str, str, int | None]]:
         return [(r.kind, r.period, r.state, r.doc_number) for r in rows]
 
 
-def test_catch_up_after_a_missed_friday_and_first(seeded) -> None:
+def test_catch_up_after_a_missed_monday_and_first(seeded) -> None:
     config, engine = seeded
     publisher = Recorder()
     clock = Clock(at("2020-11-20 17:30"))
     scheduler = NoticeScheduler(config, engine, publisher, clock=clock)
-    # A first start issues only the latest due notice of each kind.
-    assert [p.name for p in scheduler.catch_up() if p.suffix == ".docx"] == [
-        "monthly-2020-10.docx",
-        "weekly-2020-W47.docx",
-    ]
+    # A first start issues only the latest due notice of each kind: on Friday 20 November, the week
+    # 9–15 November (W46, due Monday 16 November), never the week still running. October's roll-up has
+    # no imports: it is written as a draft, without a 文号, and not issued.
+    assert [p.name for p in scheduler.catch_up() if p.suffix == ".docx"] == ["weekly-2020-W46.docx"]
+    folder = Path(config.notices.output_dir) / "notices"
+    assert "【草稿】" in (folder / "2020-10" / "monthly-2020-10.md").read_text(encoding="utf-8")
     # Down from Friday 2020-11-20 evening until Wednesday 2020-12-02.
     clock.moment = at("2020-12-02 09:00")
     scheduler.catch_up()
+    # One register of 文号 for every kind of notice, in the order they were issued.
     assert ledger_rows(engine) == [
-        ("monthly", "2020-10", "issued", 20),
-        ("monthly", "2020-11", "issued", 21),
-        ("weekly", "2020-W47", "issued", None),
-        ("weekly", "2020-W48", "issued", None),
+        ("weekly", "2020-W46", "issued", 20),
+        ("weekly", "2020-W47", "issued", 21),
+        ("weekly", "2020-W48", "issued", 22),
     ]
     assert [(m.kind, m.period) for m in publisher.messages] == [
-        ("monthly", "2020-10"),
+        ("weekly", "2020-W46"),
         ("weekly", "2020-W47"),
         ("weekly", "2020-W48"),
-        ("monthly", "2020-11"),
     ]
     # Nothing twice.
     assert scheduler.catch_up() == []
-    assert len(publisher.messages) == 4
-    monthly = publisher.messages[-1]
-    assert monthly.draft and monthly.issued_on == dt.date(2020, 12, 2)
-    assert "monthly-2020-11.xlsx" in monthly.files
-    folder = Path(config.notices.output_dir) / "notices"
-    assert (folder / "2020-11" / "monthly-2020-11.docx").is_file()
+    assert len(publisher.messages) == 3
+    assert not any(m.draft for m in publisher.messages)
+    assert "【草稿】" in (folder / "2020-11" / "monthly-2020-11.md").read_text(encoding="utf-8")
     assert (folder / "2020-W48" / "weekly-2020-W48.md").is_file()
 
 
@@ -142,8 +139,7 @@ def test_two_schedulers_at_once_issue_each_notice_once(seeded) -> None:
         t.join(120)
     assert not errors
     issued = sorted((m.kind, m.period) for m in publisher.messages)
-    assert issued == [
-        ("monthly", "2020-11"),
+    assert issued == [  # the roll-up waits for its imports
         ("weekly", "2020-W45"),
         ("weekly", "2020-W46"),
         ("weekly", "2020-W47"),
@@ -152,33 +148,33 @@ def test_two_schedulers_at_once_issue_each_notice_once(seeded) -> None:
     assert all(state == "issued" for _k, _p, state, _n in ledger_rows(engine))
 
 
-def test_roll_up_is_regenerated_when_imports_arrive(seeded) -> None:
+def test_a_draft_roll_up_is_issued_once_its_imports_complete_it_and_never_regenerated(seeded) -> None:
     config, engine = seeded
     publisher = Recorder()
     clock = Clock(at("2020-12-01 08:00"))
     scheduler = NoticeScheduler(config, engine, publisher, clock=clock)
-    scheduler.issue("monthly", "2020-11")
-    first = publisher.messages[-1]
-    assert first.draft and not first.regenerated
-    assert scheduler.refresh() == []  # nothing new yet
+    assert scheduler.issue("monthly", "2020-11") is None  # no imports yet: a draft, not issued
+    assert publisher.messages == [] and ledger_rows(engine) == []
     clock.moment = at("2020-12-03 10:00")
     import_seed(config, engine, clock())
-    written = scheduler.refresh()
+    written = scheduler.catch_up()
     assert {p.name for p in written} >= {"monthly-2020-11.docx", "monthly-2020-11.json"}
-    second = publisher.messages[-1]
-    assert second.regenerated and not second.draft
-    assert second.issued_on == first.issued_on == dt.date(2020, 12, 1)
-    saved = json.loads((Path(config.notices.output_dir) / "notices/2020-11/monthly-2020-11.json").read_text("utf-8"))
-    assert saved["figures"]["doc_number"] == "临东政管办发〔2020〕20号"
+    [issued] = [m for m in publisher.messages if m.kind == "monthly"]
+    assert not issued.draft and issued.issued_on == dt.date(2020, 12, 3)
+    path = Path(config.notices.output_dir) / "notices/2020-11/monthly-2020-11.json"
+    saved = json.loads(path.read_text("utf-8"))
+    [number] = [n for kind, _p, _s, n in ledger_rows(engine) if kind == "monthly"]
+    assert saved["figures"]["doc_number"] == f"临东政管办发〔2020〕{number}号"  # the next after W48's
     assert saved["figures"]["cases"]["total"] == 100884
-    assert scheduler.refresh() == []
-    # A later import of only the reviews regenerates again.
+    # A later import changes nothing issued: a correction is the office's explicit act (--correct).
+    before = path.read_bytes()
     clock.moment = at("2020-12-04 10:00")
     with Session(engine) as session:
         save_reviews(session, "2020-11", load_reviews_file(config, SEED / "reviews-2020-11.csv"), "again", clock())
         session.commit()
-    assert scheduler.refresh()
-    assert len(publisher.messages) == 3
+    issued_so_far = len(publisher.messages)
+    scheduler.tick()
+    assert path.read_bytes() == before and len(publisher.messages) == issued_so_far
 
 
 def test_failed_publication_is_recorded_and_retried(seeded) -> None:
@@ -199,6 +195,8 @@ def test_failed_publication_is_recorded_and_retried(seeded) -> None:
 
 def test_monthly_numbers_count_on_within_the_year(seeded) -> None:
     config, engine = seeded
+    for month in ("2020-10", "2020-11", "2020-12"):
+        import_seed(config, engine, at("2020-10-01 08:00"), month=month)
     clock = Clock(at("2020-11-01 08:00"))
     scheduler = NoticeScheduler(config, engine, Recorder(), clock=clock)
     scheduler.issue("monthly", "2020-10")
@@ -266,18 +264,19 @@ def test_apscheduler_runs_the_catch_up_in_the_background(tmp_path: Path) -> None
     background = scheduler.start()
     try:
         assert {job.id for job in background.get_jobs()} == {"weekly-notice", "monthly-notice", "catch-up-and-refresh"}
-        wait_for(lambda: len(publisher.messages) >= 2, timeout=60, what="the background catch-up's two notices")
+        wait_for(lambda: len(publisher.messages) >= 1, timeout=60, what="the background catch-up's weekly notice")
         weekly_job = background.get_job("weekly-notice")
         assert weekly_job.next_run_time.tzinfo is not None
-        assert weekly_job.next_run_time.weekday() == 4
-        assert (weekly_job.next_run_time.hour, weekly_job.next_run_time.minute) == (17, 30)
+        assert weekly_job.next_run_time.weekday() == 0
+        assert (weekly_job.next_run_time.hour, weekly_job.next_run_time.minute) == (9, 0)
     finally:
         scheduler.shutdown()
-    assert sorted((m.kind, m.period) for m in publisher.messages) == [("monthly", "2020-11"), ("weekly", "2020-W48")]
+    assert sorted((m.kind, m.period) for m in publisher.messages) == [("weekly", "2020-W48")]  # roll-up: a draft
 
 
 def test_a_claim_abandoned_by_a_dead_scheduler_is_taken_over_once(seeded) -> None:
     config, engine = seeded
+    import_seed(config, engine, at("2020-11-30 08:00"))
     with Session(engine) as session:
         session.add(
             NoticeLedgerRow(
@@ -318,9 +317,9 @@ def test_monitor_scheduler_command_issues_and_stops_on_sigterm(tmp_path: Path) -
 
         def issued() -> bool:
             rows = ledger_rows(engine)
-            return len(rows) == 2 and all(state == "issued" for *_, state, _n in rows)
+            return len(rows) == 1 and all(state == "issued" for *_, state, _n in rows)
 
-        wait_for(issued, timeout=60, what="the weekly and monthly notices issued")
+        wait_for(issued, timeout=60, what="the weekly notice issued (the roll-up waits for its imports)")
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     finally:
@@ -328,7 +327,7 @@ def test_monitor_scheduler_command_issues_and_stops_on_sigterm(tmp_path: Path) -
             process.kill()
             process.wait()
     assert process.returncode == 0, output.decode()
-    assert sorted(kind for kind, *_ in ledger_rows(engine)) == ["monthly", "weekly"]
+    assert [kind for kind, *_ in ledger_rows(engine)] == ["weekly"]
     with Session(engine) as session:
         assert all("cannot reach the MQTT broker" in r.last_error for r in session.exec(select(NoticeLedgerRow)))
     assert b"next weekly notice" in output

@@ -15,6 +15,7 @@ from monitor.adapters.store.tables import DismissalRow, IncidentRow
 from monitor.config import MonitorConfig
 from monitor.contract import now_utc
 from monitor.core.incident import Incident
+from monitor.core.notices.periods import previous_month
 from tests.support.paths import SEED
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,14 +69,17 @@ def insert_incidents(engine: Engine, rows: list[IncidentRow], dismissed: tuple[s
         session.commit()
 
 
-def import_seed(config: MonitorConfig, engine: Engine, now: dt.datetime | None = None) -> None:
-    """The seed's inputs as `monitor import` reads them (CSV and XLSX files in fixtures/seed)."""
+def import_seed(
+    config: MonitorConfig, engine: Engine, now: dt.datetime | None = None, *, month: str = "2020-11"
+) -> None:
+    """The seed's inputs as `monitor import` reads them (CSV and XLSX files in fixtures/seed), for the seed
+    month or, the same figures, for `month` (its month before gets October's case volumes)."""
     now = now or now_utc()
     with Session(engine) as session:
-        save_cases(session, "2020-11", load_cases_file(config, SEED / "cases-2020-11.csv"), "seed", now)
-        save_cases(session, "2020-10", load_cases_file(config, SEED / "cases-2020-10.csv"), "seed", now)
-        save_reviews(session, "2020-11", load_reviews_file(config, SEED / "reviews-2020-11.csv"), "seed", now)
-        save_scores(session, "2020-11", load_scores_file(config, "2020-11", SEED / "scores-2020-11.xlsx"), "seed", now)
+        save_cases(session, month, load_cases_file(config, SEED / "cases-2020-11.csv"), "seed", now)
+        save_cases(session, previous_month(month), load_cases_file(config, SEED / "cases-2020-10.csv"), "seed", now)
+        save_reviews(session, month, load_reviews_file(config, SEED / "reviews-2020-11.csv"), "seed", now)
+        save_scores(session, month, load_scores_file(config, month, SEED / "scores-2020-11.xlsx"), "seed", now)
         session.commit()
 
 

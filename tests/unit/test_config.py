@@ -10,7 +10,7 @@ import pytest
 from monitor.config import ConfigError, MonitorConfig, load_config
 from monitor.config.hall import expand_window_ids
 from monitor.units import format_duration, parse_duration
-from tests.support.config import hall_config
+from tests.support.config import CAMERAS, SUPERVISOR, hall_config
 from tests.support.paths import FIXTURE_HALL, SEED_HALL
 
 
@@ -113,8 +113,11 @@ def test_a_test_hall_is_the_hall_on_the_tests_own_services(hall: str, tmp_path: 
     assert config.mqtt.topic_prefix.startswith("test/") and config.paths.data_dir == str(tmp_path)
     assert config.presence.arrive_after == dt.timedelta(seconds=7)
     assert all(Path(c.url).is_absolute() and Path(c.url).is_file() for c in config.cameras)
+    # Signed records work: the test supervisor and camera service, with the camera service's key.
+    assert [(s.name, s.role) for s in config.signers] == [(SUPERVISOR, "supervisor"), (CAMERAS, "camera")]
+    assert config.paths.signing_key == str(tmp_path / "keys" / "cameras.key")
     own = load_config(SEED_HALL if hall == "seed" else FIXTURE_HALL)
-    unchanged = {"database", "mqtt", "paths", "notices", "presence", "detector", "cameras"}
+    unchanged = {"database", "mqtt", "paths", "notices", "presence", "detector", "cameras", "signers"}
     assert config.model_copy(update={name: getattr(own, name) for name in unchanged}) == own
     assert config.presence.model_copy(update={"arrive_after": own.presence.arrive_after}) == own.presence
     assert [

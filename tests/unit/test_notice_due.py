@@ -18,11 +18,12 @@ def periods(due: list) -> list[tuple[str, str]]:
     return [(d.kind, d.period) for d in due]
 
 
-def test_nothing_due_before_friday_evening_with_history() -> None:
+def test_a_week_is_due_the_monday_after_it_with_history() -> None:
     known = {"weekly": {"2020-W47"}, "monthly": {"2020-10"}}
-    # Friday 2020-11-27 17:29: week 48's notice is due at 17:30.
-    assert due_notices(at("2020-11-27 17:29"), SCHEDULE, SHANGHAI, known) == []
-    assert periods(due_notices(at("2020-11-27 17:30"), SCHEDULE, SHANGHAI, known)) == [("weekly", "2020-W48")]
+    # Week 48 (23–29 November) ends on Sunday; its notice is due on Monday 30 November at 09:00.
+    assert due_notices(at("2020-11-29 23:59"), SCHEDULE, SHANGHAI, known) == []
+    assert due_notices(at("2020-11-30 08:59"), SCHEDULE, SHANGHAI, known) == []
+    assert periods(due_notices(at("2020-11-30 09:00"), SCHEDULE, SHANGHAI, known)) == [("weekly", "2020-W48")]
 
 
 def test_monthly_due_on_the_first_at_eight_for_the_previous_month() -> None:
@@ -55,11 +56,11 @@ def test_catch_up_is_bounded() -> None:
 
 
 def test_configured_times_are_honoured() -> None:
-    schedule = ScheduleConfig(weekly_day="mon", weekly_time="09:00", monthly_day=3, monthly_time="10:30")
-    known = {"weekly": {"2020-W48"}, "monthly": {"2020-10"}}
-    assert due_notices(at("2020-11-30 08:59"), schedule, SHANGHAI, known) == []
-    assert periods(due_notices(at("2020-11-30 09:00"), schedule, SHANGHAI, known)) == [("weekly", "2020-W49")]
-    known["weekly"].add("2020-W49")
+    schedule = ScheduleConfig(weekly_day="tue", weekly_time="17:30", monthly_day=3, monthly_time="10:30")
+    known = {"weekly": {"2020-W47"}, "monthly": {"2020-10"}}
+    assert due_notices(at("2020-12-01 17:29"), schedule, SHANGHAI, known) == []
+    assert periods(due_notices(at("2020-12-01 17:30"), schedule, SHANGHAI, known)) == [("weekly", "2020-W48")]
+    known["weekly"].add("2020-W48")
     assert due_notices(at("2020-12-03 10:29"), schedule, SHANGHAI, known) == []
     assert periods(due_notices(at("2020-12-03 10:30"), schedule, SHANGHAI, known)) == [("monthly", "2020-11")]
 
@@ -67,5 +68,6 @@ def test_configured_times_are_honoured() -> None:
 def test_next_runs(tmp_path: Path) -> None:
     config, _ = hall_config(tmp_path)
     weekly, monthly = next_runs(config, at("2020-11-27 18:00"))
-    assert weekly == at("2020-12-04 17:30")
+    assert weekly == at("2020-11-30 09:00")
+    assert next_runs(config, at("2020-11-30 09:00"))[0] == at("2020-12-07 09:00")
     assert monthly == at("2020-12-01 08:00")

@@ -146,13 +146,26 @@ def test_missing_reason_and_unnotified_weeks() -> None:
     assert notice.text.startswith("【草稿】缺少：")
 
 
-def test_honor_list_overrides_the_default() -> None:
+def test_a_short_honor_list_is_printed_as_it_is_and_makes_a_draft() -> None:
     from monitor.core.inputs.types import HonorEntry
 
     inputs = MonthInputs(
         **{**{f: getattr(INPUTS, f) for f in INPUTS.__slots__}, "honors": [HonorEntry("王五", "丁公司")]}
     )  # type: ignore[arg-type]
-    assert "考核前一名的派驻部门窗口工作人员依次是：王五（丁公司）。" in compose(inputs=inputs).text
+    notice = compose(inputs=inputs)
+    # One name: 第一名…是, never "前一名…依次是".
+    assert "考核第一名的派驻部门窗口工作人员是：王五（丁公司）。" in notice.text
+    assert "前一名" not in notice.text and notice.draft
+    assert notice.missing[0].startswith("表彰名单只有1人，通报列考核前三名")
+
+
+def test_a_draft_has_no_doc_number() -> None:
+    notice = compose(doc_number=None)
+    assert notice.draft and notice.doc_number == "" and notice.figures["doc_number"] == ""
+    assert notice.text.startswith("【草稿】未印发，无文号")
+    assert "〔2021〕" not in notice.text
+    issued = compose()
+    assert not issued.draft and issued.doc_number == "市政办〔2021〕7号" and "草稿" not in issued.text
 
 
 def test_chinese_numbers() -> None:

@@ -24,18 +24,34 @@ def test_repeat_points_count_the_whole_month_and_tiers_apply() -> None:
     # weeks 9 and 10. Week 10 has C1's 45-minute empty post (5 points) and the dismissed early leave is left out.
     week_11 = compose_weekly(HALL, WeeklyData("2021-W11", INCIDENTS, {}, dt.date(2021, 3, 19)))
     violations = week_11.tables[0]
-    assert [row[3:9] for row in violations.rows[1:]] == [("A1", "甲局", "张三", "迟到", "3分钟", "2")]
+    assert [row[3:11] for row in violations.rows[1:]] == [("A1", "甲局", "张三", "迟到", "3分钟", "2", "2", "视频")]
     week_10 = compose_weekly(HALL, WeeklyData("2021-W10", INCIDENTS, {}, dt.date(2021, 3, 12)))
     rows = week_10.tables[0].rows[1:]
-    assert [(r[3], r[6], r[7], r[8]) for r in rows] == [("A1", "迟到", "5分钟", "1"), ("C1", "空岗", "45分钟", "5")]
-    assert week_10.tables[1].rows[1:] == (("迟到", "1", "1"), ("空岗", "1", "5"))
+    assert [(r[3], r[6], r[7], r[8], r[9]) for r in rows] == [
+        ("A1", "迟到", "5分钟", "1", "1"),
+        ("C1", "空岗", "45分钟", "5", "5"),
+    ]
+    assert week_10.tables[1].rows[1:] == (("迟到", "1", "1", "1"), ("空岗", "1", "5", "5"))
     assert week_10.tables[2].rows[1:] == (("甲局", "1", "1"), ("丁公司", "1", "5"))
     assert "迟到1人次、空岗1人次，涉及甲局、丁公司窗口" in week_10.text
 
 
-def test_an_open_incident_is_marked() -> None:
+def test_a_row_as_the_clerk_writes_it() -> None:
     started = at("2021-03-17 10:00")
-    ongoing = Incident("i9", "empty_post", "C1", "丁公司", started, None, 12)
-    notice = compose_weekly(HALL, WeeklyData("2021-W11", [ongoing], {}, dt.date(2021, 3, 19)))
-    assert notice.tables[0].rows[1][7] == "12分钟（未结束）"
-    assert notice.tables[0].rows[1][8] == "3"
+    ongoing = Incident("i9", "empty_post", "C1", "丁公司", started, None, 12, source="patrol:王督查")
+    notice = compose_weekly(
+        HALL, WeeklyData("2021-W11", [ongoing], {"i9": ["last_seen.jpg"]}, dt.date(2021, 3, 22), doc_number=3)
+    )
+    row = notice.tables[0].rows[1]
+    # No "（未结束）", a blank name where the roster has none, both sheets' points, the source.
+    assert row[1:] == ("3月17日（周三）", "10:00", "C1", "丁公司", "", "空岗", "12分钟", "3", "3", "巡查")
+    assert notice.tables[0].label == "附件1" and notice.tables[0].landscape
+    # Evidence by caption, never by internal id.
+    assert [p.caption for p in notice.photos] == ["1. C1窗口 空岗 3月17日 10:00"]
+    assert "i9" not in notice.text and notice.doc_number == "市政办〔2021〕3号" and not notice.draft
+    assert HALL.notices.weekly_rectification in notice.text
+
+
+def test_a_weekly_draft_has_no_doc_number() -> None:
+    notice = compose_weekly(HALL, WeeklyData("2021-W11", INCIDENTS, {}, dt.date(2021, 3, 22)))
+    assert notice.draft and notice.text.startswith("【草稿】未印发，无文号")

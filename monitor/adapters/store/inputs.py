@@ -6,7 +6,6 @@ Decimal points are stored as their text so every backend gives back exactly what
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlmodel import Session, col, delete, select
@@ -161,9 +160,3 @@ def load_month_inputs(session: Session, config: MonitorConfig, month: str) -> Mo
         else None
     )
     return MonthInputs(month, cases, reviews, points.get("department"), points.get("window"), honors, reasons)
-
-
-def last_import_at(session: Session, months: Iterable[str]) -> dt.datetime | None:
-    """When the newest import for any of `months` arrived (the scheduler regenerates after it)."""
-    times = session.exec(select(InputImportRow.imported_at).where(col(InputImportRow.month).in_(list(months)))).all()
-    return max(times) if times else None

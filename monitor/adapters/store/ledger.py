@@ -3,8 +3,10 @@
 A scheduler claims a notice by inserting its row; the unique (kind, period) constraint makes the
 insert fail for every other scheduler, so a notice is never issued twice. A claim whose owner died
 before issuing goes stale and may be taken over by a conditional update, which again only one
-scheduler can win. The monthly 文号 is allocated in the same insert; a unique (kind, year, number)
-constraint makes two claims for different months retry rather than share a number.
+scheduler can win. The 文号 is taken from the office's register (`doc_register`) in the same
+transaction; its unique (year, number) constraint makes two claims retry rather than share a
+number, across kinds, and a corrected notice's old number stays registered (superseded), so no
+number is ever given twice.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from monitor.adapters.store.tables import NoticeLedgerRow
+from monitor.adapters.store.tables import DocRegisterRow, NoticeLedgerRow
 
 CLAIMED = "claimed"
 ISSUED = "issued"
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +42,30 @@ def entry(session: Session, kind: str, period: str) -> NoticeLedgerRow | None:
 
 
 def next_number(session: Session, year: int, start: int) -> int:
-    """The next monthly 文号 of `year`: one past the highest used, or the configured start."""
-    highest = session.exec(
-        select(func.max(NoticeLedgerRow.doc_number)).where(
-            NoticeLedgerRow.kind == "monthly", NoticeLedgerRow.doc_year == year
-        )
-    ).one()
+    """The next 文号 of `year` in the register: one past the highest ever given, or the configured start."""
+    highest = session.exec(select(func.max(DocRegisterRow.doc_number)).where(DocRegisterRow.doc_year == year)).one()
     return max(start, (highest or 0) + 1)
+
+
+def number_holder(session: Session, year: int, number: int) -> DocRegisterRow | None:
+    """Who holds 文号 `number` of `year` in the register, if anyone."""
+    return session.exec(
+        select(DocRegisterRow).where(DocRegisterRow.doc_year == year, DocRegisterRow.doc_number == number)
+    ).first()
+
+
+def _register(session: Session, kind: str, period: str, issued_on: dt.date, number: int, now: dt.datetime) -> None:
+    session.add(
+        DocRegisterRow(
+            doc_year=issued_on.year,
+            doc_number=number,
+            kind=kind,
+            period=period,
+            issued_on=issued_on,
+            state=ISSUED,
+            recorded_at=now,
+        )
+    )
 
 
 def periods(session: Session, kind: str) -> set[str]:
@@ -76,8 +96,10 @@ def claim(
     number_start: int,
     now: dt.datetime,
     stale_after: dt.timedelta,
+    number: int | None = None,
 ) -> Claim | None:
-    """Claim (kind, period) for `owner`; None when another scheduler has it (or issued it already)."""
+    """Claim (kind, period) for `owner` with 文号 `number` (default the register's next); None when
+    another scheduler has it (or issued it already)."""
     for _attempt in range(5):
         with Session(engine) as session:
             existing = entry(session, kind, period)
@@ -100,7 +122,8 @@ def claim(
                     return None
                 assert existing.id is not None
                 return Claim(existing.id, kind, period, existing.issued_on, existing.doc_number)
-            number = next_number(session, issued_on.year, number_start) if kind == "monthly" else None
+            given = number or next_number(session, issued_on.year, number_start)
+            _register(session, kind, period, issued_on, given, now)
             row = NoticeLedgerRow(
                 kind=kind,
                 period=period,
@@ -108,8 +131,8 @@ def claim(
                 claimed_by=owner,
                 claimed_at=now,
                 issued_on=issued_on,
-                doc_year=issued_on.year if number is not None else None,
-                doc_number=number,
+                doc_year=issued_on.year,
+                doc_number=given,
             )
             session.add(row)
             try:
@@ -118,8 +141,40 @@ def claim(
                 session.rollback()
                 continue  # another claim won this period (seen next round) or took this number (retry)
             assert row.id is not None
-            return Claim(row.id, kind, period, issued_on, number)
+            return Claim(row.id, kind, period, issued_on, given)
     return None
+
+
+def correct(
+    engine: Engine,
+    kind: str,
+    period: str,
+    *,
+    owner: str,
+    issued_on: dt.date,
+    number_start: int,
+    now: dt.datetime,
+    number: int | None = None,
+) -> Claim | None:
+    """Re-issue an issued notice as a correction (更正): its old 文号 stays registered as superseded,
+    the notice takes a new one and the new date. None when the period was never issued."""
+    with Session(engine) as session:
+        row = entry(session, kind, period)
+        if row is None or row.state != ISSUED:
+            return None
+        if row.doc_number is not None and row.doc_year is not None:
+            old = number_holder(session, row.doc_year, row.doc_number)
+            if old is not None:
+                old.state = SUPERSEDED
+                session.add(old)
+        given = number or next_number(session, issued_on.year, number_start)
+        _register(session, kind, period, issued_on, given, now)
+        row.doc_year, row.doc_number, row.issued_on = issued_on.year, given, issued_on
+        row.claimed_by, row.claimed_at, row.published_at = owner, now, None
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        return Claim(row.id, kind, period, issued_on, given)
 
 
 def mark_generated(engine: Engine, claim_id: int, files: list[str], summary: str, now: dt.datetime) -> None:
@@ -131,6 +186,11 @@ def mark_generated(engine: Engine, claim_id: int, files: list[str], summary: str
         row.generated_at = now
         row.state = ISSUED
         session.add(row)
+        if row.doc_year is not None and row.doc_number is not None:
+            registered = number_holder(session, row.doc_year, row.doc_number)
+            if registered is not None:
+                registered.files = row.files
+                session.add(registered)
         session.commit()
 
 
@@ -143,15 +203,3 @@ def mark_published(engine: Engine, claim_id: int, now: dt.datetime, error: str =
         row.last_error = error
         session.add(row)
         session.commit()
-
-
-def take_regeneration(engine: Engine, row: NoticeLedgerRow, now: dt.datetime) -> bool:
-    """Bump generated_at if nobody else did since `row` was read: only one scheduler regenerates."""
-    with Session(engine) as session:
-        result = session.execute(
-            update(NoticeLedgerRow)
-            .where(col(NoticeLedgerRow.id) == row.id, col(NoticeLedgerRow.generated_at) == row.generated_at)
-            .values(generated_at=now)
-        )
-        session.commit()
-        return result.rowcount == 1  # type: ignore[attr-defined]

@@ -3,7 +3,8 @@ imported inputs and the notice ledger.
 
 Deductions are not stored: scoring derives them from the standing incidents (monitor.core.scoring).
 The ledger holds one row per notice kind and period: its claim (so two schedulers never issue a
-notice twice), its 文号 and issue date (so a regenerated notice keeps them) and what was published.
+notice twice), its 文号 and issue date (given once, when it is issued) and what was published;
+the register (`doc_register`) every 文号 ever given, so none is given twice.
 Nothing here is ever deleted by the product; a dismissal is a row of its own.
 """
 
@@ -237,3 +238,24 @@ class NoticeLedgerRow(SQLModel, table=True):
     files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class DocRegisterRow(SQLModel, table=True):
+    """The office's register of 文号 (发文登记): one row per number ever given, never reused.
+
+    Numbers are per year of issue and shared by every kind of notice; a corrected notice's old
+    number stays here as superseded, so it is never given again.
+    """
+
+    __tablename__ = "doc_register"
+    __table_args__ = (UniqueConstraint("doc_year", "doc_number", name="uq_doc_register_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    doc_year: int
+    doc_number: int
+    kind: str = Field(max_length=12, description="weekly or monthly.")
+    period: str = Field(max_length=10, description="2020-W45 or 2020-11.")
+    issued_on: dt.date = Field(sa_column=Column(Date, nullable=False))
+    state: str = Field(max_length=12, description="issued, or superseded by a correction (更正).")
+    files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]

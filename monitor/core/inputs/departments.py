@@ -44,14 +44,13 @@ def parse_department_table(
             try:
                 counts.append(count(cell(cells, index, column)))
             except ValueError as exc:
-                problems.add(where, f"{column}: {exc}")
+                problems.add(table.where(line, index[column]), f"{column}：{exc}")
         complete = len(counts) == len(counted)
         stated = optional(cells, index, TOTAL, count, where, problems)
         if complete and stated is not None and stated != sum(counts):
             problems.add(
                 where,
-                f"合计 {stated} is not the sum of the row ({sum(counts)}, difference {stated - sum(counts):+d}): "
-                "correct the row or its 合计",
+                f"合计 {stated} 不等于本行之和（{sum(counts)}，差 {stated - sum(counts):+d}）：改正本行的数字或合计",
             )
         raw_name = cell(cells, index, "部门")
         if squeeze(raw_name) == TOTAL:
@@ -64,7 +63,7 @@ def parse_department_table(
             problems.add(where, str(exc))
             continue
         if name in first_line:
-            problems.add(where, f"{name} is listed twice (first on line {first_line[name]})")
+            problems.add(where, f"{name} 重复出现（第一次在第 {first_line[name]} 行）：删去重复的一行")
             continue
         first_line[name] = line
         if complete:
@@ -76,13 +75,12 @@ def parse_department_table(
             computed = sum(r.counts[position] for r in rows if r.department in in_totals)
             if stated_totals[position] != computed:
                 problems.add(
-                    table.where(line),
-                    f"合计 row: {column} says {stated_totals[position]} but the counted rows add up to {computed} "
-                    f"(difference {stated_totals[position] - computed:+d}); totals are computed from the rows, "
-                    "so correct the rows or the 合计 row",
+                    table.where(line, index[column]),
+                    f"合计行：{column} 为 {stated_totals[position]}，但计入合计的各行相加为 {computed}"
+                    f"（差 {stated_totals[position] - computed:+d}）；合计由各行算出，请改正各行或合计行",
                 )
     if not rows and not problems.lines:
-        problems.add(table.source, "no department rows")
+        problems.add(table.source, "没有部门数据行：表头下面逐行填写各部门")
     return rows, index
 
 
@@ -91,7 +89,7 @@ def parse_cases(config: MonitorConfig, table: Table) -> list[CaseVolume]:
     categories = config.notices.case_categories
     problems = Problems()
     rows, _ = parse_department_table(config, table, categories, (), problems)
-    problems.raise_if_any(f"{table.source}: cases")
+    problems.raise_if_any(f"{table.source}：办件量")
     return [CaseVolume(r.department, dict(zip(categories, r.counts, strict=True))) for r in rows]
 
 
@@ -112,5 +110,11 @@ def parse_reviews(config: MonitorConfig, table: Table) -> list[ReviewCount]:
                 follow_up_satisfaction=optional(row.cells, index, "二次满意度", percent, where, problems),
             )
         )
-    problems.raise_if_any(f"{table.source}: reviews")
+    problems.raise_if_any(f"{table.source}：“好差评”")
     return out
+
+
+def unlisted_departments(config: MonitorConfig, listed: Sequence[str]) -> list[str]:
+    """Configured departments an import did not list (the notice prints them with zeros)."""
+    present = set(listed)
+    return [d.name for d in config.departments if d.name not in present]

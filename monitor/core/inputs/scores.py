@@ -31,8 +31,8 @@ def _parse_points(
     index = columns(table, [key], [*limits, *from_incidents, *ignored], problems)
     for name in from_incidents & set(index):
         problems.add(
-            table.where(table.rows[0][0]),
-            f"column {name!r} is scored from recorded incidents and cannot be entered: remove the column",
+            table.where(table.rows[0][0], index[name]),
+            f"列“{name}”由记录的违纪情况计分，不能录入：删去该列",
         )
     out: dict[str, dict[str, Decimal]] = {}
     windows = config.window_by_id
@@ -48,10 +48,10 @@ def _parse_points(
         else:
             target = squeeze(raw)
             if target not in windows:
-                problems.add(where, f"window {raw!r} is not in the configuration's [windows]")
+                problems.add(where, f"窗口“{raw}”不在配置的 [windows] 中：检查窗口号")
                 continue
         if target in out:
-            problems.add(where, f"{target} is listed twice")
+            problems.add(where, f"{target} 重复出现：删去重复的一行")
             continue
         points: dict[str, Decimal] = {}
         for category, most in limits.items():
@@ -61,10 +61,10 @@ def _parse_points(
             try:
                 value = Decimal(text)
             except InvalidOperation:
-                problems.add(where, f"{category}: {text!r} is not a number")
+                problems.add(f"{where}:{index[category] + 1}", f"{category}：“{text}”不是数字")
                 continue
             if not value.is_finite() or not Decimal(0) <= value <= most:
-                problems.add(where, f"{category}: {text} is outside 0..{most}")
+                problems.add(f"{where}:{index[category] + 1}", f"{category}：{text} 超出 0–{most} 分")
                 continue
             points[category] = value
         out[target] = points
@@ -89,16 +89,16 @@ def parse_scores(config: MonitorConfig, month: str, tables: list[Table]) -> Scor
         else:
             problems.add(
                 table.where(table.rows[0][0]),
-                "cannot tell what this table is: its first row needs 部门 (department points), 窗口号 (window "
-                "points), 姓名 (honor list) or 部门 and 原因 (change reasons)",
+                "无法识别这张表：第一行需要 部门（部门考核录入分）、窗口号（工作人员考核录入分）、"
+                "姓名（表彰名单）或 部门 和 原因（办件量变化原因）",
             )
             continue
         if part in parts:
-            problems.add(table.source, f"a second {part} table in the same import")
+            problems.add(table.source, f"同一文件里有第二张同类的表（{part}）：只保留一张")
         parts[part] = value
     if not tables:
-        problems.add("scores", "the file is empty")
-    problems.raise_if_any("scores import")
+        problems.add("scores", "文件为空")
+    problems.raise_if_any("考核分导入")
     return ScoresImport(**parts)  # type: ignore[arg-type]
 
 
@@ -108,7 +108,7 @@ def _parse_honors(config: MonitorConfig, table: Table, problems: Problems) -> li
     for line, cells in table.data:
         name = squeeze(cell(cells, index, "姓名"))
         if not name:
-            problems.add(table.where(line), "姓名 is empty")
+            problems.add(table.where(line), "姓名为空：填写姓名或删去该行")
             continue
         try:
             out.append(HonorEntry(name, department_of(config, cell(cells, index, "部门"))))
@@ -123,7 +123,7 @@ def _parse_reasons(config: MonitorConfig, table: Table, problems: Problems) -> l
     for line, cells in table.data:
         reason = cell(cells, index, "原因").rstrip("，,。")
         if not reason:
-            problems.add(table.where(line), "原因 is empty: write why the case volume changed")
+            problems.add(table.where(line), "原因为空：写明办件量变化的原因")
             continue
         try:
             department = department_of(config, cell(cells, index, "部门"))
@@ -131,7 +131,7 @@ def _parse_reasons(config: MonitorConfig, table: Table, problems: Problems) -> l
             problems.add(table.where(line), str(exc))
             continue
         if any(r.department == department for r in out):
-            problems.add(table.where(line), f"{department} has a second reason")
+            problems.add(table.where(line), f"{department} 有第二条原因：合并为一条")
             continue
         out.append(ChangeReason(department, reason, squeeze(cell(cells, index, "业务"))))
     return out

@@ -37,8 +37,9 @@ class Table:
     source: str
     rows: tuple[Row, ...]
 
-    def where(self, line: int) -> str:
-        return f"{self.source}:{line}"
+    def where(self, line: int, position: int | None = None) -> str:
+        """FILE:LINE, or FILE:LINE:COLUMN (counted from 1) for one cell."""
+        return f"{self.source}:{line}" + ("" if position is None else f":{position + 1}")
 
     @property
     def data(self) -> tuple[Row, ...]:
@@ -59,8 +60,8 @@ class Problems:
         if self.lines:
             shown = self.lines[:SHOWN_PROBLEMS]
             more = len(self.lines) - SHOWN_PROBLEMS
-            tail = f"\n… and {more} more" if more > 0 else ""
-            raise InputError(f"{what} refused, nothing was imported:\n" + "\n".join(shown) + tail)
+            tail = f"\n……另有 {more} 处问题" if more > 0 else ""
+            raise InputError(f"{what}：导入被拒绝，未导入任何数据：\n" + "\n".join(shown) + tail)
 
 
 def columns(table: Table, required: Sequence[str], optional: Sequence[str], problems: Problems) -> dict[str, int]:
@@ -72,16 +73,14 @@ def columns(table: Table, required: Sequence[str], optional: Sequence[str], prob
         if not key:
             continue
         if key in index:
-            problems.add(table.where(line), f"column {key!r} appears twice")
+            problems.add(table.where(line, position), f"列“{key}”重复出现：删去重复的一列")
         elif key not in required and key not in optional:
             known = "、".join([*required, *optional])
-            problems.add(table.where(line), f"unknown column {text!r} (the columns are {known})")
+            problems.add(table.where(line, position), f"未知的列名“{text}”（可用的列：{known}）：改正列名或删去该列")
         index[key] = position
     missing = [c for c in required if c not in index]
     if missing:
-        problems.add(
-            table.where(line), f"missing column(s) {'、'.join(missing)}: the header row is {'、'.join(header)}"
-        )
+        problems.add(table.where(line), f"缺少列：{'、'.join(missing)}（表头为：{'、'.join(header)}）：补上这些列")
     return index
 
 
@@ -93,7 +92,7 @@ def cell(cells: tuple[str, ...], index: dict[str, int], key: str) -> str:
 def count(text: str) -> int:
     cleaned = text.replace(",", "").replace("，", "")
     if not re.fullmatch(r"\d+", cleaned):
-        raise ValueError(f"{text!r} is not a whole number of 0 or more" if text else "empty cell: write 0")
+        raise ValueError(f"“{text}”不是 0 或正整数：填写件数" if text else "单元格为空：没有就填 0")
     return int(cleaned)
 
 
@@ -101,9 +100,9 @@ def percent(text: str) -> Decimal:
     try:
         value = Decimal(text.rstrip("%％").strip())
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not a percentage such as 100% or 98.5") from None
+        raise ValueError(f"“{text}”不是百分比：写作 100% 或 98.5") from None
     if not Decimal(0) <= value <= Decimal(100):
-        raise ValueError(f"{text} is not between 0% and 100%")
+        raise ValueError(f"{text} 不在 0% 到 100% 之间")
     return value
 
 
@@ -117,12 +116,12 @@ def optional(
     try:
         return parse(text)
     except ValueError as exc:
-        problems.add(where, f"{key}: {exc}")
+        problems.add(f"{where}:{index[key] + 1}", f"{key}：{exc}")
         return None
 
 
 def department(config: MonitorConfig, text: str) -> str:
     name = squeeze(text)
     if name not in {d.name for d in config.departments}:
-        raise ValueError(f"department {text!r} is not in the configuration's [departments]: check the spelling")
+        raise ValueError(f"部门“{text}”不在配置的 [departments] 中：检查名称是否写错，或在配置中添加该部门")
     return name

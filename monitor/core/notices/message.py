@@ -11,7 +11,7 @@ from monitor.contract import Payload
 
 
 class NoticeIssued(Payload):
-    """A notice was issued (or regenerated after new imports): its summary and its files."""
+    """A notice was issued: its summary and its files."""
 
     kind: Literal["weekly", "monthly"]
     period: str = Field(description="2020-W45 or 2020-11.")
@@ -21,5 +21,4 @@ class NoticeIssued(Payload):
     missing: list[str] = Field(default_factory=list)
     summary: str = Field(description="A few lines in Chinese, as the group robots get them.")
     files: list[str] = Field(description="File names in <output_dir>/notices/<period>/.")
-    regenerated: bool = Field(False, description="True when re-issued because imports for the period arrived.")
     sent_at: AwareDatetime

@@ -17,6 +17,7 @@ Style = Literal[
     "attachments",
     "signature",
     "date",
+    "copy_to",
     "imprint",
 ]
 
@@ -26,7 +27,8 @@ class Block:
     """One paragraph; `style` tells a writer how to lay it out (GB/T 9704 elements).
 
     A "table" block places the table whose key is `text` in the body; attachments (tables with a
-    label) follow the body, each on a page of its own.
+    label) follow the body, each on a page of its own. The 版记 blocks ("copy_to", and "imprint":
+    '<印发机关>　<印发日期>印发') are printed at the very end, after the attachments.
     """
 
     style: Style
@@ -49,6 +51,18 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     unit: str = ""
     merge_down: tuple[int, ...] = ()
+    landscape: bool = False
+    """Printed on landscape pages (a wide table such as the weekly notice's violations)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """An evidence snapshot a notice shows, by its caption (window, kind, time), never by internal id."""
+
+    caption: str
+    incident_id: str
+    """With `name`, where the store keeps the image (the writer is given the bytes)."""
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +79,15 @@ class Notice:
     """Every figure the text states, JSON-ready (strings and ints)."""
     missing: tuple[str, ...] = ()
     """Inputs that were not available: a non-empty list makes the notice a draft."""
+    doc_number: str = ""
+    """The 文号 it was issued under; "" for a draft generated on demand (not issued)."""
+    photos: tuple[Photo, ...] = ()
+    photos_label: str = ""
+    """The heading of the photos' attachment (附件2 …), when there are photos."""
 
     @property
     def draft(self) -> bool:
-        return bool(self.missing)
+        return bool(self.missing) or not self.doc_number
 
     @property
     def text(self) -> str:

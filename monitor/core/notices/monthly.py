@@ -47,7 +47,8 @@ class MonthlyData:
     """The month's incidents, dismissed ones included (they are left out)."""
     inputs: MonthInputs
     previous_cases: list[CaseVolume] | None
-    doc_number: int
+    doc_number: int | None
+    """The 文号's number when the notice is issued; None for a draft (no 文号, marked 【草稿】)."""
     issued_on: dt.date
     weeks_notified: bool
     """Whether every week with a violation had its weekly notice issued (section 四 says so only then)."""
@@ -142,9 +143,22 @@ def attachment_4(config: MonitorConfig, ranked: list[ReviewCount] | None) -> tup
     return tuple(rows)
 
 
-def _top_staff(config: MonitorConfig, scores: MonthScores, inputs: MonthInputs) -> list[str]:
+def ranking_phrase(what: str, subject: str, names: list[str], verb: str) -> str:
+    """考核前五名的<subject>依次是：A、B — or, for one name, 考核第一名的<subject>是：A (never 前一名…依次)."""
+    if len(names) == 1:
+        return f"{what}第一名的{subject}{verb}：{names[0]}"
+    return f"{what}前{chinese_number(len(names))}名的{subject}依次{verb}：{'、'.join(names)}"
+
+
+def _top_staff(config: MonitorConfig, scores: MonthScores, inputs: MonthInputs, missing: list[str]) -> list[str]:
+    wanted = config.notices.top_staff
     if inputs.honors:
-        return [f"{h.name}（{h.department}）" for h in inputs.honors[: config.notices.top_staff]]
+        if len(inputs.honors) < wanted:
+            missing.append(
+                f"表彰名单只有{len(inputs.honors)}人，通报列考核前{chinese_number(wanted)}名"
+                "（monitor import scores，姓名、部门表；或调整 notices.top_staff）"
+            )
+        return [f"{h.name}（{h.department}）" for h in inputs.honors[:wanted]]
     rank = {r.key: r.rank for r in scores.departments}
     ordered = sorted(scores.staff, key=lambda r: (-r.total, rank.get(r.department, len(rank) + 1), r.rank))
     return [f"{r.name or f'{r.key}窗口'}（{r.department}）" for r in ordered[: config.notices.top_staff]]
@@ -186,7 +200,7 @@ def _section_cases(
     busiest = [c.department for c in ranked if sum(c.counts.values()) > 0][: config.notices.top_volume]
     figures["top_volume"] = busiest
     if busiest:
-        parts.append(f"办件量排名前{chinese_number(len(busiest))}名的部门窗口依次为：{'、'.join(busiest)}。")
+        parts.append(ranking_phrase("办件量排名", "部门窗口", busiest, "为") + "。")
     if previous is not None:
         parts.append(_notable_changes(config, data, ranked, previous, missing, figures))
     parts.append("具体窗口办件量见附件3。")
@@ -307,6 +321,22 @@ def doc_number_text(config: MonitorConfig, year: int, number: int) -> str:
     return config.notices.doc_number_format.format(year=year, number=number)
 
 
+def end_notes(config: MonitorConfig, issued_on: dt.date) -> list[Block]:
+    """The 版记: 抄送 (when configured), then 印发机关 and 印发日期."""
+    notices = config.notices
+    copy_to = [Block("copy_to", f"抄送：{notices.copy_to}。")] if notices.copy_to else []
+    return [*copy_to, Block("imprint", f"{notices.imprint or config.hall.office}　{chinese_date(issued_on)}印发")]
+
+
+def draft_marker(missing: list[str], number: str) -> list[Block]:
+    """The 【草稿】 line: what is missing, or that the notice is not issued (no 文号); none when issued and complete."""
+    if missing:
+        return [Block("draft", "【草稿】缺少：" + "；".join(missing))]
+    if not number:
+        return [Block("draft", "【草稿】未印发，无文号（印发：monitor notice … --issue）")]
+    return []
+
+
 def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
     notices = config.notices
     year, m = int(data.month[:4]), int(data.month[5:])
@@ -343,25 +373,26 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         Table("4", "附件4", f"{caption}派驻部门窗口“好差评”评价情况统计", attachment_4(config, reviews)),
     )
     top_departments = [r.key for r in scores.departments[: notices.top_departments]]
-    top_staff = _top_staff(config, scores, inputs)
+    top_staff = _top_staff(config, scores, inputs, missing)
     figures["top_departments"] = top_departments
     figures["top_staff"] = top_staff
     hall = config.hall.name
     title = notices.monthly_title.format(hall=hall, year=year, month=m)
-    number = doc_number_text(config, data.issued_on.year, data.doc_number)
+    number = "" if data.doc_number is None else doc_number_text(config, data.issued_on.year, data.doc_number)
     section_1 = (
         f"{m}月份，{hall}根据{notices.rules_title}，对派驻部门窗口及工作人员的工作情况进行了考核，"
-        f"考核前{chinese_number(len(top_departments))}名的派驻部门窗口依次是：{'、'.join(top_departments)}。"
-        f"考核前{chinese_number(len(top_staff))}名的派驻部门窗口工作人员依次是：{'、'.join(top_staff)}。"
-        "具体考核情况见附件1、附件2。"
+        + ranking_phrase("考核", "派驻部门窗口", top_departments, "是")
+        + "。"
+        + ranking_phrase("考核", "派驻部门窗口工作人员", top_staff, "是")
+        + "。具体考核情况见附件1、附件2。"
     )
     section_2 = _section_cases(config, data, cases, missing, figures)
     section_3 = _section_reviews(config, reviews, missing, figures, data.month)
     section_4 = _section_discipline(config, data, scores, standing, figures)
     blocks = [
-        *([Block("draft", "【草稿】缺少：" + "；".join(missing))] if missing else []),
+        *draft_marker(missing, number),
         Block("issuer", notices.issuer),
-        Block("number", number),
+        *([Block("number", number)] if number else []),
         Block("title", title),
         Block("addressee", f"{notices.addressees}："),
         Block(
@@ -380,11 +411,11 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         *(Block("attachments", f"{'附件：' if t.key == '1' else ''}{t.key}.{t.caption}") for t in tables),
         Block("signature", config.hall.office),
         Block("date", chinese_date(data.issued_on)),
-        Block("imprint", f"{notices.imprint or config.hall.office}　{chinese_date(data.issued_on)}印发"),
+        *end_notes(config, data.issued_on),
     ]
     figures["doc_number"] = number
     figures["issued_on"] = data.issued_on.isoformat()
-    summary_lines = [f"{title}（{number}）"]
+    summary_lines = [f"{title}（{number or '草稿'}）"]
     if missing:
         summary_lines.append("【草稿】缺少：" + "；".join(missing))
     summary_lines.append(f"考核前{chinese_number(len(top_departments))}名：{'、'.join(top_departments)}")
@@ -410,4 +441,5 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         summary="\n".join(summary_lines),
         figures=figures,
         missing=tuple(missing),
+        doc_number=number,
     )

@@ -58,9 +58,10 @@ def weeks_between(first: dt.date, last: dt.date) -> list[str]:
 
 
 def weekly_due(week: str, schedule: ScheduleConfig, tz: ZoneInfo) -> dt.datetime:
-    """The moment a week's notice is due: its configured weekday and time, in that week."""
-    monday = dt.date.fromisoformat(f"{week}-1")
-    day = monday + dt.timedelta(days=WEEKDAYS.index(schedule.weekly_day))
+    """The moment a week's notice is due: its configured weekday and time in the following week,
+    after the Monday–Sunday week it reports has ended."""
+    following = dt.date.fromisoformat(f"{week}-1") + dt.timedelta(days=7)
+    day = following + dt.timedelta(days=WEEKDAYS.index(schedule.weekly_day))
     return dt.datetime.combine(day, schedule.weekly_time, tz)
 
 

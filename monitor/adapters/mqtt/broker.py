@@ -10,6 +10,7 @@ guarantees need Mosquitto (or any MQTT 3.1.1/5 broker); amqtt keeps nothing acro
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import shutil
 import socket
@@ -75,6 +76,9 @@ class MosquittoBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(
+            # Started as root, mosquitto would switch to the user "mosquitto", which cannot save its
+            # persistence in this process's folder: it runs as the user running the monitor.
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"

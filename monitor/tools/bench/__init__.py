@@ -23,4 +23,7 @@ the frame that published it, plus that frame's wall time from decoding to messag
 
 Modules: `hall` builds the synthetic hall, `runner` runs one pipeline over it in a child process,
 `measure` turns a run into figures, `report` runs every mode and compares them.
+
+`recorder` is another benchmark, `monitor bench-recorder`: the recorder draining a backlog of signed
+incidents that the broker kept while it was down (docs/benchmarks.md).
 """

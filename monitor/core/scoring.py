@@ -72,10 +72,11 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     return dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(after, dt.time(), tz)
 
 
-def _points_for(rule: DeductionConfig, incident: Incident, occurrence: int) -> Decimal:
+def points_for(rule: DeductionConfig, minutes: int | None, occurrence: int) -> Decimal:
+    """Points one incident deducts under `rule`: its duration tier, or the repeat points from the
+    `occurrence`-th incident of its window and kind in the month on."""
     points = rule.points
-    minutes = incident.minutes or 0
-    reached = [t for t in rule.tiers if minutes >= t.min_minutes]
+    reached = [t for t in rule.tiers if (minutes or 0) >= t.min_minutes]
     if reached:
         points = max(reached, key=lambda t: t.min_minutes).points
     if rule.repeat_after is not None and rule.repeat_points is not None and occurrence >= rule.repeat_after:
@@ -102,7 +103,7 @@ def deductions_for(incidents: Iterable[Incident], config: MonitorConfig) -> list
             continue
         key = (incident.window, incident.kind, local.strftime("%Y-%m"))
         occurrences[key] += 1
-        points = _points_for(rule, incident, occurrences[key])
+        points = points_for(rule, incident.minutes, occurrences[key])
         reason = f"{_describe(incident, rule.label, tz)}扣{plain(points)}分"
         if rule.staff_category:
             out.append(Deduction(incident.id, "staff", incident.window, rule.staff_category, points, reason))

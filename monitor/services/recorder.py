@@ -42,16 +42,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from monitor.adapters.mqtt.client import broker_address, disconnect, make_client
 from monitor.adapters.store import alerts as alert_store
 from monitor.adapters.store import lease
 from monitor.adapters.store.dead_letters import add_dead_letter, trim_dead_letters
 from monitor.adapters.store.evidence import purge_evidence, save_evidence
-from monitor.adapters.store.incidents import Conflict, Outcome, dismiss, incident_by_id, load_incidents, record_event
+from monitor.adapters.store.incidents import Conflict, Outcome, dismiss, incident_by_id, record_event
 from monitor.adapters.store.leaves import grant_leave, leaves_around
-from monitor.adapters.store.tables import AlertRow, IncidentEventRow, IncidentRow
+from monitor.adapters.store.tables import AlertRow, DismissalRow, IncidentEventRow, IncidentRow
 from monitor.adapters.webhooks import WebhookFailed, send_text
 from monitor.config import MonitorConfig
 from monitor.contract import (
@@ -69,7 +69,7 @@ from monitor.contract import (
 from monitor.core.admission import Refused, admit
 from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
-from monitor.core.scoring import deductions_for, month_bounds
+from monitor.core.scoring import month_bounds, points_for
 from monitor.core.signature import Unauthenticated, authorize
 
 log = logging.getLogger(__name__)
@@ -102,15 +102,32 @@ def _as_text(payload: bytes) -> str:
 
 
 def _points_of(session: Session, row: IncidentRow, config: MonitorConfig) -> Decimal:
-    """Points the incident deducts now, judged among its window's incidents of the month (repeats
-    escalate per window, kind and month): the cost does not grow with the month's other windows."""
-    start, end = month_bounds(row.started_at.astimezone(config.hall.tz).strftime("%Y-%m"), config.hall.tz)
-    mine = [
-        d
-        for d in deductions_for(load_incidents(session, start, end, window=row.window), config)
-        if d.incident_id == row.id
-    ]
-    return max((d.points for d in mine), default=Decimal(0))
+    """Points the new incident deducts, as the month's score sheet counts them (monitor.core.scoring):
+    its rule's tier, and for an escalating rule its rank among the standing incidents of its window and
+    kind in the month — one indexed count, so the cost does not grow with the month."""
+    local = row.started_at.astimezone(config.hall.tz)
+    rule = config.rule_set_on(local.date()).deduction(row.kind)
+    if rule is None:
+        return Decimal(0)
+    occurrence = 1
+    if rule.repeat_after is not None:
+        start, _ = month_bounds(local.strftime("%Y-%m"), config.hall.tz)
+        earlier = (col(IncidentRow.started_at) < row.started_at) | (
+            (col(IncidentRow.started_at) == row.started_at) & (col(IncidentRow.id) <= row.id)
+        )
+        occurrence = session.exec(
+            select(func.count())
+            .select_from(IncidentRow)
+            .join(DismissalRow, col(DismissalRow.incident_id) == col(IncidentRow.id), isouter=True)
+            .where(
+                IncidentRow.window == row.window,
+                IncidentRow.kind == row.kind,
+                IncidentRow.started_at >= start,
+                earlier,
+                col(DismissalRow.id).is_(None),
+            )
+        ).one()
+    return points_for(rule, row.minutes, occurrence)
 
 
 def _receipt_of(topic: str, payload: bytes, topics: Topics) -> tuple[str, str] | None:
@@ -594,7 +611,9 @@ class Recorder:
         """Claim the due alerts and try each once; return how many were delivered."""
         delivered = 0
         now = self.clock()
-        with Session(self.engine) as session:
+        # expire_on_commit=False: reading a row after a commit must not open a transaction that would
+        # hold the database (SQLite's write lock) while an alert waits on the broker or a webhook.
+        with Session(self.engine, expire_on_commit=False) as session:
             rows = alert_store.claim_due(session, self.instance, now, ALERT_CLAIM)
             session.commit()
             for row in rows:

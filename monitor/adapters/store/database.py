@@ -29,6 +29,7 @@ def _alembic_config() -> Config:
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]  # see create_db_engine
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     # WAL lets the CLI read while the recorder writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -45,6 +46,10 @@ def create_db_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite begins transactions itself, lazily, and commits at a savepoint's release: a batch would
+        # not be one transaction. SQLAlchemy's recipe: the driver does nothing, SQLAlchemy says BEGIN —
+        # IMMEDIATE, so a transaction that reads and then writes never fails on a stale snapshot.
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     if parsed.password is None and os.environ.get(PASSWORD_ENV):
         parsed = parsed.set(password=os.environ[PASSWORD_ENV])

@@ -32,7 +32,3 @@ def trim_dead_letters(session: Session, keep: int) -> int:
         return 0
     result = session.exec(delete(DeadLetterRow).where(col(DeadLetterRow.id) <= newest - keep))  # type: ignore[call-overload]
     return int(result.rowcount or 0)
-
-
-def recent_dead_letters(session: Session, limit: int = 50) -> list[DeadLetterRow]:
-    return list(session.exec(select(DeadLetterRow).order_by(col(DeadLetterRow.id).desc()).limit(limit)).all())

@@ -26,6 +26,7 @@ from monitor.core.signature import Record
 from monitor.services.recorder import Recorder
 from tests.support.config import SUPERVISOR, hall_config, signed
 from tests.support.mqtt import Subscriber, publish
+from tests.support.recorder import subscribed_holder
 from tests.support.waiting import wait_for
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -256,7 +257,7 @@ def test_recorder_killed_and_restarted_loses_nothing(db_url: str, mosquitto_url:
     events = [js(config, late(f"kill-{n}", window, 4 + n % 3)) for n, window in enumerate(windows)]
     process = _recorder_process(path)
     try:
-        wait_for(lambda: b"online" in availability.payloads(), what="the recorder online")
+        wait_for(lambda: subscribed_holder(engine) == process.pid, what="the recorder subscribed")
         publish(mosquitto_url, topics.incidents, events[:10])
         process.send_signal(signal.SIGKILL)  # no chance to finish, acknowledge or say goodbye
         process.wait(10)

@@ -1,13 +1,14 @@
 """The recorder: the single writer of incidents, dismissals and leave.
 
 It holds a persistent MQTT session (fixed client id, clean_session=False, QoS 1), so nothing
-published while it is down is lost; messages are applied in batches, each in one transaction with
-a savepoint per message, and acknowledged only after the batch commits, so a crash before the
-commit means redelivery, and redelivery is harmless because recording is idempotent on (incident
-id, event, seq). No single message can stop it: anything it cannot parse, authenticate, admit or
-store is refused with the reason — on <prefix>/rejected, in the dead-letter table and in the log —
-acknowledged, and nothing of it is written; an unexpected error quarantines that one message the
-same way. Only an unreachable database holds messages back (unacknowledged) until it returns.
+published while it is down is lost; messages are applied in batches of up to 200, each one
+transaction (what the batch needs read once, its rows written together at its end), and
+acknowledged only after the batch commits, so a crash before the commit means redelivery, and
+redelivery is harmless because recording is idempotent on (incident id, event, seq). No single
+message can stop it: anything it cannot parse, authenticate, admit or store is refused with the
+reason — on <prefix>/rejected, in the dead-letter table and in the log — acknowledged, and nothing
+of it is written; an unexpected error quarantines that one message the same way. Only an
+unreachable database holds messages back (unacknowledged) until it returns.
 
 Records that cost or restore points must be signed (monitor.core.signature): an incident by the
 camera service that runs its camera or by the patrolling supervisor, a dismissal or leave by the
@@ -49,8 +50,8 @@ from monitor.adapters.store import alerts as alert_store
 from monitor.adapters.store import lease
 from monitor.adapters.store.dead_letters import add_dead_letter, trim_dead_letters
 from monitor.adapters.store.evidence import purge_evidence, save_evidence
-from monitor.adapters.store.incidents import Conflict, Outcome, dismiss, incident_by_id, record_event
-from monitor.adapters.store.leaves import grant_leave, leaves_around
+from monitor.adapters.store.incidents import Conflict, IncidentBook, Outcome, as_incident, dismiss, record_event
+from monitor.adapters.store.leaves import LeaveBook
 from monitor.adapters.store.tables import AlertRow, DismissalRow, IncidentEventRow, IncidentRow
 from monitor.adapters.webhooks import WebhookFailed, send_text
 from monitor.config import MonitorConfig
@@ -80,6 +81,28 @@ BATCH = 200
 """Most messages applied in one transaction (one commit, then their acknowledgements)."""
 ALERT_CLAIM = dt.timedelta(seconds=60)
 """How long a recorder holds an alert it is delivering before another may take it."""
+PUBLISH_WAIT = 2.0
+"""Seconds a round of alert delivery waits for the broker to complete its QoS 2 publishes."""
+PENDING = "pending"
+"""An alert's outcome while the MQTT client still holds its publish (it is not published again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """What the database holds about one batch's incidents, read once for the batch (or once for one
+    message, when each goes in a savepoint of its own) and kept current as it writes."""
+
+    leaves: LeaveBook
+    incidents: IncidentBook
+
+    @classmethod
+    def read(cls, session: Session, messages: Sequence[tuple[str, bytes]], topics: Topics) -> Books:
+        events: list[IncidentEvent] = []
+        for topic, payload in messages:
+            if topic == topics.incidents:
+                with contextlib.suppress(ContractError):  # refused when its turn comes
+                    events.append(IncidentEvent.from_json(payload))
+        return cls(LeaveBook(session, events), IncidentBook(session, events))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,28 +186,32 @@ def _evidence_digests(session: Session, incident_id: str) -> tuple[set[str], dic
 
 
 def handle_message(
-    session: Session, config: MonitorConfig, calendar: WorkCalendar, topic: str, payload: bytes, now: dt.datetime
+    session: Session,
+    config: MonitorConfig,
+    calendar: WorkCalendar,
+    topic: str,
+    payload: bytes,
+    now: dt.datetime,
+    books: Books,
 ) -> Handled:
-    """Apply one message in the caller's transaction (which the caller commits, or rolls back when
-    the message is rejected)."""
+    """Apply one message in the caller's transaction, which the caller commits. A rejection writes
+    nothing: every refusal is decided before the first write."""
     topics = Topics(config.mqtt.topic_prefix)
     receipt = _receipt_of(topic, payload, topics)
     if topic == topics.incidents:
         try:
             event = IncidentEvent.from_json(payload)
             authorize(event, config)
-            leaves = leaves_around(session, event.window, event.started_at, dt.timedelta(days=1))
-            charge = admit(event, config, calendar, leaves)
-            outcome = record_event(session, event, charge, now)
+            charge = admit(event, config, calendar, books.leaves.around(event.window, event.started_at))
+            outcome, row = record_event(books.incidents, event, charge, now)
         except (ContractError, Unauthenticated, Refused, Conflict) as exc:
             return Handled("rejected", str(exc), receipt)
         if outcome is Outcome.DUPLICATE:
             return Handled("duplicate", f"{event.id} {event.event} #{event.seq}", receipt)
         if outcome is Outcome.NEW_INCIDENT:
-            session.flush()
-            row = session.get(IncidentRow, event.id)
             assert row is not None
-            alert = compose_alert(incident_by_id(session, event.id), _points_of(session, row, config), config)
+            # Just recorded, so not dismissed: a dismissal names a recorded incident.
+            alert = compose_alert(as_incident(row, dismissed=False), _points_of(session, row, config), config)
             alert_store.queue_alert(session, alert, config.alerts, now)
         return Handled("recorded", f"{event.id} {event.event} #{event.seq} {event.kind} {event.window}", receipt)
     if topic.startswith(f"{topics.prefix}/evidence/"):
@@ -199,7 +226,7 @@ def handle_message(
             return Handled("rejected", f"unknown window {grant.window!r}: not in the hall's [windows]", receipt)
         if grant.end <= grant.start:
             return Handled("rejected", "leave ends before it starts", receipt)
-        fresh = grant_leave(session, grant, now)
+        fresh = books.leaves.grant(grant, now)
         return Handled("recorded" if fresh else "duplicate", f"leave {grant.id} {grant.window}", receipt)
     if topic == topics.dismissals:
         try:
@@ -287,6 +314,7 @@ class Recorder:
         self._in_flight: dict[int, mqtt.MQTTMessageInfo] = {}  # alert row id -> its QoS 2 publish
         self._holding = False
         self._renewed = 0.0
+        self._round = 0  # rounds of alert delivery: each claims under a name of its own
 
     # --- lifecycle ---
 
@@ -523,9 +551,11 @@ class Recorder:
     def apply(self, messages: Sequence[tuple[str, bytes]]) -> list[Handled] | None:
         """Apply messages and commit: every message ends recorded, duplicate, dismissed or rejected.
 
-        One transaction for the batch, one savepoint per message: a rejected or failing message rolls
-        back alone and is kept as a dead letter. Only the database being unavailable holds the batch
-        back (retried with backoff); None when the recorder stops meanwhile.
+        One transaction for the batch. A rejected message writes nothing; one that fails after writing
+        (another recorder wrote the same record at the same moment, or an unexpected error) sends the
+        batch round again with a savepoint per message, so that it rolls back alone and is kept as a
+        dead letter. Only the database being unavailable holds the batch back (retried with backoff);
+        None when the recorder stops meanwhile.
         """
         delay = 0.5
         while not self._stop.is_set():
@@ -538,24 +568,46 @@ class Recorder:
         return None
 
     def _apply_once(self, messages: Sequence[tuple[str, bytes]]) -> list[Handled]:
-        results: list[Handled] = []
         now = self.clock()
         with Session(self.engine) as session:
-            for topic, payload in messages:
-                handled = self._apply_one(session, topic, payload, now)
-                if handled.status == "rejected":
-                    add_dead_letter(session, topic, handled.detail, payload, now)
-                results.append(handled)
-            if any(h.status == "rejected" for h in results):
-                trim_dead_letters(session, self.config.recorder.dead_letters)
+            try:
+                results = self._apply_batch(session, messages, now, isolated=False)
+            except OperationalError:
+                raise
+            except Exception as exc:  # the isolated round names the culprit and quarantines it alone
+                log.debug("batch failed as a whole (%s: %s); applying it message by message", type(exc).__name__, exc)
+                session.rollback()
+                results = self._apply_batch(session, messages, now, isolated=True)
             session.commit()
         return results
 
-    def _apply_one(self, session: Session, topic: str, payload: bytes, now: dt.datetime) -> Handled:
+    def _apply_batch(
+        self, session: Session, messages: Sequence[tuple[str, bytes]], now: dt.datetime, *, isolated: bool
+    ) -> list[Handled]:
+        """Apply the batch in the session's transaction: as a whole (its rows written together at the end), or
+        `isolated`, each message in a savepoint of its own."""
+        books = None if isolated else Books.read(session, messages, self.topics)
+        results: list[Handled] = []
+        for topic, payload in messages:
+            if books is None:
+                handled = self._apply_isolated(session, topic, payload, now)
+            else:
+                handled = handle_message(session, self.config, self.calendar, topic, payload, now, books)
+            if handled.status == "rejected":
+                add_dead_letter(session, topic, handled.detail, payload, now)
+            results.append(handled)
+        if any(h.status == "rejected" for h in results):
+            trim_dead_letters(session, self.config.recorder.dead_letters)
+        session.flush()  # a write the database refuses fails here, inside the round, not at the commit
+        return results
+
+    def _apply_isolated(self, session: Session, topic: str, payload: bytes, now: dt.datetime) -> Handled:
         for attempt in range(3):
             savepoint = session.begin_nested()
             try:
-                handled = handle_message(session, self.config, self.calendar, topic, payload, now)
+                books = Books.read(session, [(topic, payload)], self.topics)
+                handled = handle_message(session, self.config, self.calendar, topic, payload, now, books)
+                session.flush()
             except OperationalError:
                 savepoint.rollback()
                 raise
@@ -575,10 +627,7 @@ class Recorder:
                     f"could not be recorded ({type(exc).__name__}: {str(exc)[:500]}); kept as a dead letter",
                     _receipt_of(topic, payload, self.topics),
                 )
-            if handled.status == "rejected":
-                savepoint.rollback()
-            else:
-                savepoint.commit()
+            savepoint.commit()
             return handled
         raise AssertionError("unreachable")
 
@@ -608,60 +657,85 @@ class Recorder:
         return purged
 
     def deliver_due_alerts(self) -> int:
-        """Claim the due alerts and try each once; return how many were delivered."""
-        delivered = 0
+        """Claim the due alerts (up to 200), try each once, and record what became of them; return how many
+        were delivered. Two short transactions: none is open while an alert waits on the broker or a
+        webhook (on SQLite it would hold the write lock)."""
+        self._round += 1
         now = self.clock()
-        # expire_on_commit=False: reading a row after a commit must not open a transaction that would
-        # hold the database (SQLite's write lock) while an alert waits on the broker or a webhook.
         with Session(self.engine, expire_on_commit=False) as session:
-            rows = alert_store.claim_due(session, self.instance, now, ALERT_CLAIM)
+            rows = alert_store.claim_due(session, f"{self.instance}#{self._round}", now, ALERT_CLAIM)
             session.commit()
+        if not rows:
+            return 0
+        outcomes = self._send(rows)
+        now = self.clock()
+        delivered = [row_id for row_id, error in outcomes.items() if error is None]
+        with Session(self.engine) as session:
+            alert_store.mark_delivered(session, delivered, now)
+            alert_store.extend_claims(session, [i for i, e in outcomes.items() if e == PENDING], now, ALERT_CLAIM)
             for row in rows:
-                error = self._deliver(row)
-                now = self.clock()
-                if error is None:
-                    alert_store.mark_delivered(row, now)
-                    delivered += 1
-                elif error == "pending":
-                    alert_store.extend_claim(row, now, ALERT_CLAIM)
-                else:
+                error = outcomes[row.id]  # type: ignore[index]
+                if error is not None and error != PENDING:
                     alert_store.mark_failed(row, error, self.config.alerts, now)
+                    session.add(row)
                     log.warning(
                         "alert %s via %s failed (attempt %d): %s", row.incident_id, row.channel, row.attempts, error
                     )
-                session.add(row)
-                session.commit()
-        return delivered
+            session.commit()
+        return len(delivered)
 
-    def _deliver(self, row: AlertRow) -> str | None:
-        """None when delivered; "pending" while the MQTT client still holds the publish; else the error."""
-        assert row.id is not None
-        alert = Alert.from_json(row.payload)
-        if row.channel == alert_store.MQTT_CHANNEL:
-            info = self._in_flight.get(row.id)
-            if info is None:
-                client = self._client
-                if client is None:
-                    return "pending"
-                # QoS 2: the broker passes it on exactly once; paho keeps it across reconnects, so it is
-                # never published a second time while this client holds it.
-                info = client.publish(self.topics.alerts, row.payload.encode(), qos=2)
-                if info.rc == mqtt.MQTT_ERR_NO_CONN:
-                    info.rc = mqtt.MQTT_ERR_SUCCESS  # queued in the client: sent when it reconnects
-                elif info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    return mqtt.error_string(info.rc)
-                self._in_flight[row.id] = info
+    def _send(self, rows: Sequence[AlertRow]) -> dict[int, str | None]:
+        """Each row's outcome: None when delivered, PENDING while the MQTT client still holds its publish,
+        else the error. MQTT alerts are all published first and waited for together."""
+        outcomes: dict[int, str | None] = {}
+        publishing: dict[int, mqtt.MQTTMessageInfo] = {}
+        for row in rows:
+            assert row.id is not None
+            if row.channel == alert_store.MQTT_CHANNEL:
+                sent = self._publish(row.id, row.payload)
+                if isinstance(sent, str):
+                    outcomes[row.id] = sent
+                else:
+                    publishing[row.id] = sent
+            else:
+                outcomes[row.id] = self._post(row)
+        deadline = time.monotonic() + PUBLISH_WAIT
+        for row_id, info in publishing.items():
             if not info.is_published():
                 with contextlib.suppress(RuntimeError, ValueError):  # not connected: paho sends it on reconnect
-                    info.wait_for_publish(timeout=2)
+                    info.wait_for_publish(timeout=max(deadline - time.monotonic(), 0.0))
             if info.is_published():
-                del self._in_flight[row.id]
-                return None
-            return "pending"
+                del self._in_flight[row_id]
+                outcomes[row_id] = None
+            else:
+                outcomes[row_id] = PENDING
+        return outcomes
+
+    def _publish(self, row_id: int, payload: str) -> mqtt.MQTTMessageInfo | str:
+        """The alert's QoS 2 publish (the one already in flight, if any), or PENDING / the error."""
+        info = self._in_flight.get(row_id)
+        if info is not None:
+            return info
+        client = self._client
+        if client is None:
+            return PENDING
+        # QoS 2: the broker passes it on exactly once; paho keeps it across reconnects, so it is never
+        # published a second time while this client holds it.
+        info = client.publish(self.topics.alerts, payload.encode(), qos=2)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN:
+            info.rc = mqtt.MQTT_ERR_SUCCESS  # queued in the client: sent when it reconnects
+        elif info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return mqtt.error_string(info.rc)
+        self._in_flight[row_id] = info
+        return info
+
+    def _post(self, row: AlertRow) -> str | None:
+        """Send the alert to its webhook: None when it took it, else the error."""
         name = row.channel.removeprefix("webhook:")
         webhook = next((w for w in self.config.alerts.webhooks if w.name == name), None)
         if webhook is None:
             return f"webhook {name!r} is no longer configured"
+        alert = Alert.from_json(row.payload)
         try:
             send_text(
                 webhook,

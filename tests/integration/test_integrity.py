@@ -31,6 +31,7 @@ from monitor.adapters.store.tables import (
 )
 from monitor.config import CameraConfig, MonitorConfig, WebhookConfig
 from monitor.contract import Alert, Dismissal, IncidentEvent, LeaveGrant, Rejection, SystemAlert, Topics
+from monitor.core.incident import Incident
 from monitor.core.signature import SigningKey
 from monitor.services.recorder import Recorder
 from tests.support.config import CAMERAS, SUPERVISOR, hall_config, signed, supervisor_key, supervisor_key_file
@@ -249,28 +250,45 @@ def test_random_and_mutated_payloads_never_stop_the_recorder(db_url: str, tmp_pa
         recorder.engine.dispose()
 
 
-def test_an_unexpected_error_quarantines_that_message_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fault no payload can cause today (a bug, a driver error): that one message is refused and kept,
+@pytest.mark.parametrize("where", ["before writing", "after writing"])
+def test_an_unexpected_error_quarantines_that_message_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A fault no payload can cause today (a bug, a driver error), before the message wrote anything or
+    after its incident row was written: that one message is refused and kept, nothing of it stays, and
     the rest of its batch is recorded."""
     import monitor.services.recorder as recorder_module
 
     config, _ = hall_config(tmp_path)
     recorder = Recorder(config, open_database(config.database.url))
-    real = recorder_module.handle_message
+    if where == "before writing":
+        real_handle = recorder_module.handle_message
 
-    def failing(session: Session, config: MonitorConfig, *args: object) -> object:
-        if b"boom" in args[2]:  # type: ignore[operator]
-            raise RuntimeError("boom")
-        return real(session, config, *args)  # type: ignore[arg-type]
+        def failing_handle(session: Session, config: MonitorConfig, *args: object) -> object:
+            if b"boom" in args[2]:  # type: ignore[operator]
+                raise RuntimeError("boom")
+            return real_handle(session, config, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(recorder_module, "handle_message", failing)
+        monkeypatch.setattr(recorder_module, "handle_message", failing_handle)
+    else:
+        real_compose = recorder_module.compose_alert
+
+        def failing_compose(incident: Incident, *args: object) -> object:
+            if incident.id == "boom":
+                raise RuntimeError("boom")
+            return real_compose(incident, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(recorder_module, "compose_alert", failing_compose)
     incidents = Topics(config.mqtt.topic_prefix).incidents
     batch = [(incidents, signed(config, patrol(name, note=name)).to_json()) for name in ("before", "boom", "after")]
     results = recorder.apply(batch)
     assert results is not None
     assert [r.status for r in results] == ["recorded", "rejected", "recorded"]
     assert "RuntimeError: boom" in results[1].detail
-    assert count(recorder.engine, IncidentRow) == 2 and count(recorder.engine, DeadLetterRow) == 1
+    with Session(recorder.engine) as session:
+        assert sorted(session.exec(select(IncidentRow.id)).all()) == ["after", "before"]
+        assert sorted(session.exec(select(AlertRow.incident_id)).all()) == ["after", "before"]
+    assert count(recorder.engine, DeadLetterRow) == 1
     recorder.engine.dispose()
 
 

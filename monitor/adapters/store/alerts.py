@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, update
@@ -41,35 +42,38 @@ def _due(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def due_alerts(session: Session, now: dt.datetime, limit: int = 200) -> list[AlertRow]:
-    """Due alerts nobody is delivering now, oldest first."""
-    return list(session.exec(select(AlertRow).where(*_due(now)).order_by(col(AlertRow.id)).limit(limit)).all())
+def claim_due(session: Session, claim: str, now: dt.datetime, hold: timedelta, limit: int = 200) -> list[AlertRow]:
+    """Claim up to `limit` due alerts until now + hold, with one UPDATE; `claim` names this round of
+    delivery (unique to it). A row another recorder claimed first no longer matches, so two recorders
+    never deliver one alert twice. The caller commits the claims before delivering."""
+    due = select(AlertRow.id).where(*_due(now)).order_by(col(AlertRow.id)).limit(limit)
+    session.exec(  # type: ignore[call-overload]
+        update(AlertRow)
+        .where(col(AlertRow.id).in_(due), *_due(now))
+        .values(claimed_by=claim, claimed_until=now + hold)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.exec(select(AlertRow).where(AlertRow.claimed_by == claim).order_by(col(AlertRow.id))).all())
 
 
-def claim_due(session: Session, holder: str, now: dt.datetime, hold: timedelta, limit: int = 200) -> list[AlertRow]:
-    """Claim due alerts for `holder` until now + hold: a row another recorder claimed first is skipped, so
-    two recorders never deliver one alert twice. The caller commits the claims before delivering."""
-    claimed: list[AlertRow] = []
-    for row in due_alerts(session, now, limit):
-        taken = session.exec(  # type: ignore[call-overload]
+def mark_delivered(session: Session, ids: Iterable[int], now: dt.datetime) -> None:
+    _update(session, ids, delivered_at=now, claimed_until=None)
+
+
+def extend_claims(session: Session, ids: Iterable[int], now: dt.datetime, hold: timedelta) -> None:
+    """Still being delivered (the MQTT client holds the publish): keep them from the others."""
+    _update(session, ids, claimed_until=now + hold)
+
+
+def _update(session: Session, ids: Iterable[int], **values: object) -> None:
+    chosen = list(ids)
+    if chosen:
+        session.exec(  # type: ignore[call-overload]
             update(AlertRow)
-            .where(col(AlertRow.id) == row.id, *_due(now))
-            .values(claimed_by=holder, claimed_until=now + hold)
+            .where(col(AlertRow.id).in_(chosen))
+            .values(**values)
+            .execution_options(synchronize_session=False)
         )
-        if taken.rowcount == 1:
-            session.refresh(row)
-            claimed.append(row)
-    return claimed
-
-
-def mark_delivered(row: AlertRow, now: dt.datetime) -> None:
-    row.delivered_at = now
-    row.claimed_until = None
-
-
-def extend_claim(row: AlertRow, now: dt.datetime, hold: timedelta) -> None:
-    """Still being delivered (the MQTT client holds the publish): keep it from the others."""
-    row.claimed_until = now + hold
 
 
 def retry_delay(attempts: int, config: AlertsConfig) -> timedelta:

@@ -27,24 +27,68 @@ class Conflict(ValueError):
     """An event contradicts what is recorded under the same id (another window or kind)."""
 
 
-def record_event(session: Session, event: IncidentEvent, charge: Charge, received_at: dt.datetime) -> Outcome:
-    """Record one event in the caller's transaction. Idempotent on (id, event, seq): a redelivery is a
-    duplicate; the same (id, event, seq) saying something else is a Conflict."""
-    seen = session.exec(
-        select(IncidentEventRow.payload).where(
-            IncidentEventRow.incident_id == event.id,
-            IncidentEventRow.event == event.event,
-            IncidentEventRow.seq == event.seq,
+class IncidentBook:
+    """The incidents a batch of events names, and their recorded events, as the batch sees them: read with
+    one query each for the whole batch and kept current as the batch records more. Recording an event then
+    sends no query, so the batch's rows are written together when it is flushed."""
+
+    def __init__(self, session: Session, events: Iterable[IncidentEvent]) -> None:
+        self.session = session
+        self._read: set[str] = set()
+        self._rows: dict[str, IncidentRow] = {}  # strong references: the session keeps clean rows weakly
+        self._payloads: dict[tuple[str, str, int], str] = {}
+        self._load({e.id for e in events})
+
+    def _load(self, ids: set[str]) -> None:
+        ids -= self._read
+        if not ids:
+            return
+        self._read |= ids
+        for row in self.session.exec(select(IncidentRow).where(col(IncidentRow.id).in_(ids))):
+            self._rows[row.id] = row
+        recorded = select(
+            IncidentEventRow.incident_id, IncidentEventRow.event, IncidentEventRow.seq, IncidentEventRow.payload
+        ).where(col(IncidentEventRow.incident_id).in_(ids))
+        for incident_id, event, seq, payload in self.session.exec(recorded):
+            self._payloads[(incident_id, event, seq)] = payload
+
+    def row(self, incident_id: str) -> IncidentRow | None:
+        self._load({incident_id})
+        return self._rows.get(incident_id)
+
+    def payload(self, event: IncidentEvent) -> str | None:
+        """The payload this very event (id, event, seq) was recorded with, if it was."""
+        self._load({event.id})
+        return self._payloads.get((event.id, event.event, event.seq))
+
+    def add(self, row: IncidentRow) -> None:
+        self._rows[row.id] = row
+        self.session.add(row)
+
+    def note(self, event: IncidentEvent, payload: str, received_at: dt.datetime) -> None:
+        self._payloads[(event.id, event.event, event.seq)] = payload
+        self.session.add(
+            IncidentEventRow(
+                incident_id=event.id, event=event.event, seq=event.seq, payload=payload, received_at=received_at
+            )
         )
-    ).first()
+
+
+def record_event(
+    book: IncidentBook, event: IncidentEvent, charge: Charge, received_at: dt.datetime
+) -> tuple[Outcome, IncidentRow | None]:
+    """Record one event in the book's transaction, and return the incident's row (None for a duplicate).
+    Idempotent on (id, event, seq): a redelivery is a duplicate; the same (id, event, seq) saying
+    something else is a Conflict (raised before anything is written)."""
+    seen = book.payload(event)
     if seen is not None:
         if _content(IncidentEvent.from_json(seen)) != _content(event):
             raise Conflict(
                 f"incident {event.id} {event.event} #{event.seq} was recorded with other content; a correction "
                 "is a new event (a higher seq) or a dismissal"
             )
-        return Outcome.DUPLICATE
-    row = session.get(IncidentRow, event.id)
+        return Outcome.DUPLICATE, None
+    row = book.row(event.id)
     outcome = Outcome.NEW_EVENT
     if row is None:
         outcome = Outcome.NEW_INCIDENT
@@ -55,6 +99,8 @@ def record_event(session: Session, event: IncidentEvent, charge: Charge, receive
             department=charge.department,
             staff=charge.staff,
             started_at=event.started_at,
+            ended_at=event.ended_at,
+            minutes=event.minutes,
             source=event.source,
             note=event.note,
             recorded_at=received_at,
@@ -70,18 +116,9 @@ def record_event(session: Session, event: IncidentEvent, charge: Charge, receive
         row.ended_at = event.ended_at or row.ended_at
         row.minutes = event.minutes if event.minutes is not None else row.minutes
         row.note = event.note or row.note
-    session.add(row)
-    session.flush()  # the incident row first: the event row refers to it
-    session.add(
-        IncidentEventRow(
-            incident_id=event.id,
-            event=event.event,
-            seq=event.seq,
-            payload=event.to_json().decode(),
-            received_at=received_at,
-        )
-    )
-    return outcome
+    book.add(row)
+    book.note(event, event.to_json().decode(), received_at)
+    return outcome, row
 
 
 def _content(event: IncidentEvent) -> dict[str, object]:
@@ -108,7 +145,8 @@ def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) ->
     return True
 
 
-def _to_incident(row: IncidentRow, dismissed: bool) -> Incident:
+def as_incident(row: IncidentRow, *, dismissed: bool) -> Incident:
+    """The incident a row records (whether it is dismissed is in another table: the caller knows)."""
     return Incident(
         id=row.id,
         kind=row.kind,
@@ -138,7 +176,7 @@ def load_incidents(
     if window is not None:
         statement = statement.where(IncidentRow.window == window)
     rows = session.exec(statement).all()
-    return [_to_incident(row, dismissal_id is not None) for row, dismissal_id in rows]
+    return [as_incident(row, dismissed=dismissal_id is not None) for row, dismissal_id in rows]
 
 
 def incident_by_id(session: Session, incident_id: str) -> Incident:
@@ -146,7 +184,7 @@ def incident_by_id(session: Session, incident_id: str) -> Incident:
     if row is None:
         raise LookupError(f"no incident {incident_id!r} is recorded")
     dismissed = session.exec(select(DismissalRow.id).where(DismissalRow.incident_id == incident_id)).first()
-    return _to_incident(row, dismissed is not None)
+    return as_incident(row, dismissed=dismissed is not None)
 
 
 def dismissals_for(session: Session, incident_ids: Iterable[str]) -> dict[str, DismissalRow]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
 from monitor.adapters.store.tables import LeaveRow
-from monitor.contract import LeaveGrant
+from monitor.contract import IncidentEvent, LeaveGrant
 from monitor.core.admission import LeaveSpan
+
+MARGIN = dt.timedelta(days=1)
+"""Leave looked up around an incident: what overlaps its start, give or take this."""
 
 
 def grant_leave(session: Session, grant: LeaveGrant, received_at: dt.datetime) -> bool:
@@ -30,11 +34,51 @@ def grant_leave(session: Session, grant: LeaveGrant, received_at: dt.datetime) -
     return True
 
 
-def leaves_around(session: Session, window: str, moment: dt.datetime, margin: dt.timedelta) -> list[LeaveSpan]:
-    """The window's leaves that overlap [moment - margin, moment + margin]."""
+def _span(row: LeaveRow) -> LeaveSpan:
+    return LeaveSpan(row.start, row.end, row.reason)
+
+
+def leaves_around(session: Session, window: str, moment: dt.datetime) -> list[LeaveSpan]:
+    """The window's leaves that overlap [moment - MARGIN, moment + MARGIN]."""
     rows = session.exec(
         select(LeaveRow)
-        .where(LeaveRow.window == window, LeaveRow.start < moment + margin, LeaveRow.end > moment - margin)
+        .where(LeaveRow.window == window, LeaveRow.start < moment + MARGIN, LeaveRow.end > moment - MARGIN)
         .order_by(col(LeaveRow.start))
     ).all()
-    return [LeaveSpan(r.start, r.end, r.reason) for r in rows]
+    return [_span(r) for r in rows]
+
+
+class LeaveBook:
+    """Leave as one transaction's batch of messages sees it: read with one query for the incidents the
+    batch holds (instead of one per incident), and kept current as the batch grants more."""
+
+    def __init__(self, session: Session, incidents: Iterable[IncidentEvent]) -> None:
+        self._session = session
+        events = list(incidents)
+        self._spans: dict[str, list[LeaveSpan]] = {e.window: [] for e in events}
+        self._covered: tuple[dt.datetime, dt.datetime] | None = None
+        if not events:
+            return
+        low, high = min(e.started_at for e in events), max(e.started_at for e in events)
+        self._covered = (low, high)
+        rows = session.exec(
+            select(LeaveRow)
+            .where(col(LeaveRow.window).in_(self._spans), LeaveRow.start < high + MARGIN, LeaveRow.end > low - MARGIN)
+            .order_by(col(LeaveRow.start))
+        ).all()
+        for row in rows:
+            self._spans[row.window].append(_span(row))
+
+    def around(self, window: str, moment: dt.datetime) -> list[LeaveSpan]:
+        """The window's leaves that overlap [moment - MARGIN, moment + MARGIN]."""
+        read = self._covered is not None and self._covered[0] <= moment <= self._covered[1]
+        if not read or window not in self._spans:  # not an incident the batch was read for
+            return leaves_around(self._session, window, moment)
+        return [s for s in self._spans[window] if s.start < moment + MARGIN and s.end > moment - MARGIN]
+
+    def grant(self, grant: LeaveGrant, received_at: dt.datetime) -> bool:
+        """Record a grant (grant_leave), which the batch's later incidents then see."""
+        fresh = grant_leave(self._session, grant, received_at)
+        if fresh and grant.window in self._spans:
+            self._spans[grant.window].append(LeaveSpan(grant.start, grant.end, grant.reason))
+        return fresh

@@ -6,6 +6,9 @@ The ledger holds one row per notice kind and period: its claim (so two scheduler
 notice twice), its 文号 and issue date (given once, when it is issued) and what was published;
 the register (`doc_register`) every 文号 ever given, so none is given twice.
 Nothing here is ever deleted by the product; a dismissal is a row of its own.
+
+The `incident` relationships are not for reading: they tell the unit of work that an incident's row
+goes in before the rows that refer to it, so that a batch's rows can be written together at its end.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Column, Date, LargeBinary, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from monitor.adapters.store.types import utc_column
 
@@ -41,6 +45,7 @@ class IncidentEventRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
+    incident: IncidentRow | None = Relationship(sa_relationship=relationship("IncidentRow"))
     event: str = Field(max_length=8)
     seq: int
     payload: str = Field(sa_column=Column(Text, nullable=False))
@@ -52,6 +57,7 @@ class DismissalRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: str = Field(foreign_key="incident.id", unique=True, max_length=64)
+    incident: IncidentRow | None = Relationship(sa_relationship=relationship("IncidentRow"))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     by: str = Field(default="", max_length=64)
     decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
@@ -81,6 +87,7 @@ class AlertRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
+    incident: IncidentRow | None = Relationship(sa_relationship=relationship("IncidentRow"))
     channel: str = Field(max_length=80, description="mqtt, or webhook:<name>.")
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -88,6 +89,11 @@ class CameraConfig(Section):
     url: str = Field(
         description="RTSP/HTTP URL, a video file path (relative to the working directory), or a device index such as 0."
     )
+    credentials_env: str | None = Field(
+        None,
+        description="Name of an environment variable holding the stream's user:password (never in this file, "
+        "never logged); they are put into the RTSP/HTTP URL when it is opened.",
+    )
     detect_fps: float = Field(1.0, gt=0.0, le=30.0, description="Frames a second sampled for detection.")
     offline_after: Duration = Field(
         timedelta(seconds=30), description="No frame for this long: the camera is offline (its windows unknown)."
@@ -116,6 +122,17 @@ class CameraConfig(Section):
         description="Polygons of the citizen side (relative [[x, y], ...]): a person standing there (box bottom "
         "inside, or half the box inside) is a citizen and occupies no seat.",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        userinfo = urlsplit(value).netloc.rpartition("@")[0] if "://" in value else ""
+        if ":" in userinfo:
+            raise ValueError(
+                "the URL holds a password: remove user:password@ from it and put user:password in an environment "
+                "variable named by credentials_env (the configuration file and the logs never hold it)"
+            )
+        return value
 
     @field_validator("exclusions")
     @classmethod

@@ -34,7 +34,8 @@ from monitor.adapters.keys import key_from
 from monitor.adapters.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
 from monitor.adapters.video.detector import load_detector
-from monitor.adapters.video.source import Frame, FrameSource, is_live, open_source
+from monitor.adapters.video.frames import Frame, FrameSource
+from monitor.adapters.video.source import is_live, open_source
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import Topics
 from monitor.errors import InputError, MonitorError
@@ -172,6 +173,8 @@ class _Camera:
     frames: queue.Queue[Frame] = field(default_factory=lambda: queue.Queue(maxsize=1))
     clock: FrameClock = field(default_factory=FrameClock)
     source: FrameSource | None = None
+    problem: str | None = None
+    """Why the source could not be opened at all (then `source` is None)."""
     next_watch: float = 0.0
 
     def take(self) -> Frame | None:
@@ -186,7 +189,8 @@ class _Camera:
         if self.clock.silent_for() < WATCHDOG_EVERY or moment < self.next_watch:
             return []
         self.next_watch = moment + WATCHDOG_EVERY
-        return self.pipeline.watchdog(self.clock.now())
+        problem = self.problem if self.source is None else self.source.problem
+        return self.pipeline.watchdog(self.clock.now(), problem)
 
 
 def run_cameras(
@@ -226,6 +230,7 @@ def run_cameras(
                 member.source = open_source(camera, start=start, detect_fps=camera.detect_fps)
             except MonitorError as exc:
                 log.error("camera %s: %s; its windows stay unknown", camera.id, exc)
+                member.problem = str(exc).removeprefix(f"camera {camera.id}: ")
                 continue
             readers.append(start_reader(camera, member.source, member.frames, halt, pipeline.stats, arrived=arrived))
         log.info(
@@ -250,6 +255,8 @@ def run_cameras(
             for member in hall:
                 if id(member) not in fed:
                     member.link.send(member.watch())
+                if member.source is not None:
+                    member.pipeline.stats.decoding = member.source.decoding()
                 member.link.stats_due(member.pipeline.stats)
             if not ready:
                 arrived.wait(IDLE_WAIT)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.adapters.video.detector import Detections, Detector, MotionDetector
+from monitor.adapters.video.frames import Frame, FrameSource
 from monitor.adapters.video.gating import GateSettings, ZoneGate
 from monitor.adapters.video.regions import Crop, Rect, concatenate, detect_crops, zone_region
-from monitor.adapters.video.source import Frame, FrameSource
 from monitor.adapters.video.zones import SeatReading, read_seats
 from monitor.config.video import DetectorConfig
 from monitor.errors import MonitorError

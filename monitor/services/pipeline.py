@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from monitor.adapters.mqtt.client import OFFLINE, ONLINE
 from monitor.adapters.video.annotate import annotate, encode_jpeg
 from monitor.adapters.video.detector import Detections, Detector
-from monitor.adapters.video.source import Frame
+from monitor.adapters.video.frames import Decoding, Frame
 from monitor.adapters.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import SCHEMA_VERSION, Topics
@@ -52,20 +52,28 @@ class Stats:
     detections: int = 0
     inference_seconds: float = 0.0
     dropped: int = 0
+    decoding: Decoding | None = None
+    """How the camera's source decodes its stream (set by the camera service before each report)."""
 
     def payload(self, camera: str, at: dt.datetime) -> bytes:
         mean_ms = 1000 * self.inference_seconds / self.frames if self.frames else 0.0
-        return json.dumps(
-            {
-                "schema": SCHEMA_VERSION,
-                "camera": camera,
-                "at": at.isoformat(),
-                "frames": self.frames,
-                "detections": self.detections,
-                "inference_ms": round(mean_ms, 1),
-                "dropped_frames": self.dropped,
+        document: dict[str, object] = {
+            "schema": SCHEMA_VERSION,
+            "camera": camera,
+            "at": at.isoformat(),
+            "frames": self.frames,
+            "detections": self.detections,
+            "inference_ms": round(mean_ms, 1),
+            "dropped_frames": self.dropped,
+        }
+        if self.decoding is not None:
+            document["decode"] = {
+                "mode": self.decoding.mode,
+                "stream_frames": self.decoding.packets,
+                "decoded_frames": self.decoding.decoded,
+                "sampled_frames": self.decoding.sampled,
             }
-        ).encode()
+        return json.dumps(document).encode()
 
 
 def find_camera(config: MonitorConfig, camera_id: str) -> CameraConfig:
@@ -118,6 +126,7 @@ class CameraPipeline:
         self._last: _Seen | None = None
         self._last_seen: dict[str, _Seen] = {}
         self._offline = False  # windows judged unknown for want of frames
+        self._problem: str | None = None  # why the source cannot deliver, as the offline status says it
         self._started: dt.datetime | None = None
         self._floor: dt.datetime | None = None
 
@@ -139,7 +148,8 @@ class CameraPipeline:
                 self.stats.dropped += max(0, round(gap / self.interval) - 1)
         if self._offline or self._last is None:
             self._offline = False
-            out.append(Message(self.topics.camera_status(self.camera.id), ONLINE.encode(), retain=True))
+            self._problem = None
+            out.append(self._status())
         if detections is None:
             began = time.perf_counter()
             detections = self.detector.detect(frame.image)
@@ -158,17 +168,23 @@ class CameraPipeline:
             out += self._emit(self.presence.observe(Observation(window, self._time(frame.at), reading.occupied)))
         return out
 
-    def watchdog(self, now: dt.datetime) -> list[Message]:
+    def watchdog(self, now: dt.datetime, problem: str | None = None) -> list[Message]:
         """Called while no frame arrives: after `offline_after` of silence the camera's windows become unknown.
 
-        Once offline, time is ticked on so that duty periods still start and end.
+        `problem` is why the source cannot deliver, when it knows (wrong credentials, no such stream): the
+        offline status says it, and says it again when it changes. Once offline, time is ticked on so that
+        duty periods still start and end.
         """
         if self._started is None:
             self._started = now
         out: list[Message] = []
         last = self._last.frame.at if self._last is not None else self._started
         if not self._offline and now - last > self.camera.offline_after:
+            self._problem = problem
             out += self._go_dark(min(last + self.interval, now) if self._last is not None else last)
+        elif self._offline and problem is not None and problem != self._problem:
+            self._problem = problem
+            out.append(self._status())
         if self._offline:
             out += self._emit(self.presence.tick(self._time(now)))
         return out
@@ -179,9 +195,14 @@ class CameraPipeline:
         """The worker stops: its windows become unknown (an open empty post ends here) and the camera offline."""
         return [] if self._offline else self._go_dark(at)
 
+    def _status(self) -> Message:
+        """The retained camera status: `online`, `offline`, or `offline: <why>` when the source knows why."""
+        text = ONLINE if not self._offline else OFFLINE if self._problem is None else f"{OFFLINE}: {self._problem}"
+        return Message(self.topics.camera_status(self.camera.id), text.encode(), retain=True)
+
     def _go_dark(self, since: dt.datetime) -> list[Message]:
         self._offline = True
-        out = [Message(self.topics.camera_status(self.camera.id), OFFLINE.encode(), retain=True)]
+        out = [self._status()]
         moment = self._time(since)
         for zone in self.zones:
             out += self._emit(self.presence.observe(Observation(zone.window, moment, None)))

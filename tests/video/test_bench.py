@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import cv2
 import pytest
 
@@ -17,13 +18,16 @@ from monitor.errors import InputError
 from monitor.tools.bench.hall import BenchSpec, SyntheticHall, Tile, build_hall
 from monitor.tools.bench.measure import SeatChange, delays, seat_changes
 from monitor.tools.bench.runner import Published
+from monitor.tools.streams.rtsp import rtsp_server_available
 from tests.support.paths import FIXTURE_HALL, ROOT
 from tests.support.paths import VIDEOS as FIXTURES
 
 
 def hall_of(occupancy: dict[str, tuple[tuple[float, float], ...]], seconds: int = 300) -> SyntheticHall:
     tiles = tuple(Tile(FIXTURES / "late.mp4", 0.0, window, spans) for window, spans in occupancy.items())
-    return SyntheticHall(Path("unused"), dt.datetime(2020, 11, 3, 9, 5, tzinfo=dt.UTC), seconds, {"cam": tiles})
+    return SyntheticHall(
+        Path("unused"), dt.datetime(2020, 11, 3, 9, 5, tzinfo=dt.UTC), seconds, {"cam": tiles}, {"cam": Path("unused")}
+    )
 
 
 def test_seat_changes_are_those_long_enough_on_both_sides_to_be_confirmed() -> None:
@@ -81,14 +85,36 @@ def test_build_hall_writes_mosaic_cameras_with_shifted_zones(tmp_path: Path) -> 
     assert set(hall.tiles) == {"bench-01", "bench-02"}
 
 
+def test_h264_kinds_are_streams_as_an_nvr_sends_them_shared_by_the_cameras_and_kept(tmp_path: Path) -> None:
+    spec = BenchSpec(cameras=3, windows=2, seconds=4, stream="d1", gop=25, distinct=2)
+    hall = build_hall(spec, FIXTURES, tmp_path)
+    assert len(set(hall.videos.values())) == 2
+    assert hall.videos["bench-03"] == hall.videos["bench-01"]  # the cameras take the mosaics in turn
+    assert hall.tiles["bench-03"][0].clip == hall.tiles["bench-01"][0].clip
+    with av.open(str(hall.videos["bench-01"])) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 704, 576)
+        assert stream.average_rate == 25
+        keyframes = [n for n, packet in enumerate(container.demux(stream)) if packet.is_keyframe]
+    assert keyframes == [0, 25, 50, 75]
+    written = {video: video.stat().st_mtime_ns for video in hall.videos.values()}
+    again = build_hall(spec, FIXTURES, tmp_path)  # the same mosaics: the files are used again
+    assert {video: video.stat().st_mtime_ns for video in again.videos.values()} == written
+
+
 def test_a_run_longer_than_the_clips_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--seconds"):
         build_hall(BenchSpec(cameras=1, windows=1, seconds=100_000), FIXTURES, tmp_path)
 
 
-def test_bad_spec_is_refused() -> None:
+@pytest.mark.parametrize(
+    "fields",
+    [{"cameras": 0}, {"stream": "4k"}, {"gop": 0}, {"distinct": 0}],
+    ids=["cameras", "stream", "gop", "distinct"],
+)
+def test_bad_spec_is_refused(fields: dict[str, object]) -> None:
     with pytest.raises(InputError):
-        BenchSpec(cameras=0)
+        BenchSpec(**fields)  # type: ignore[arg-type]
 
 
 def test_monitor_bench_runs_both_pipelines_on_a_tiny_hall(tmp_path: Path) -> None:
@@ -117,6 +143,46 @@ def test_monitor_bench_runs_both_pipelines_on_a_tiny_hall(tmp_path: Path) -> Non
     # the ratio is the naive pipeline's CPU over the optimised one's.
     assert report["cpu_ratio"] == pytest.approx(naive["cpu_seconds"] / optimised["cpu_seconds"], abs=0.006)
     assert report["machine"]["cores"] == str(os.cpu_count())
+
+
+def bench(*args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "bench", "--cameras", "2", "--windows", "2", *args, "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_monitor_bench_on_h264_streams_decodes_only_what_it_samples_and_splits_the_cpu() -> None:
+    report = bench("--seconds", "20", "--stream", "d1", "--gop", "25")
+    naive, _, optimised = report["modes"]
+    assert (report["stream"], report["gop"], report["transport"]) == ("d1", 25, "file")
+    assert naive["decode_modes"] == ["all"] and naive["decoded_share"] == 1.0
+    # A keyframe a second and a sample a second: after learning the GOP, keyframes only.
+    assert optimised["decode_modes"] == ["keyframes"] and optimised["decoded_share"] < 0.25
+    assert naive["frames"] == optimised["frames"] == 40
+    for mode in report["modes"]:
+        parts = (
+            mode["decode_seconds_per_camera_hour"]
+            + mode["detector_seconds_per_camera_hour"]
+            + mode["other_seconds_per_camera_hour"]
+        )
+        assert mode["decode_seconds_per_camera_hour"] > 0 and mode["detector_seconds_per_camera_hour"] > 0
+        assert parts == pytest.approx(mode["cpu_seconds_per_camera_hour"], rel=0.02)
+
+
+@pytest.mark.skipif(not rtsp_server_available(), reason="GStreamer's RTSP server is not installed; .ci/run installs it")
+def test_monitor_bench_over_rtsp_reads_the_streams_in_real_time() -> None:
+    report = bench("--seconds", "8", "--stream", "d1", "--gop", "25", "--transport", "rtsp")
+    for mode in report["modes"]:
+        # A real server plays the streams at their own pace: a run covers its seconds and no more.
+        assert 0.7 <= mode["realtime_factor"] <= 1.05
+        assert mode["frames"] >= 2 * 5
 
 
 def test_monitor_bench_refuses_a_bad_reverify() -> None:

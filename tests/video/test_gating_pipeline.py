@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from monitor.adapters.files import load_truth
 from monitor.adapters.video.detector import Detector, MotionDetector
+from monitor.adapters.video.frames import Frame
 from monitor.adapters.video.gating import GateSettings
-from monitor.adapters.video.source import Frame, open_source
+from monitor.adapters.video.source import open_source
 from monitor.config import MonitorConfig
 from monitor.config.video import DetectorConfig
 from monitor.contract import WindowState

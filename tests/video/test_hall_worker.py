@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.adapters.video.source import Frame, FrameSource
+from monitor.adapters.video.frames import Decoding, Frame, FrameSource
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import IncidentEvent, Topics, WindowState
 from monitor.services import camera as camera_service
@@ -136,6 +136,10 @@ class HeldSource:
     def __init__(self, source: FrameSource, hold: int, release: threading.Event) -> None:
         self._source, self._hold, self._release = source, hold, release
         self._closed = threading.Event()
+        self.problem: str | None = None
+
+    def decoding(self) -> Decoding:
+        return self._source.decoding()
 
     def frames(self) -> Iterator[Frame]:
         for count, frame in enumerate(self._source.frames()):
@@ -265,6 +269,10 @@ class ListSource:
 
     def __init__(self, frames: list[Frame]) -> None:
         self._frames = frames
+        self.problem: str | None = None
+
+    def decoding(self) -> Decoding:
+        return Decoding("all", len(self._frames), len(self._frames), len(self._frames))
 
     def frames(self) -> Iterator[Frame]:
         yield from self._frames

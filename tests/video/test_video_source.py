@@ -13,15 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.adapters.video.source import (
-    FileSource,
-    LiveSource,
-    SourceError,
-    is_live,
-    is_no_signal,
-    open_capture,
-    open_source,
-)
+from monitor.adapters.video.frames import SourceError, is_no_signal
+from monitor.adapters.video.source import FileSource, LiveSource, is_live, open_capture, open_source
+from monitor.adapters.video.stream import StreamSource, shown, stream_url
 from monitor.config.video import CameraConfig
 from tests.support.paths import VIDEOS
 from tests.support.waiting import in_background, wait_for
@@ -103,7 +97,6 @@ def test_start_must_be_aware(tmp_path: Path) -> None:
 def test_file_without_start_is_replayed_from_the_clock(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "c.mp4", [100, 100], fps=1.0)
     source = open_source(camera(clip), start=None, detect_fps=1.0, clock=lambda: START)
-    assert isinstance(source, FileSource)
     assert [f.at for f in source.frames()] == [START, START + timedelta(seconds=1)]
 
 
@@ -124,10 +117,28 @@ def test_url_kinds(url: str, live: bool) -> None:
     assert is_live(url) is live
 
 
-def test_open_source_picks_live_for_streams() -> None:
-    source = open_source(camera("rtsp://127.0.0.1:9/none"), start=None, detect_fps=1.0)
-    assert isinstance(source, LiveSource)
-    source.close()  # never opened: closing is still fine
+def test_open_source_reads_files_and_streams_with_pyav_and_devices_with_opencv(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [100, 100], fps=1.0)
+    stream = open_source(camera("rtsp://127.0.0.1:9/none"), start=None, detect_fps=1.0)
+    assert isinstance(stream, StreamSource)
+    stream.close()  # never opened: closing is still fine
+    assert isinstance(open_source(camera(clip), start=START, detect_fps=1.0), StreamSource)
+    assert isinstance(open_source(camera("0"), start=None, detect_fps=1.0), LiveSource)
+
+
+def test_a_file_pyav_cannot_read_is_read_with_opencv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault no file here causes (the two read the same formats): PyAV refuses, OpenCV reads it."""
+    import monitor.adapters.video.source as source_module
+
+    def refuse(camera: CameraConfig, **kwargs: object) -> StreamSource:
+        raise SourceError(f"camera {camera.id}: cannot read {camera.url}: 无法识别的视频流")
+
+    monkeypatch.setattr(source_module, "StreamSource", refuse)
+    clip = write_clip(tmp_path / "c.mp4", [100] * 4, fps=1.0)
+    source = open_source(camera(clip), start=START, detect_fps=1.0)
+    assert isinstance(source, FileSource)
+    assert len(list(source.frames())) == 4
+    assert source.decoding().mode == "all"
 
 
 class Clock:
@@ -249,3 +260,36 @@ def test_a_stalled_stream_ends_in_a_failed_open_not_a_hang() -> None:
         for connection in accepted:
             connection.close()
     assert opened == [False]
+
+
+def test_credentials_come_from_the_environment_and_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    cam = camera("rtsp://10.0.0.5:554/Streaming/Channels/102", credentials_env="CAM_C20")
+    monkeypatch.setenv("CAM_C20", "admin:p@ss:w/rd")
+    url = stream_url(cam)
+    assert url == "rtsp://admin:p%40ss%3Aw%2Frd@10.0.0.5:554/Streaming/Channels/102"
+    assert shown(url) == "rtsp://10.0.0.5:554/Streaming/Channels/102"
+    monkeypatch.delenv("CAM_C20")
+    with pytest.raises(SourceError, match="CAM_C20"):
+        stream_url(cam)
+    assert stream_url(camera("rtsp://10.0.0.5/x")) == "rtsp://10.0.0.5/x"  # no credentials_env: as configured
+
+
+def test_a_password_in_the_configured_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="credentials_env"):
+        camera("rtsp://admin:secret@10.0.0.5/x")
+    assert camera("rtsp://viewer@10.0.0.5/x").url == "rtsp://viewer@10.0.0.5/x"  # a user alone is no secret
+
+
+@pytest.mark.parametrize(("gop", "mode"), [(2, "keyframes"), (6, "partial")])
+def test_a_clip_decodes_only_what_its_sampling_needs(tmp_path: Path, gop: int, mode: str) -> None:
+    from monitor.tools.streams.encode import StreamFormat, write_stream
+
+    pictures = [np.full((48, 64, 3), 40 + 10 * (n // 2), np.uint8) for n in range(24)]  # 12 s at 2 fps
+    clip = write_stream(tmp_path / "c.mp4", pictures, StreamFormat(64, 48, fps=2, gop=gop))
+    source = open_source(camera(clip), start=START, detect_fps=1.0)
+    frames = list(source.frames())
+    source.close()
+    assert [f.at for f in frames] == [START + timedelta(seconds=s) for s in range(12)]
+    decoding = source.decoding()
+    assert (decoding.mode, decoding.packets, decoding.sampled) == (mode, 24, 12)
+    assert decoding.decoded < 24

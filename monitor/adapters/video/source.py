@@ -1,7 +1,9 @@
-"""Frame sources: video files, live streams (RTSP/HTTP) and local devices, through OpenCV.
+"""Frame sources: which one a camera gets (`open_source`), and the OpenCV ones.
 
-A source samples frames at `detect_fps`. Frames not needed are skipped with `grab()` (no decoding);
-only the sampled ones are `retrieve()`d.
+Files and network streams go through PyAV (monitor.adapters.video.stream), which decodes only the
+frames sampling needs. OpenCV reads local devices (a camera index such as 0), and files PyAV cannot
+read. OpenCV's `grab()` still decodes every frame (it skips the colour conversion of the ones not
+retrieved): its `decoding()` says "all".
 
 - Files: a frame's time is `start + stream position` (CAP_PROP_POS_MSEC), so replaying a clip
   gives the same times however fast it runs. The file ends the iteration.
@@ -21,45 +23,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
+from monitor.adapters.video.frames import Decoding, Frame, FrameSource, SourceError, is_no_signal
+from monitor.adapters.video.stream import StreamSource, read_picture
 from monitor.config.video import CameraConfig
-from monitor.errors import MonitorError
 
 log = logging.getLogger(__name__)
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
-
-
-class SourceError(MonitorError):
-    """A camera's source cannot be opened at all (a missing file, a bad URL)."""
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A sampled picture: `at` is aware (stream position or clock), `index` counts the frames delivered."""
-
-    camera: str
-    at: datetime
-    index: int
-    image: np.ndarray = field(repr=False)
-
-
-class FrameSource(Protocol):
-    def frames(self) -> Iterator[Frame]: ...
-
-    def close(self) -> None: ...
-
-
-def is_no_signal(image: np.ndarray, level: int) -> bool:
-    """True when every pixel is at most `level` bright: an encoder's black 'no signal' frame."""
-    return level > 0 and int(image.max()) <= level
 
 
 def is_live(url: str) -> bool:
@@ -81,33 +57,44 @@ def open_capture(target: str | int, timeout: timedelta) -> cv2.VideoCapture:
     )
 
 
+def _require_file(camera: CameraConfig) -> Path:
+    path = Path(camera.url)
+    if not path.is_file():
+        raise SourceError(
+            f"camera {camera.id}: video file {camera.url} does not exist (url is relative to the working "
+            f"directory {Path.cwd()}; give an existing file, an rtsp:// URL or a device index)"
+        )
+    return path
+
+
 class FileSource:
-    """A recorded clip, sampled by stream position."""
+    """A recorded clip through OpenCV, sampled by stream position."""
 
     def __init__(self, camera: CameraConfig, *, start: datetime, detect_fps: float) -> None:
-        path = Path(camera.url)
-        if not path.is_file():
-            raise SourceError(
-                f"camera {camera.id}: video file {camera.url} does not exist (url is relative to the working "
-                f"directory {Path.cwd()}; give an existing file, an rtsp:// URL or a device index)"
-            )
-        self._capture = cv2.VideoCapture(str(path))
+        self._capture = cv2.VideoCapture(str(_require_file(camera)))
         if not self._capture.isOpened():
             raise SourceError(f"camera {camera.id}: OpenCV cannot read {camera.url} as a video")
         self._camera = camera
         self._start = start
         self._period_ms = 1000.0 / detect_fps
+        self._grabbed = self._sampled = 0
+        self.problem: str | None = None
+
+    def decoding(self) -> Decoding:
+        return Decoding("all", self._grabbed, self._grabbed, self._sampled)
 
     def frames(self) -> Iterator[Frame]:
         due_ms = 0.0
         index = 0
         while self._capture.grab():
+            self._grabbed += 1
             position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
             if position_ms + 0.5 < due_ms:  # half a millisecond for rounding in the container's timestamps
                 continue
             while due_ms <= position_ms + 0.5:
                 due_ms += self._period_ms
             ok, image = self._capture.retrieve()
+            self._sampled += 1
             if not ok or is_no_signal(image, self._camera.no_signal_level):
                 continue
             yield Frame(self._camera.id, self._start + timedelta(milliseconds=position_ms), index, image)
@@ -118,7 +105,7 @@ class FileSource:
 
 
 class LiveSource:
-    """A live stream or device, sampled by the clock, reopened with backoff when lost."""
+    """A local device (or a stream) through OpenCV, sampled by the clock, reopened with backoff when lost."""
 
     def __init__(
         self,
@@ -136,6 +123,11 @@ class LiveSource:
         self._opener = opener or (lambda target: open_capture(target, camera.offline_after))
         self._capture: cv2.VideoCapture | None = None
         self._closed = False
+        self._grabbed = self._sampled = 0
+        self.problem: str | None = None
+
+    def decoding(self) -> Decoding:
+        return Decoding("all", self._grabbed, self._grabbed, self._sampled)
 
     def _open(self) -> cv2.VideoCapture | None:
         capture = self._opener(_capture_target(self._camera.url))
@@ -151,8 +143,10 @@ class LiveSource:
             self._capture = self._open()
             if self._capture is not None:
                 log.info("camera %s: stream open", self._camera.id)
+                self.problem = None
                 return
             log.warning("camera %s: cannot open the stream; retrying in %.0fs", self._camera.id, delay)
+            self.problem = f"无法打开 {self._camera.url}（设备不存在或被占用）"
             self._sleep(delay)
             delay = min(delay * 2, self._camera.reconnect_max.total_seconds())
 
@@ -168,11 +162,13 @@ class LiveSource:
                 self._capture.release()
                 self._capture = None
                 continue
+            self._grabbed += 1
             now = self._clock()
             if due is not None and now < due:
                 continue
             due = now + self._period
             ok, image = self._capture.retrieve()
+            self._sampled += 1
             if not ok or is_no_signal(image, self._camera.no_signal_level):
                 continue
             yield Frame(self._camera.id, now, index, image)
@@ -195,36 +191,45 @@ def open_source(
     start: datetime | None,
     detect_fps: float,
     clock: Callable[[], datetime] = _utc_now,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
 ) -> FrameSource:
-    """The camera's frame source: a file replayed from `start` (default: now), or a live stream on the clock."""
+    """The camera's frame source: a file replayed from `start` (default: now), or a live stream on the clock.
+
+    Files and streams are read with PyAV, decoding only what sampling needs; a device index, and a file
+    PyAV cannot read, with OpenCV."""
     if start is not None and start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
+    if camera.url.strip().isdigit():
+        return LiveSource(camera, detect_fps=detect_fps, clock=clock, sleep=sleep or time.sleep)
     if is_live(camera.url):
-        return LiveSource(camera, detect_fps=detect_fps, clock=clock, sleep=sleep)
-    return FileSource(camera, start=start or clock(), detect_fps=detect_fps)
+        return StreamSource(camera, live=True, start=clock(), detect_fps=detect_fps, clock=clock, sleep=sleep)
+    _require_file(camera)
+    try:
+        return StreamSource(camera, live=False, start=start or clock(), detect_fps=detect_fps, clock=clock)
+    except SourceError as exc:
+        log.warning("%s; reading it with OpenCV (every frame decoded)", exc)
+        return FileSource(camera, start=start or clock(), detect_fps=detect_fps)
 
 
 def grab_frame(camera: CameraConfig, *, offset: timedelta = timedelta(0), timeout: timedelta) -> np.ndarray:
     """One picture from the camera, for calibration: a file's first frame with a picture at or after
     `offset`, or a live source's first frame with a picture within `timeout`."""
-    live = is_live(camera.url)
-    if not live and not Path(camera.url).is_file():
-        raise SourceError(f"camera {camera.id}: video file {camera.url} does not exist (relative to {Path.cwd()})")
+    if not camera.url.strip().isdigit():
+        live = is_live(camera.url)
+        if not live:
+            _require_file(camera)
+        return read_picture(camera, live=live, offset=offset, timeout=timeout)
     capture = cv2.VideoCapture(_capture_target(camera.url))
     try:
         if not capture.isOpened():
-            raise SourceError(f"camera {camera.id}: cannot open {camera.url}")
-        if not live and offset > timedelta(0):
-            capture.set(cv2.CAP_PROP_POS_MSEC, offset.total_seconds() * 1000)
+            raise SourceError(f"camera {camera.id}: cannot open device {camera.url}")
         deadline = time.monotonic() + timeout.total_seconds()
-        while not live or time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             ok, image = capture.read()
             if not ok:
                 break
             if not is_no_signal(image, camera.no_signal_level):
                 return image
-        where = f"after {offset}" if not live else f"within {timeout}"
-        raise SourceError(f"camera {camera.id}: no picture from {camera.url} {where} (only 'no signal' or nothing)")
+        raise SourceError(f"camera {camera.id}: no picture from device {camera.url} within {timeout}")
     finally:
         capture.release()

@@ -1,20 +1,40 @@
-"""The synthetic hall: N cameras, each a mosaic of K single-window fixture clips, with its ground truth."""
+"""The synthetic hall: N cameras, each a mosaic of K single-window fixture clips, with its ground truth.
+
+Streams come in three kinds: `1fps` (the mosaic at its own size, 960x540 for 4 windows, MPEG-4 at 1
+frame a second: the benchmark's first form), and `d1` / `1080p` (H.264 at 25 fps with a keyframe every
+`gop` frames, 704x576 or 1920x1080, as a hall's NVR sends its sub and main streams). The fixture
+clips have one picture a second; a 25 fps stream repeats it, with a little sensor noise on every
+frame (a real camera's frames are never identical, and identical frames would cost the decoder next
+to nothing). Encoding H.264 is slow on two cores, so the H.264 kinds write `distinct` mosaics
+(default 4) that the cameras share in turn; a file already in the working folder for the same
+mosaic is used again.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from monitor.config import CameraConfig, MonitorConfig, load_config
 from monitor.errors import InputError
+from monitor.tools.streams.encode import D1, HD1080, StreamFormat, write_stream
 
+StreamKind = Literal["1fps", "d1", "1080p"]
+STREAM_KINDS: tuple[StreamKind, ...] = ("1fps", "d1", "1080p")
+Transport = Literal["file", "rtsp"]
+FORMATS: dict[str, StreamFormat] = {"d1": D1, "1080p": HD1080}
+NOISE = 3
+"""Sensor noise on each frame of the H.264 kinds: up to this many grey levels either way."""
 TILE_WIDTH, TILE_HEIGHT = 480, 270
 """The fixture clips' size: one tile of a mosaic camera."""
 HALL_START = dt.time(9, 5)
@@ -30,13 +50,32 @@ class BenchSpec:
     reverify: dt.timedelta = dt.timedelta(seconds=10)
     per_side: int = 2
     threads: int = 1
-    stream_fps: float = 1.0
+    stream: StreamKind = "1fps"
+    gop: int = 50
+    """Frames between keyframes of the H.264 kinds."""
+    transport: Transport = "file"
+    """file: the pipelines read the files as fast as they can; rtsp: a real RTSP server plays them in real time."""
+    distinct: int | None = None
+    """Distinct mosaics written (the cameras share them in turn); default every camera its own for 1fps, 4 else."""
 
     def __post_init__(self) -> None:
         if self.cameras < 1 or self.windows < 1 or self.seconds < 1:
             raise InputError("bench: --cameras, --windows and --seconds must be at least 1")
-        if self.stream_fps <= 0:
-            raise InputError("bench: --stream-fps must be above 0")
+        if self.stream not in STREAM_KINDS:
+            raise InputError(f"bench: --stream {self.stream}: use one of {', '.join(STREAM_KINDS)}")
+        if self.gop < 1:
+            raise InputError("bench: --gop must be at least 1")
+        if self.distinct is not None and self.distinct < 1:
+            raise InputError("bench: --distinct must be at least 1")
+
+    @property
+    def mosaics(self) -> int:
+        default = self.cameras if self.stream == "1fps" else 4
+        return min(self.cameras, self.distinct or default)
+
+    @property
+    def fps(self) -> int:
+        return 1 if self.stream == "1fps" else FORMATS[self.stream].fps
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +94,7 @@ class SyntheticHall:
     start: dt.datetime
     seconds: int
     tiles: dict[str, tuple[Tile, ...]]  # camera id -> its tiles in mosaic order
+    videos: dict[str, Path]  # camera id -> its stream file
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,28 +158,36 @@ def build_hall(
         raise InputError(f"bench: --seconds {spec.seconds} is longer than the shortest fixture clip ({shortest:.0f}s)")
     workdir.mkdir(parents=True, exist_ok=True)
     grid = _grid(spec.windows)
-    size = (grid[0] * TILE_WIDTH, grid[1] * TILE_HEIGHT)
+    mosaics: list[tuple[list[tuple[_Clip, float]], Path]] = []
+    for m in range(spec.mosaics):
+        chosen = []
+        for k in range(spec.windows):
+            clip = clips[(m * spec.windows + k) % len(clips)]
+            spare = max(0, int(clip.seconds) - spec.seconds)
+            chosen.append((clip, float((m * 37 + k * 61) % (spare + 1))))
+        video = _write_mosaic(workdir, chosen, grid, spec)
+        mosaics.append((chosen, video))
+        if progress is not None:
+            progress(m + 1, spec.mosaics)
     cameras: list[dict[str, object]] = []
     tiles: dict[str, tuple[Tile, ...]] = {}
+    videos: dict[str, Path] = {}
     window_ids: list[str] = []
     for c in range(spec.cameras):
         camera_id = f"bench-{c + 1:02d}"
+        chosen, video = mosaics[c % len(mosaics)]
         mine = []
         zones: list[dict[str, object]] = []
         exclusions: list[list[list[float]]] = []
-        for k in range(spec.windows):
-            clip = clips[(c * spec.windows + k) % len(clips)]
-            spare = max(0, int(clip.seconds) - spec.seconds)
-            offset = float((c * 37 + k * 61) % (spare + 1))
+        for k, (clip, offset) in enumerate(chosen):
             window = f"H{c + 1:02d}{k + 1}"
             window_ids.append(window)
             column, row = k % grid[0], k // grid[0]
             zones.append({"window": window, "polygon": _shift(clip.camera.windows[0].polygon, column, row, grid)})
             exclusions += [_shift(p, column, row, grid) for p in clip.camera.exclusions]
             mine.append(Tile(clip.path, offset, window, _occupancy(clip.occupancy, offset, spec.seconds)))
-        video = workdir / f"{camera_id}.mp4"
-        _write_mosaic(video, mine, grid, size, spec)
         tiles[camera_id] = tuple(mine)
+        videos[camera_id] = video
         cameras.append(
             {
                 "id": camera_id,
@@ -150,8 +198,6 @@ def build_hall(
                 "exclusions": exclusions,
             }
         )
-        if progress is not None:
-            progress(c + 1, spec.cameras)
     data = base.model_dump()
     data["windows"] = [{"ids": window_ids, "departments": [base.departments[0].name]}]
     data["cameras"] = cameras
@@ -159,22 +205,49 @@ def build_hall(
     config_file = workdir / "hall.json"
     config_file.write_text(config.model_dump_json(), encoding="utf-8")
     start = dt.datetime.combine(HALL_DAY, HALL_START, tzinfo=base.hall.tz)
-    return SyntheticHall(config_file, start, spec.seconds, tiles)
+    return SyntheticHall(config_file, start, spec.seconds, tiles, videos)
 
 
-def _write_mosaic(
-    path: Path, tiles: Sequence[Tile], grid: tuple[int, int], size: tuple[int, int], spec: BenchSpec
-) -> None:
-    captures = [cv2.VideoCapture(str(t.clip)) for t in tiles]
+def _write_mosaic(workdir: Path, chosen: Sequence[tuple[_Clip, float]], grid: tuple[int, int], spec: BenchSpec) -> Path:
+    """The mosaic's stream file (reused when the folder holds it already for the same tiles and kind)."""
+    key = json.dumps(
+        [[str(clip.path.resolve()), offset] for clip, offset in chosen]
+        + [spec.stream, repr(FORMATS.get(spec.stream)), spec.gop, spec.seconds, list(grid), NOISE]
+    )
+    path = workdir / f"mosaic-{spec.stream}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.mp4"
+    if path.is_file() and path.stat().st_size > 0:
+        return path
+    partial = path.with_suffix(".partial.mp4")
+    pictures = _mosaic_frames(chosen, grid, spec)
+    if spec.stream == "1fps":
+        size = (grid[0] * TILE_WIDTH, grid[1] * TILE_HEIGHT)
+        writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), 1.0, size)
+        try:
+            for picture in pictures:
+                writer.write(picture)
+        finally:
+            writer.release()
+    else:
+        fmt = FORMATS[spec.stream]
+        write_stream(partial, _noisy(pictures, fmt.fps), dataclasses.replace(fmt, gop=spec.gop))
+    partial.replace(path)
+    return path
+
+
+def _mosaic_frames(
+    chosen: Sequence[tuple[_Clip, float]], grid: tuple[int, int], spec: BenchSpec
+) -> Iterator[np.ndarray]:
+    """The mosaic's pictures, one a second of the hall."""
+    captures = [cv2.VideoCapture(str(clip.path)) for clip, _ in chosen]
     rates = [c.get(cv2.CAP_PROP_FPS) or 1.0 for c in captures]
-    positions = [-1] * len(tiles)
-    current = [np.zeros((TILE_HEIGHT, TILE_WIDTH, 3), np.uint8) for _ in tiles]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), spec.stream_fps, size)
+    positions = [-1] * len(chosen)
+    current = [np.zeros((TILE_HEIGHT, TILE_WIDTH, 3), np.uint8) for _ in chosen]
+    size = (grid[0] * TILE_WIDTH, grid[1] * TILE_HEIGHT)
     try:
-        for i in range(int(spec.seconds * spec.stream_fps)):
+        for second in range(spec.seconds):
             canvas = np.full((size[1], size[0], 3), 96, np.uint8)
-            for k, (tile, capture) in enumerate(zip(tiles, captures, strict=True)):
-                wanted = int((tile.offset + i / spec.stream_fps) * rates[k])
+            for k, ((_, offset), capture) in enumerate(zip(chosen, captures, strict=True)):
+                wanted = int((offset + second) * rates[k])
                 while positions[k] < wanted:
                     ok, image = capture.read()
                     if not ok:
@@ -185,8 +258,25 @@ def _write_mosaic(
                 canvas[row * TILE_HEIGHT : (row + 1) * TILE_HEIGHT, column * TILE_WIDTH : (column + 1) * TILE_WIDTH] = (
                     current[k]
                 )
-            writer.write(canvas)
+            yield canvas
     finally:
-        writer.release()
         for capture in captures:
             capture.release()
+
+
+def _noisy(pictures: Iterator[np.ndarray], fps: int) -> Iterator[np.ndarray]:
+    """Each picture `fps` times, each time with sensor noise of its own (from a bank of 8 noise fields)."""
+    bank: list[tuple[np.ndarray, np.ndarray]] = []
+    rng = np.random.default_rng(20201103)
+    for picture in pictures:
+        if not bank:
+            bank = [
+                (
+                    rng.integers(0, NOISE + 1, picture.shape, dtype=np.uint8),
+                    rng.integers(0, NOISE + 1, picture.shape, dtype=np.uint8),
+                )
+                for _ in range(8)
+            ]
+        for n in range(fps):
+            up, down = bank[n % len(bank)]
+            yield cv2.subtract(cv2.add(picture, up), down)

@@ -96,6 +96,11 @@ class ModeFigures:
     zones_read_share: float
     cpu_seconds: float
     cpu_seconds_per_camera_hour: float
+    decode_seconds_per_camera_hour: float
+    detector_seconds_per_camera_hour: float
+    other_seconds_per_camera_hour: float
+    decoded_share: float  # of the compressed frames read, the share decoded
+    decode_modes: tuple[str, ...]
     cores_at_real_time: float
     realtime_factor: float
     peak_memory_mb: float
@@ -106,7 +111,9 @@ class ModeFigures:
 
 def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -> ModeFigures:
     wall = max(result.wall_seconds, 1e-9)
-    camera_hours = spec.cameras * spec.seconds / 3600
+    video = max(result.video_seconds, 1e-9)
+    camera_hours = spec.cameras * video / 3600
+    other = result.cpu_seconds - result.decode_cpu_seconds - result.detector_cpu_seconds
     return ModeFigures(
         mode=result.mode,
         frames_per_second=result.frames / wall,
@@ -116,8 +123,13 @@ def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -
         zones_read_share=result.zones_read / result.zones_total if result.zones_total else 0.0,
         cpu_seconds=result.cpu_seconds,
         cpu_seconds_per_camera_hour=result.cpu_seconds / camera_hours,
-        cores_at_real_time=result.cpu_seconds / spec.seconds,
-        realtime_factor=spec.seconds / wall,
+        decode_seconds_per_camera_hour=result.decode_cpu_seconds / camera_hours,
+        detector_seconds_per_camera_hour=result.detector_cpu_seconds / camera_hours,
+        other_seconds_per_camera_hour=max(other, 0.0) / camera_hours,
+        decoded_share=result.decoded_frames / result.stream_frames if result.stream_frames else 0.0,
+        decode_modes=result.decode_modes,
+        cores_at_real_time=result.cpu_seconds / video,
+        realtime_factor=video / wall,
         peak_memory_mb=result.peak_memory_mb,
         frame_latency_p95=_p95(result.latencies) if result.latencies else 0.0,
         frame_latency_worst=max(result.latencies, default=0.0),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -10,9 +12,10 @@ from pathlib import Path
 import cv2
 
 from monitor.config import MonitorConfig
-from monitor.tools.bench.hall import BenchSpec, build_hall
+from monitor.tools.bench.hall import BenchSpec, SyntheticHall, build_hall
 from monitor.tools.bench.measure import ModeFigures, figures, seat_changes
 from monitor.tools.bench.runner import MODES, run_isolated
+from monitor.tools.streams.rtsp import RtspServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,10 @@ class BenchReport:
     windows: int
     seconds: int
     reverify_seconds: float
+    stream: str
+    gop: int
+    transport: str
+    mosaics: int
     machine: dict[str, str]
     modes: tuple[ModeFigures, ...]
 
@@ -43,6 +50,7 @@ def machine() -> dict[str, str]:
     import os
     import platform
 
+    import av
     import onnxruntime
 
     model = (
@@ -65,6 +73,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,
         "opencv": cv2.__version__,
+        "pyav": f"{av.__version__} (FFmpeg {av.library_versions['libavcodec']})",
     }
 
 
@@ -76,15 +85,39 @@ def compare(
     on_stage: Callable[[str], None] | None = None,
     on_built: Callable[[int, int], None] | None = None,
 ) -> BenchReport:
-    """Build the synthetic hall, run both pipelines over it, one at a time, and compare them."""
+    """Build the synthetic hall, run every pipeline over it, one at a time, and compare them. With the rtsp
+    transport a real RTSP server plays the hall's streams in real time for each run."""
     hall = build_hall(spec, fixtures, workdir, on_built)
     config = MonitorConfig.model_validate_json(hall.config_file.read_text(encoding="utf-8"))
     changes = seat_changes(hall, config)
     results = []
-    for mode in MODES:
-        if on_stage is not None:
-            on_stage(mode)
-        results.append(figures(run_isolated(mode, hall, spec), spec, changes))
+    with contextlib.ExitStack() as stack:
+        if spec.transport == "rtsp":
+            hall = _served(hall, config, stack)
+        for mode in MODES:
+            if on_stage is not None:
+                on_stage(mode)
+            results.append(figures(run_isolated(mode, hall, spec), spec, changes))
     return BenchReport(
-        spec.cameras, spec.windows, spec.seconds, spec.reverify.total_seconds(), machine(), tuple(results)
+        spec.cameras,
+        spec.windows,
+        spec.seconds,
+        spec.reverify.total_seconds(),
+        spec.stream,
+        spec.gop,
+        spec.transport,
+        spec.mosaics,
+        machine(),
+        tuple(results),
     )
+
+
+def _served(hall: SyntheticHall, config: MonitorConfig, stack: contextlib.ExitStack) -> SyntheticHall:
+    """The hall with its cameras on a real RTSP server (started here, stopped when `stack` closes)."""
+    mounts = {f"m{n}": video for n, video in enumerate(sorted(set(hall.videos.values())))}
+    mount_of = {video: mount for mount, video in mounts.items()}
+    server = stack.enter_context(RtspServer(mounts))
+    cameras = [c.model_copy(update={"url": server.url(mount_of[hall.videos[c.id]])}) for c in config.cameras]
+    served = hall.config_file.with_name("hall-rtsp.json")
+    served.write_text(config.model_copy(update={"cameras": cameras}).model_dump_json(), encoding="utf-8")
+    return dataclasses.replace(hall, config_file=served)

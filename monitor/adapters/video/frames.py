@@ -1,0 +1,56 @@
+"""What every frame source delivers: sampled pictures with their times, and how it decoded them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from monitor.errors import MonitorError
+
+
+class SourceError(MonitorError):
+    """A camera's source cannot be opened at all (a missing file, a bad URL, missing credentials)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A sampled picture: `at` is aware (stream position or clock), `index` counts the frames delivered."""
+
+    camera: str
+    at: datetime
+    index: int
+    image: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """How a source decodes its stream, for the camera's statistics."""
+
+    mode: str
+    """keyframes (only keyframes decoded), partial (each GOP up to its last sample), or all."""
+    packets: int
+    """Compressed frames read from the stream."""
+    decoded: int
+    """Of those, decoded."""
+    sampled: int
+    """Of those, converted to pictures and delivered (before dropping 'no signal' frames)."""
+
+
+class FrameSource(Protocol):
+    problem: str | None
+    """Why a live source cannot deliver now (in Chinese, for the camera's status); None when it can."""
+
+    def frames(self) -> Iterator[Frame]: ...
+
+    def decoding(self) -> Decoding: ...
+
+    def close(self) -> None: ...
+
+
+def is_no_signal(image: np.ndarray, level: int) -> bool:
+    """True when every pixel is at most `level` bright: an encoder's black 'no signal' frame."""
+    return level > 0 and int(image.max()) <= level

@@ -82,10 +82,13 @@ class CameraLink:
         for message in messages:
             self.outbox.put(message.topic, message.payload, retain=message.retain)
 
-    def stats_due(self, stats: Stats) -> None:
-        """Publish the statistics (QoS 0, best effort) when `[presence] stats_every` has passed."""
+    def stats_due(self, stats: Stats, source: FrameSource | None) -> None:
+        """Publish the statistics (QoS 0, best effort), with how `source` decodes, when `[presence] stats_every`
+        has passed."""
         if time.monotonic() >= self._next_stats:
             self._next_stats += self._every
+            if source is not None:
+                stats.decoding = source.decoding()
             payload = stats.payload(self.camera.id, dt.datetime.now(dt.UTC))
             self.client.publish(f"{self.topics.prefix}/cameras/{self.camera.id}/stats", payload, qos=0)
 
@@ -255,9 +258,7 @@ def run_cameras(
             for member in hall:
                 if id(member) not in fed:
                     member.link.send(member.watch())
-                if member.source is not None:
-                    member.pipeline.stats.decoding = member.source.decoding()
-                member.link.stats_due(member.pipeline.stats)
+                member.link.stats_due(member.pipeline.stats, member.source)
             if not ready:
                 arrived.wait(IDLE_WAIT)
     finally:

@@ -47,6 +47,7 @@ def report_table(report: BenchReport) -> Table:
         ("  detector", "{:.1f}", [m.detector_seconds_per_camera_hour for m in modes]),
         ("  everything else", "{:.1f}", [m.other_seconds_per_camera_hour for m in modes]),
         ("frames decoded of the stream's", "{:.1f}%", [100 * m.decoded_share for m in modes]),
+        ("samples held, not decoded", "{:.1f}%", [100 * m.held_share for m in modes]),
         ("cores at real time", "{:.2f}", [m.cores_at_real_time for m in modes]),
         ("real-time factor (>= 1)", "{:.2f}", [m.realtime_factor for m in modes]),
         ("peak memory MB", "{:.0f}", [m.peak_memory_mb for m in modes]),

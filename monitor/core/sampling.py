@@ -10,7 +10,12 @@ frame can only be decoded after every frame since its keyframe. So, with stream 
 - otherwise ("partial"), each keyframe is decoded (a frame needs every frame since its keyframe)
   and the frames after it one by one until the GOP's last sample is taken; then decoding stops
   until the next keyframe;
-- only the frames sampled are converted to pictures (the caller's job, on `take`).
+- only the frames sampled are converted to pictures (the caller's job, on `take`);
+- a GOP can be *held* (`hold`): its consumer found nothing new in a sample of it (with gating: every
+  zone unchanged since it was last read, and settled), so the rest of that GOP is not decoded; its
+  samples are still taken on the grid (`take_held`) and delivered with the last decoded picture. A
+  change that starts inside a held GOP is seen on the next decoded sample: at most one GOP later, so
+  only GOPs of at most HOLD_GOP_MAX are held (an NVR's usual keyframe interval is 1-2 s).
 
 The result is the fewest frames that give the configured sampling: keyframes only when the GOP is
 no longer than the sampling period ("keyframes"), the start of each GOP up to its last sample when
@@ -33,6 +38,8 @@ EPSILON = 0.0005
 """Half a millisecond: containers round timestamps."""
 INTERVALS = 4
 """Keyframe intervals remembered: the GOP is the longest of them."""
+HOLD_GOP_MAX = 2.0
+"""Seconds: the longest GOP that may be held, and so the longest a seat change can wait for a decoded sample."""
 
 
 @dataclass
@@ -44,15 +51,23 @@ class Sampler:
     packets: int = 0
     decoded: int = 0
     taken: int = 0
+    """Samples taken, held ones included."""
+    held: int = 0
+    """Of the samples, taken in a held GOP: not decoded."""
+    keyframes: int = 0
+    """Keyframes seen: the number of the GOP being read (for `hold`)."""
     _intervals: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS), repr=False)
     _due: float | None = field(default=None, repr=False)
     _last_key: float | None = field(default=None, repr=False)
     _skipping: bool = field(default=False, repr=False)
+    _holding: bool = field(default=False, repr=False)
 
     def decode(self, at: float, keyframe: bool) -> bool:
         """Whether to decode the packet of stream time `at` (packets come in decoding order)."""
         self.packets += 1
         if keyframe:
+            self.keyframes += 1
+            self._holding = False
             if self._last_key is not None and at > self._last_key + EPSILON:
                 self._intervals.append(at - self._last_key)
             self._last_key = at
@@ -84,11 +99,27 @@ class Sampler:
             self._skipping = True  # the next sample lies in a later GOP: wait for its keyframe
         return True
 
+    def hold(self, gop: int) -> None:
+        """A sample of GOP number `gop` (`keyframes` when it was decoded) showed nothing new: decode no more of
+        that GOP (its remaining samples come from `take_held`). Only in partial mode, where the rest of a GOP
+        would be decoded, and for GOPs of at most HOLD_GOP_MAX; a GOP that has already ended is not held."""
+        if gop == self.keyframes and self.mode == "partial" and self.gop is not None and self.gop <= HOLD_GOP_MAX:
+            self._holding = True
+            self._skipping = True
+
+    def take_held(self, at: float) -> bool:
+        """Whether the packet of stream time `at`, not decoded because its GOP is held, stands for a sample."""
+        if not self._holding or not self.take(at):
+            return False
+        self.held += 1
+        return True
+
     def restart(self) -> None:
         """A new stream (a reconnect): its times start anew; what was learnt of the GOP stays."""
         self._due = None
         self._last_key = None
         self._skipping = False
+        self._holding = False
 
     @property
     def gop(self) -> float | None:

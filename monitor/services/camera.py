@@ -252,6 +252,8 @@ def run_cameras(
                 results = [member.pipeline.on_frame(frame) for member, frame in ready]
             stats.frames += len(ready)
             for (member, frame), messages in zip(ready, results, strict=True):
+                if member.gated is not None and member.gated.quiet and member.source is not None:
+                    member.source.hold(frame)
                 member.clock.seen(frame)
                 member.link.send(messages)
             fed = {id(member) for member, _ in ready}

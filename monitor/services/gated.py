@@ -7,7 +7,7 @@ them; each camera's pipeline (monitor.services.pipeline.CameraPipeline, the same
 evidence as the plain worker) is then fed its frame with the person boxes of its zones: fresh boxes
 for the zones read now, the boxes of their last reading for the zones the gate skipped.
 
-Why one process: the costly parts (H.264 decoding in OpenCV, inference in onnxruntime) release the
+Why one process: the costly parts (H.264 decoding in FFmpeg, inference in onnxruntime) release the
 GIL, and with gating the detector runs a small fraction of the frames, so one process with one
 inference thread keeps a 24-camera hall under one core (docs/benchmarks.md); more processes would
 each load the model (memory) and contend for the same two cores.
@@ -25,7 +25,7 @@ from pathlib import Path
 from monitor.adapters.video.detector import Detections, Detector, MotionDetector
 from monitor.adapters.video.frames import Frame, FrameSource
 from monitor.adapters.video.gating import GateSettings, ZoneGate
-from monitor.adapters.video.regions import Crop, Rect, concatenate, detect_crops, zone_region
+from monitor.adapters.video.regions import Crop, Rect, concatenate, detect_crops, pack, zone_region
 from monitor.adapters.video.zones import SeatReading, read_seats
 from monitor.config.video import DetectorConfig
 from monitor.errors import MonitorError
@@ -71,6 +71,8 @@ class GatedCamera:
         self._shape: tuple[int, ...] | None = None
         self._boxes: dict[str, Detections] = {}
         self._seen: tuple[Detections, dict[str, SeatReading]] | None = None
+        self.quiet = False
+        """The last frame finished showed nothing new (ZoneGate.steady): its source may hold the rest of its GOP."""
 
     @property
     def camera(self) -> str:
@@ -91,7 +93,9 @@ class GatedCamera:
             self._boxes = {}
             self._seen = None
         assert self._gate is not None
-        due = self._gate.due(frame.image, frame.at)
+        # A held frame was not decoded (its GOP's first sample showed nothing new): its zones keep their readings,
+        # and what falls due meanwhile (a re-verification) is read on the next decoded frame.
+        due = () if frame.held else self._gate.due(frame.image, frame.at)
         self.stats.frames += 1
         self.stats.zones_read += len(due)
         self.stats.zones_skipped += len(self._regions) - len(due)
@@ -115,6 +119,7 @@ class GatedCamera:
             if self._gate is not None:
                 self._gate.record(frame.image, frame.at, {w: readings[w].occupied for w in found})
             self._seen = (detections, readings)
+        self.quiet = not frame.held and self._gate is not None and self._gate.steady()
         return self.pipeline.on_frame(frame, *self._seen)
 
     def process(self, frame: Frame, detector: Detector, *, canvas_size: int, per_side: int = 2) -> list[Message]:
@@ -156,6 +161,7 @@ def run_gated(
     require_stateless(detector)
     stats = stats if stats is not None else LoopStats()
     streams = [(camera, iter(source.frames())) for camera, source in cameras]
+    sources = {camera.camera: source for camera, source in cameras}
     while streams:
         arrived: list[tuple[GatedCamera, Frame, float]] = []
         for camera, stream in list(streams):
@@ -170,6 +176,8 @@ def run_gated(
         round_ = [(camera, frame) for camera, frame, _ in arrived]
         results = detect_round(round_, detector, canvas_size, per_side, stats)
         for (camera, frame, at), messages in zip(arrived, results, strict=True):
+            if camera.quiet:
+                sources[camera.camera].hold(frame)
             yield Processed(camera.camera, frame, messages, time.perf_counter() - at)
 
 
@@ -188,7 +196,7 @@ def detect_round(
     began = time.perf_counter()
     found = detect_crops(detector, crops, canvas_size=canvas_size, per_side=per_side) if crops else []
     took = time.perf_counter() - began
-    stats.detector_calls += -(-len(crops) // (per_side * per_side))
+    stats.detector_calls += len(pack(crops, canvas_size=canvas_size, per_side=per_side))
     stats.crops += len(crops)
     results: list[list[Message]] = []
     position = 0

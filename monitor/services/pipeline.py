@@ -72,6 +72,7 @@ class Stats:
                 "stream_frames": self.decoding.packets,
                 "decoded_frames": self.decoding.decoded,
                 "sampled_frames": self.decoding.sampled,
+                "held_frames": self.decoding.held,
             }
         return json.dumps(document).encode()
 

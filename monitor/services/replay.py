@@ -72,6 +72,8 @@ def replay(
         for frame in source.frames():
             if gated is not None:
                 messages = gated.process(frame, detector, canvas_size=config.detector.imgsz)
+                if gated.quiet:
+                    source.hold(frame)
             else:
                 messages = pipeline.on_frame(frame)
             for message in messages:

@@ -132,6 +132,27 @@ def test_a_gap_in_the_frames_longer_than_reverify_reads_everything() -> None:
     assert gate.due(scene(40), at(40)) == ("A", "B")  # 38 s without frames
 
 
+def test_steady_means_nothing_new_even_when_a_reverification_read_the_zones() -> None:
+    gate = ZoneGate(REGIONS, SHAPE, SETTINGS)
+    gate.due(scene(0), at(0))
+    gate.record(scene(0), at(0), {"A": True, "B": False})
+    assert not gate.steady()  # one reading each: not settled
+    settled = settled_gate(scene(0))
+    assert settled.due(scene(2), at(2)) == () and settled.steady()
+    # The re-verification at 10 s confirms both answers: still nothing new.
+    assert settled.due(scene(10), at(10)) == ("A", "B")
+    settled.record(scene(10), at(10), {"A": True, "B": False})
+    assert settled.steady()
+    # A re-verification that contradicts its zone, or motion anywhere, is news.
+    assert settled.due(scene(20), at(20)) == ("A", "B")
+    settled.record(scene(20), at(20), {"A": False, "B": False})
+    assert not settled.steady()
+    moving = settled_gate(scene(0))
+    assert moving.due(with_person(scene(3), 560), at(3)) == ("B",)
+    moving.record(with_person(scene(3), 560), at(3), {"B": False})  # moved, still read empty
+    assert not moving.steady()
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="reverify"):
         GateSettings(reverify=dt.timedelta(0))

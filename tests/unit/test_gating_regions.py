@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from monitor.adapters.video.detector import Detections
-from monitor.adapters.video.regions import PAD_GREY, Crop, concatenate, detect_crops, zone_region
+from monitor.adapters.video.regions import (
+    MIN_SIDE,
+    PAD_GREY,
+    Crop,
+    concatenate,
+    detect_crops,
+    grid_for,
+    pack,
+    zone_region,
+)
 from monitor.adapters.video.zones import SeatZone
 from tests.support.video import WhiteBoxes
 
@@ -74,6 +83,42 @@ def test_the_canvas_background_is_the_letterbox_grey() -> None:
     detect_crops(Spy(), [Crop(frame_with([]), (0, 0, 100, 100))], canvas_size=320, per_side=2)
     assert seen[0].shape == (320, 320, 3)
     assert (seen[0][200:, 200:] == PAD_GREY).all()
+
+
+@pytest.mark.parametrize(
+    ("rect", "per_side", "grid"),
+    [
+        ((0, 0, 250, 280), 2, (2, 2)),  # a 960x540 mosaic's seat: 143x160 in a quarter of the canvas
+        ((85, 22, 267, 318), 2, (2, 1)),  # a D1 mosaic's seat (squeezed): 98x160 in a quarter, 160x260 in a half
+        ((0, 0, 600, 300), 2, (1, 2)),  # wide: one above the other
+        ((0, 0, 60, 90), 2, (2, 2)),  # small: a quarter shows it larger than it is
+        ((0, 0, 250, 280), 3, (2, 2)),  # a ninth would show it 95x106: a quarter
+        ((0, 0, 1000, 300), 2, (1, 1)),  # only the whole canvas shows it nearly 128 high
+    ],
+)
+def test_a_crop_gets_the_densest_cell_that_shows_it_large_enough(
+    rect: tuple[int, int, int, int], per_side: int, grid: tuple[int, int]
+) -> None:
+    assert grid_for(rect, 320, per_side) == grid
+
+
+def test_tall_crops_go_two_a_call_side_by_side_and_map_back() -> None:
+    image = frame_with([(120, 80, 200, 260)], shape=(576, 704))
+    crops = [Crop(image, (85, 22, 267, 318)), Crop(image, (0, 0, 250, 280)), Crop(image, (85, 22, 267, 318))]
+    seen: list[np.ndarray] = []
+
+    class Spy(WhiteBoxes):
+        def detect(self, image: np.ndarray) -> Detections:
+            seen.append(image.copy())
+            return super().detect(image)
+
+    found = detect_crops(Spy(), crops, canvas_size=320, per_side=2)
+    assert len(seen) == len(pack(crops, canvas_size=320, per_side=2)) == 2  # the two tall ones share a call
+    tall = next(canvas for canvas in seen if (canvas[:, 160:] != PAD_GREY).any())
+    person = np.argwhere(tall[:, :160, 0] == 255)
+    assert person[:, 1].max() - person[:, 1].min() + 1 >= 0.85 * 80 > MIN_SIDE / 2  # shown at 0.88, not 0.54
+    for boxes in found:
+        np.testing.assert_allclose(boxes.xyxy, [[120, 80, 200, 260]], atol=2.5)
 
 
 def test_per_side_must_be_positive() -> None:

@@ -176,6 +176,17 @@ def test_monitor_bench_on_h264_streams_decodes_only_what_it_samples_and_splits_t
         assert parts == pytest.approx(mode["cpu_seconds_per_camera_hour"], rel=0.02)
 
 
+def test_with_a_keyframe_every_two_seconds_quiet_gops_are_held_and_every_sample_still_comes() -> None:
+    report = bench("--seconds", "40", "--stream", "d1", "--gop", "50")
+    naive, _, optimised = report["modes"]
+    assert optimised["decode_modes"] == ["partial"]
+    # Every sample of every camera still goes through the pipeline; those of held GOPs without decoding.
+    assert naive["frames"] == optimised["frames"] == 2 * 40
+    assert naive["held_share"] == 0 and 0 < optimised["held_share"] < 0.5
+    assert optimised["decoded_share"] < 0.5
+    assert optimised["delays"]["matched"] == naive["delays"]["matched"]
+
+
 @pytest.mark.skipif(not rtsp_server_available(), reason="GStreamer's RTSP server is not installed; .ci/run installs it")
 def test_monitor_bench_over_rtsp_reads_the_streams_in_real_time() -> None:
     report = bench("--seconds", "8", "--stream", "d1", "--gop", "25", "--transport", "rtsp")

@@ -129,12 +129,12 @@ def detector_calls(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
     return frames, calls
 
 
-class HeldSource:
-    """A camera's real source that stops delivering after `hold` frames until `release` is set: the test,
-    not the clock, decides what has happened when."""
+class PausingSource:
+    """A camera's real source that stops delivering after `pause_after` frames until `release` is set: the
+    test, not the clock, decides what has happened when."""
 
-    def __init__(self, source: FrameSource, hold: int, release: threading.Event) -> None:
-        self._source, self._hold, self._release = source, hold, release
+    def __init__(self, source: FrameSource, pause_after: int, release: threading.Event) -> None:
+        self._source, self._pause_after, self._release = source, pause_after, release
         self._closed = threading.Event()
         self.problem: str | None = None
 
@@ -143,18 +143,21 @@ class HeldSource:
 
     def frames(self) -> Iterator[Frame]:
         for count, frame in enumerate(self._source.frames()):
-            if count == self._hold:
+            if count == self._pause_after:
                 while not self._release.wait(0.1):
                     if self._closed.is_set():
                         return
             yield frame
+
+    def hold(self, frame: Frame) -> None:
+        self._source.hold(frame)
 
     def close(self) -> None:
         self._closed.set()
         self._source.close()
 
 
-HOLD = 50
+PAUSE_AFTER = 50
 """cam-f03 and cam-f05 wait after their 50th frame until cam-f04 (40 frames) has gone offline."""
 
 
@@ -171,11 +174,11 @@ def test_the_optimised_hall_delivers_the_truth_and_a_stopped_camera_goes_offline
 
     def open_source(camera: CameraConfig, **kwargs: object) -> FrameSource:
         source = real_open(camera, **kwargs)
-        return source if camera.id == "cam-f04" else HeldSource(source, HOLD, release)
+        return source if camera.id == "cam-f04" else PausingSource(source, PAUSE_AFTER, release)
 
     monkeypatch.setattr(camera_service, "open_source", open_source)
     # cam-f03 and cam-f05 play their 12-13 minute clips; cam-f04 plays 40 s of its clip, so it stops first.
-    # The two that keep going never go offline for waiting (their offline_after is far longer than the hold).
+    # The two that keep going never go offline for waiting (their offline_after is far longer than the pause).
     short = first_seconds(clip("short_absences.mp4"), tmp_path / "short.mp4", 40)
     patient = dt.timedelta(minutes=10)
     cameras = [
@@ -205,11 +208,11 @@ def test_the_optimised_hall_delivers_the_truth_and_a_stopped_camera_goes_offline
                 # ... while the other cameras, held after their 50th frame, are still online,
                 for other in ("cam-f03", "cam-f05"):
                     assert [p for t, p, _ in seen_then if t == topics.camera_status(other)] == [b"online"]
-                assert frames_in(watcher, f05_stats) <= HOLD
+                assert frames_in(watcher, f05_stats) <= PAUSE_AFTER
                 release.set()
                 # ... and keep going: their frames count on, and every incident of the two clips' truth
                 # arrives, to its end, from its camera.
-                wait_for(lambda: frames_in(watcher, f05_stats) > HOLD, what="cam-f05's frames after the hold")
+                wait_for(lambda: frames_in(watcher, f05_stats) > PAUSE_AFTER, what="cam-f05's frames after the pause")
                 wait_for(
                     lambda: all(any(matches(e, x) for e in events(watcher, topics)) for x in expected),
                     timeout=180,
@@ -276,6 +279,9 @@ class ListSource:
 
     def frames(self) -> Iterator[Frame]:
         yield from self._frames
+
+    def hold(self, frame: Frame) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -66,8 +66,7 @@ WRONG = "p@ss:wrong-9266"
 CREDENTIALS_ENV = "MONITOR_TEST_RTSP_CREDENTIALS"
 
 
-@pytest.fixture(scope="module")
-def stream_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seated_stream(directory: Path, stream_format: StreamFormat) -> Path:
     """SEATED of the fixture clip as a camera stream: each 1 fps picture repeated to 25 fps (10 s, looped by
     the server). Skips the module where the system Python cannot run gst-rtsp-server."""
     if not rtsp_server_available():
@@ -81,12 +80,23 @@ def stream_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         capture.release()
     assert all(picture is not None for picture in pictures)
-    frames = (picture for picture in pictures for _ in range(FORMAT.fps))
-    return write_stream(tmp_path_factory.mktemp("rtsp") / "seated.mp4", frames, FORMAT)
+    frames = (picture for picture in pictures for _ in range(stream_format.fps))
+    return write_stream(directory / "seated.mp4", frames, stream_format)
+
+
+@pytest.fixture(scope="module")
+def stream_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seated_stream(tmp_path_factory.mktemp("rtsp"), FORMAT)
 
 
 def live_hall(
-    base: MonitorConfig, directory: Path, broker: Mosquitto, url: str, *, credentials_env: str | None = None
+    base: MonitorConfig,
+    directory: Path,
+    broker: Mosquitto,
+    url: str,
+    *,
+    credentials_env: str | None = None,
+    gating: bool = False,
 ) -> MonitorConfig:
     """The fixture hall with one camera, CAMERA, on `url`; duty all day, today and the days around it."""
     tz = base.hall.tz
@@ -107,7 +117,7 @@ def live_hall(
         hall="fixture",
         mqtt_url=broker.url,
         presence=PRESENCE,
-        detector={"threads": 1},
+        detector={"threads": 1, "gating": gating},
         duty={"seasons": [{"name": "全年", "sessions": [session]}]},
         calendar={"statutory": False, "overrides": [{"date": day, "working": True} for day in days]},
         cameras=[camera],
@@ -223,6 +233,36 @@ def test_a_worker_follows_a_stream_decoding_keyframes_only(
     # Only the keyframes decoded (one frame in 25), and each of them a sample (one a second).
     assert 0 < decoded <= streamed / 10, (first, later)
     assert abs(sampled - decoded) <= 1, (first, later)
+    assert not hall.incidents()
+
+
+def test_a_gated_worker_decodes_a_quiet_gop_no_further_than_its_first_sample(
+    fixture_hall: MonitorConfig, own_mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A keyframe every 2 s, a sample a second ("partial"): with gating, a GOP whose first sample shows the
+    seat as it was is held, its second sample delivered without decoding; the window stays present."""
+    stream_file = seated_stream(tmp_path, StreamFormat(D1.width, D1.height, fps=25, gop=50))
+    server = RtspServer({"cam": stream_file})
+    config = live_hall(fixture_hall, tmp_path / "hall", own_mosquitto, server.url("cam"), gating=True)
+    with server, Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher, worker(config) as failure:
+        hall = Hall(watcher, config)
+        hall.following(failure)
+
+        def partial() -> list[dict[str, int | str]]:
+            return [d for d in hall.decoding() if d["mode"] == "partial"]
+
+        wait_for(
+            lambda: len(seen := partial()) >= 2 and int(seen[-1]["held_frames"]) >= int(seen[0]["held_frames"]) + 3,
+            timeout=60,
+            what="samples of held GOPs",
+            failure=failure,
+        )
+        first, later = partial()[0], partial()[-1]
+        assert hall.states() == ["unknown", "present"]
+    streamed = int(later["stream_frames"]) - int(first["stream_frames"])
+    decoded = int(later["decoded_frames"]) - int(first["decoded_frames"])
+    # Without holding, each GOP would be decoded up to its second sample: 26 frames of 50.
+    assert 0 < decoded < 0.4 * streamed, (first, later)
     assert not hall.incidents()
 
 

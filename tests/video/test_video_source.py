@@ -293,3 +293,30 @@ def test_a_clip_decodes_only_what_its_sampling_needs(tmp_path: Path, gop: int, m
     decoding = source.decoding()
     assert (decoding.mode, decoding.packets, decoding.sampled) == (mode, 24, 12)
     assert decoding.decoded < 24
+
+
+def test_a_held_gop_delivers_its_samples_without_decoding_them(tmp_path: Path) -> None:
+    """The consumer saw nothing new in the first sample of a GOP: the rest of that GOP is not decoded, its
+    samples come on time with the last picture, and the next GOP is decoded again."""
+    from monitor.tools.streams.encode import StreamFormat, write_stream
+
+    pictures = [np.full((48, 64, 3), 20 + 4 * n, np.uint8) for n in range(48)]  # 12 s at 4 fps, GOP 2 s
+    clip = write_stream(tmp_path / "c.mp4", pictures, StreamFormat(64, 48, fps=4, gop=8))
+    source = open_source(camera(clip), start=START, detect_fps=1.0)
+    frames = []
+    for frame in source.frames():
+        frames.append(frame)
+        if frame.at >= START + timedelta(seconds=6) and not frame.held:
+            source.hold(frame)  # the GOPs of 6, 8 and 10 s: held after their first sample
+    source.close()
+    assert [f.at for f in frames] == [START + timedelta(seconds=s) for s in range(12)]
+    held = [int((f.at - START).total_seconds()) for f in frames if f.held]
+    assert held == [7, 9, 11]
+    by_second = {int((f.at - START).total_seconds()): f for f in frames}
+    assert by_second[7].image is by_second[6].image and by_second[11].image is by_second[10].image
+    assert by_second[8].gop == by_second[6].gop + 1 and not by_second[8].held
+    decoding = source.decoding()
+    assert (decoding.mode, decoding.sampled, decoding.held) == ("partial", 12, 3)
+    # GOPs at 0 and 2 s: every frame (the GOP is known once two intervals are seen); 4 s: up to its second
+    # sample (5 frames); 6, 8 and 10 s: their keyframes alone.
+    assert decoding.decoded == 16 + 5 + 3

@@ -24,6 +24,10 @@ class Frame:
     at: datetime
     index: int
     image: np.ndarray = field(repr=False)
+    gop: int = 0
+    """The keyframe interval (GOP) the frame lies in, numbered by the source; for `FrameSource.hold`."""
+    held: bool = False
+    """Not decoded: its GOP was held (`FrameSource.hold`), and `image` is the last picture decoded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +41,9 @@ class Decoding:
     decoded: int
     """Of those, decoded."""
     sampled: int
-    """Of those, converted to pictures and delivered (before dropping 'no signal' frames)."""
+    """Samples delivered (before dropping 'no signal' frames), held ones included."""
+    held: int = 0
+    """Of the samples, delivered without decoding: their GOP was held (`FrameSource.hold`)."""
 
 
 class FrameSource(Protocol):
@@ -47,6 +53,10 @@ class FrameSource(Protocol):
     def frames(self) -> Iterator[Frame]: ...
 
     def decoding(self) -> Decoding: ...
+
+    def hold(self, frame: Frame) -> None:
+        """Nothing in `frame` needs a closer look: the source may deliver the rest of its GOP's samples without
+        decoding them (held frames, carrying the last picture). A source that cannot, ignores it."""
 
     def close(self) -> None: ...
 

@@ -27,7 +27,10 @@ reading was taken. The gate never makes a reading up: a zone that was never read
 The extra delay the gate can add to a seat change is therefore bounded: a change the motion test
 sees is read on that frame (no delay); one it misses entirely (a person who sits down perfectly
 still between two frames and changes nothing in the region) is read at the next re-verification,
-at most `reverify` (and the wait for the next frame) later.
+at most `reverify` (and the wait for the next frame) later. When a frame shows nothing new (`steady`:
+no zone moved or unsettled, and any re-verification confirmed its zone), its camera lets the source
+hold the rest of the frame's GOP (monitor.core.sampling): a change that starts there is seen on the
+next decoded frame, at most one GOP (2 s at most) later.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class ZoneGate:
         self._memory = {window: _ZoneMemory() for window in regions}
         self._small: np.ndarray | None = None
         self._small_at: dt.datetime | None = None
+        self._news = True  # the last frame planned had a zone moved, unsettled or never read
 
     def _shrink(self, rect: Rect) -> tuple[int, int, int, int]:
         x1, y1, x2, y2 = (round(v * self._scale) for v in rect)
@@ -125,16 +129,21 @@ class ZoneGate:
     def due(self, image: np.ndarray, at: dt.datetime) -> tuple[str, ...]:
         """The zones to read with the detector on this frame (in the order the regions were given)."""
         out = []
+        self._news = False
         for window, memory in self._memory.items():
-            if (
-                memory.read_at is None
-                or self._period(at) > self._period(memory.read_at)
-                or len(memory.answers) < self._settings.settle
-                or len(set(memory.answers)) > 1
-                or self.moved(window, image, at)
-            ):
+            news = memory.read_at is None or not self._settled(memory) or self.moved(window, image, at)
+            self._news |= news
+            if news or (memory.read_at is not None and self._period(at) > self._period(memory.read_at)):
                 out.append(window)
         return tuple(out)
+
+    def steady(self) -> bool:
+        """Whether the last frame showed nothing new: no zone moved or unsettled when it was planned, and every
+        zone's readings agree after it was read (a re-verification that confirmed its zone changes nothing)."""
+        return not self._news and all(self._settled(memory) for memory in self._memory.values())
+
+    def _settled(self, memory: _ZoneMemory) -> bool:
+        return len(memory.answers) >= self._settings.settle and len(set(memory.answers)) == 1
 
     def record(self, image: np.ndarray, at: dt.datetime, occupied: Mapping[str, bool]) -> None:
         """The detector read these zones on this frame: their references and answers move on."""

@@ -16,6 +16,12 @@ looks at where the feet are. Boxes are only as good as the region: keep seat pol
 Resolution: with 2x2 tiles of a 320 canvas, a 480x270 camera's seat region (about 250x250 pixels)
 is seen at 0.64 of its size, the same as the whole frame letterboxed to 320 (0.67); for a camera
 seeing four windows at 960x540 the whole frame would be seen at 0.33, the tile still at about 0.64.
+A region is never shown narrower or lower than MIN_SIDE (128) canvas pixels (or its own size) when
+a larger cell can show it bigger: a tall region goes into a cell half the canvas wide and all of it
+high (two a call), a wide one into the converse, and one that neither fits, alone. Measured on D1
+substreams (704x576 carrying a 16:9 picture, so people are squeezed to 0.73 of their width): seat
+regions of 182x296 pixels shown 98x160 in a 2x2 tile found the seated person on as few as 47% of the
+frames (4 seats of 12 under 95%), shown 160x260 on all of them (docs/benchmarks.md, "Camera streams").
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ REGION_BELOW = 1.0
 """... and this fraction of its height below it (feet of a citizen at the counter)."""
 MAX_UPSCALE = 2.0
 """A small region is enlarged into its tile at most this much."""
+MIN_SIDE = 128
+"""A crop is shown at least this many canvas pixels wide and high, or in a larger cell (see `grid_for`)."""
 PAD_GREY = 114
 """The canvas background: the letterbox grey ultralytics pads with."""
 
@@ -65,6 +73,10 @@ class Crop:
     rect: Rect
 
 
+Grid = tuple[int, int]
+"""How a call's canvas is cut: columns, rows."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Placement:
     offset: tuple[int, int]  # where the crop's top-left lies on the canvas
@@ -72,12 +84,50 @@ class _Placement:
     scale: float
 
 
-def _place(crop: Crop, tile: int, slot: int, per_side: int, canvas: np.ndarray) -> _Placement:
-    x1, y1, x2, y2 = crop.rect
+def _shown(rect: Rect, cell: tuple[int, int]) -> tuple[float, tuple[int, int]]:
+    """The scale of a crop fitted into a cell (width, height), and its size there."""
+    x1, y1, x2, y2 = rect
     w, h = x2 - x1, y2 - y1
-    scale = min(tile / w, tile / h, MAX_UPSCALE)
-    size = (max(1, min(tile, round(w * scale))), max(1, min(tile, round(h * scale))))
-    ox, oy = (slot % per_side) * tile, (slot // per_side) * tile
+    scale = min(cell[0] / w, cell[1] / h, MAX_UPSCALE)
+    return scale, (max(1, min(cell[0], round(w * scale))), max(1, min(cell[1], round(h * scale))))
+
+
+def grid_for(rect: Rect, canvas_size: int, per_side: int) -> Grid:
+    """The densest grid whose cell shows this crop at least MIN_SIDE pixels wide and high (or at its own
+    size, when that is smaller): per_side x per_side, else fewer cells (more columns than rows for tall
+    crops, the converse for wide ones), else the whole canvas."""
+    x1, y1, x2, y2 = rect
+    need = (min(MIN_SIDE, x2 - x1), min(MIN_SIDE, y2 - y1))
+    grids = sorted(
+        ((columns, rows) for columns in range(1, per_side + 1) for rows in range(1, per_side + 1)),
+        key=lambda grid: -grid[0] * grid[1],
+    )
+    for grid in grids:
+        _, size = _shown(rect, (canvas_size // grid[0], canvas_size // grid[1]))
+        if size[0] >= need[0] and size[1] >= need[1]:
+            return grid
+    return 1, 1
+
+
+def pack(crops: Sequence[Crop], *, canvas_size: int, per_side: int) -> list[tuple[Grid, list[int]]]:
+    """The detector calls that read `crops`: each call's grid and the crops (indexes) in its cells."""
+    if per_side < 1:
+        raise ValueError("per_side must be at least 1")
+    by_grid: dict[Grid, list[int]] = {}
+    for index, crop in enumerate(crops):
+        by_grid.setdefault(grid_for(crop.rect, canvas_size, per_side), []).append(index)
+    calls = []
+    for grid, indexes in by_grid.items():
+        cells = grid[0] * grid[1]
+        calls += [(grid, indexes[first : first + cells]) for first in range(0, len(indexes), cells)]
+    return calls
+
+
+def _place(crop: Crop, grid: Grid, slot: int, canvas: np.ndarray) -> _Placement:
+    cell = (canvas.shape[1] // grid[0], canvas.shape[0] // grid[1])
+    scale, size = _shown(crop.rect, cell)
+    x1, y1, x2, y2 = crop.rect
+    ox, oy = (slot % grid[0]) * cell[0], (slot // grid[0]) * cell[1]
     part = crop.image[y1:y2, x1:x2]
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     canvas[oy : oy + size[1], ox : ox + size[0]] = cv2.resize(part, size, interpolation=interpolation)
@@ -85,7 +135,7 @@ def _place(crop: Crop, tile: int, slot: int, per_side: int, canvas: np.ndarray) 
 
 
 def _boxes_in(found: Detections, crop: Crop, placement: _Placement) -> Detections:
-    """The boxes whose centre lies in the crop's tile, clipped to it and mapped back to frame pixels."""
+    """The boxes whose centre lies in the crop's cell, clipped to it and mapped back to frame pixels."""
     ox, oy = placement.offset
     w, h = placement.size
     xyxy, confidence = found.xyxy, found.confidence
@@ -102,18 +152,14 @@ def _boxes_in(found: Detections, crop: Crop, placement: _Placement) -> Detection
 
 
 def detect_crops(detector: Detector, crops: Sequence[Crop], *, canvas_size: int, per_side: int) -> list[Detections]:
-    """Persons in each crop (in its frame's pixels), reading `per_side`² crops per detector call."""
-    if per_side < 1:
-        raise ValueError("per_side must be at least 1")
-    tile = canvas_size // per_side
-    per_call = per_side * per_side
-    out: list[Detections] = []
-    for first in range(0, len(crops), per_call):
-        batch = crops[first : first + per_call]
+    """Persons in each crop (in its frame's pixels), reading up to `per_side`² crops per detector call."""
+    out: list[Detections] = [Detections.empty()] * len(crops)
+    for grid, indexes in pack(crops, canvas_size=canvas_size, per_side=per_side):
         canvas = np.full((canvas_size, canvas_size, 3), PAD_GREY, dtype=np.uint8)
-        placements = [_place(crop, tile, slot, per_side, canvas) for slot, crop in enumerate(batch)]
+        placements = [_place(crops[index], grid, slot, canvas) for slot, index in enumerate(indexes)]
         found = detector.detect(canvas)
-        out += [_boxes_in(found, crop, placement) for crop, placement in zip(batch, placements, strict=True)]
+        for index, placement in zip(indexes, placements, strict=True):
+            out[index] = _boxes_in(found, crops[index], placement)
     return out
 
 

@@ -83,6 +83,9 @@ class FileSource:
     def decoding(self) -> Decoding:
         return Decoding("all", self._grabbed, self._grabbed, self._sampled)
 
+    def hold(self, frame: Frame) -> None:
+        """OpenCV decodes every frame anyway: nothing to hold."""
+
     def frames(self) -> Iterator[Frame]:
         due_ms = 0.0
         index = 0
@@ -128,6 +131,9 @@ class LiveSource:
 
     def decoding(self) -> Decoding:
         return Decoding("all", self._grabbed, self._grabbed, self._sampled)
+
+    def hold(self, frame: Frame) -> None:
+        """OpenCV decodes every frame anyway: nothing to hold."""
 
     def _open(self) -> cv2.VideoCapture | None:
         capture = self._opener(_capture_target(self._camera.url))

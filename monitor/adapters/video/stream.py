@@ -135,6 +135,7 @@ class StreamSource:
         """Why the live stream cannot be opened now (Chinese, for the camera's status); None while it plays."""
         self._container: av.container.InputContainer | None = None
         self._reading = threading.Lock()  # held while frames() is inside the container
+        self._sampling = threading.Lock()  # the reader's decisions against hold() from the consumer's thread
         if not live:
             try:
                 self._container = self._open()
@@ -143,7 +144,12 @@ class StreamSource:
 
     def decoding(self) -> Decoding:
         sampler = self.sampler
-        return Decoding(sampler.mode, sampler.packets, sampler.decoded, sampler.taken)
+        return Decoding(sampler.mode, sampler.packets, sampler.decoded, sampler.taken, sampler.held)
+
+    def hold(self, frame: Frame) -> None:
+        """Decode no more of `frame`'s GOP: its remaining samples are delivered held (partial mode only)."""
+        with self._sampling:
+            self.sampler.hold(frame.gop)
 
     def _open(self) -> av.container.InputContainer:
         return open_container(self._camera, self._url, live=self._live)
@@ -185,8 +191,8 @@ class StreamSource:
             self._container = container
             try:
                 with self._reading:
-                    for at, image in self._decode(container):
-                        yield Frame(self._camera.id, self._clock() if self._live else at, index, image)
+                    for at, image, gop, held in self._decode(container):
+                        yield Frame(self._camera.id, self._clock() if self._live else at, index, image, gop, held)
                         index += 1
             except av.FFmpegError as exc:
                 if not self._live:
@@ -202,11 +208,13 @@ class StreamSource:
                 return
             self.sampler.restart()
 
-    def _decode(self, container: av.container.InputContainer) -> Iterator[tuple[datetime, np.ndarray]]:
-        """The sampled pictures of the stream with their stream times (start + position)."""
+    def _decode(self, container: av.container.InputContainer) -> Iterator[tuple[datetime, np.ndarray, int, bool]]:
+        """The samples of the stream: stream time (start + position), picture, GOP number, held or decoded."""
         stream = container.streams.video[0]
         base: int | None = stream.start_time
         time_base = float(stream.time_base) if stream.time_base is not None else 0.0
+        sampler = self.sampler
+        last: np.ndarray | None = None  # the last picture delivered: what a held sample shows
         for packet in container.demux(stream):
             if self._closed.is_set():
                 return
@@ -214,7 +222,13 @@ class StreamSource:
                 chosen = packet.decode()
             else:
                 base = packet.pts if base is None else base
-                if not self.sampler.decode((packet.pts - base) * time_base, packet.is_keyframe):
+                position = (packet.pts - base) * time_base
+                with self._sampling:
+                    wanted = sampler.decode(position, packet.is_keyframe)
+                    held = not wanted and last is not None and sampler.take_held(position)
+                if held:
+                    yield self._start + timedelta(seconds=position), last, sampler.keyframes, True
+                if not wanted:
                     continue
                 chosen = packet.decode()
             for frame in chosen:
@@ -222,12 +236,15 @@ class StreamSource:
                     continue
                 base = frame.pts if base is None else base
                 position = (frame.pts - base) * time_base
-                if not self.sampler.take(position, keyframe=frame.key_frame):
-                    continue
+                with self._sampling:
+                    if not sampler.take(position, keyframe=frame.key_frame):
+                        continue
+                    gop = sampler.keyframes
                 image = frame.to_ndarray(format="bgr24")
                 if is_no_signal(image, self._camera.no_signal_level):
                     continue
-                yield self._start + timedelta(seconds=position), image
+                last = image
+                yield self._start + timedelta(seconds=position), image, gop, False
 
     def close(self) -> None:
         """Stop: a reader inside the stream leaves at its next packet (or read timeout) and closes it."""

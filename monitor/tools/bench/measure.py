@@ -100,6 +100,7 @@ class ModeFigures:
     detector_seconds_per_camera_hour: float
     other_seconds_per_camera_hour: float
     decoded_share: float  # of the compressed frames read, the share decoded
+    held_share: float  # of the samples, the share held (not decoded: nothing new in their GOP's first sample)
     decode_modes: tuple[str, ...]
     cores_at_real_time: float
     realtime_factor: float
@@ -127,6 +128,7 @@ def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -
         detector_seconds_per_camera_hour=result.detector_cpu_seconds / camera_hours,
         other_seconds_per_camera_hour=max(other, 0.0) / camera_hours,
         decoded_share=result.decoded_frames / result.stream_frames if result.stream_frames else 0.0,
+        held_share=result.held_frames / result.frames if result.frames else 0.0,
         decode_modes=result.decode_modes,
         cores_at_real_time=result.cpu_seconds / video,
         realtime_factor=video / wall,

@@ -57,6 +57,7 @@ class RunResult:
     detector_cpu_seconds: float = 0.0
     stream_frames: int = 0  # compressed frames the sources read
     decoded_frames: int = 0  # of those, decoded
+    held_frames: int = 0  # samples delivered without decoding (their GOP held: nothing new in its first sample)
     decode_modes: tuple[str, ...] = ()
     published: tuple[Published, ...] = field(default=())
     latencies: tuple[float, ...] = field(default=())  # every frame's wall seconds from decoding to its messages
@@ -89,6 +90,9 @@ class MeteredSource:
 
     def decoding(self) -> Decoding:
         return self._source.decoding()
+
+    def hold(self, frame: Frame) -> None:
+        self._source.hold(frame)
 
     def close(self) -> None:
         self._source.close()
@@ -224,6 +228,7 @@ def run_pipeline(mode: str, config_file: Path, start: dt.datetime, spec: BenchSp
         detector_cpu_seconds=meter.detect,
         stream_frames=sum(d.packets for d in decodings),
         decoded_frames=sum(d.decoded for d in decodings),
+        held_frames=sum(d.held for d in decodings),
         decode_modes=tuple(sorted({d.mode for d in decodings})),
         published=tuple(published),
         latencies=tuple(latencies),

@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 SCHEMA_VERSION = 1
@@ -32,6 +33,8 @@ LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 year 1 or 9999 overflows."""
 MAX_SEQ = 2**31 - 1
 MAX_MINUTES = 366 * 24 * 60
+MAX_LEAVES = 64
+"""Most leaves in one window's list (a window with more current and future leave lists the earliest)."""
 
 
 def _plausible(moment: dt.datetime) -> dt.datetime:
@@ -61,7 +64,7 @@ Signature = Annotated[str, StringConstraints(max_length=128), NoNul]
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 Lifecycle = Literal["new", "update", "end"]
-PresenceState = Literal["present", "absent", "unknown", "off_duty"]
+PresenceState = Literal["present", "absent", "unknown", "off_duty", "leave"]
 
 
 class ContractError(ValueError):
@@ -166,6 +169,36 @@ class LeaveGrant(Payload):
     signature: Signature | None = Field(None, description="Ed25519 signature, base64.")
 
 
+class ApprovedLeave(BaseModel):
+    """One approved leave in a window's list: no duty in [start, end)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Id = Field(description="The grant's id.")
+    start: Moment = Field(description="Leave starts.")
+    end: Moment = Field(description="Leave ends.")
+    reason: Reason = Field(description="请假 / 公出 and why.")
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(f"leave {self.id} ends before it starts")
+        return self
+
+
+class WindowLeaves(Payload):
+    """Retained: a window's approved leave not yet ended (current and future), on <prefix>/windows/<id>/leaves.
+
+    The recorder publishes it after recording a grant and at its start; camera services hand it to their
+    presence machines. Each list replaces the previous one: a leave that has ended is simply left out."""
+
+    window: WindowId = Field(description="The window whose staff is away.")
+    leaves: list[ApprovedLeave] = Field(
+        default_factory=list, max_length=MAX_LEAVES, description="Its leave not yet ended, in start order."
+    )
+    at: Moment = Field(description="When the recorder published the list.")
+
+
 class WindowState(Payload):
     """Retained current presence of a window, on <prefix>/windows/<id>/state."""
 
@@ -235,6 +268,10 @@ class Topics:
 
     def window_state(self, window: str) -> str:
         return f"{self.prefix}/windows/{window}/state"
+
+    def window_leaves(self, window: str) -> str:
+        """Retained: the window's approved leave not yet ended (WindowLeaves), from the recorder."""
+        return f"{self.prefix}/windows/{window}/leaves"
 
     def evidence(self, incident_id: str, name: str) -> str:
         return f"{self.prefix}/evidence/{incident_id}/{name}"

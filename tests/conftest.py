@@ -6,7 +6,7 @@ on a free port when its binary is installed, and the embedded amqtt broker; a te
 service that is not there is skipped with the reason.
 
 Every test is marked by its folder: `unit` (tests/unit), `integration` (tests/integration) and
-`video` (tests/video), e.g. `pytest -m unit` for the fast pure tests.
+`video` (tests/video) and `console` (tests/console), e.g. `pytest -m unit` for the fast pure tests.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.support.paths import SEED_HALL
 
 PG_URL = os.environ.get("MONITOR_TEST_PG_URL")
 MQTT_URL = os.environ.get("MONITOR_TEST_MQTT_URL")
-LAYERS = ("unit", "integration", "video")
+LAYERS = ("unit", "integration", "video", "console")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -111,6 +111,23 @@ def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         assert MQTT_URL
         yield MQTT_URL
     elif request.param == "mosquitto":
+        with Mosquitto(tmp_path / "mosquitto") as broker:
+            yield broker.url
+    else:
+        amqtt = AmqttBroker(free_port())
+        amqtt.start()
+        try:
+            yield f"mqtt://127.0.0.1:{amqtt.port}"
+        finally:
+            amqtt.stop()
+
+
+@pytest.fixture
+def one_broker(tmp_path: Path) -> Iterator[str]:
+    """One running broker: the shared Mosquitto, else one of the test's own, else the embedded amqtt."""
+    if MQTT_URL:
+        yield MQTT_URL
+    elif MOSQUITTO:
         with Mosquitto(tmp_path / "mosquitto") as broker:
             yield broker.url
     else:

@@ -17,17 +17,17 @@ from sqlmodel import Session
 from monitor.adapters.keys import key_from
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
-from monitor.adapters.store.inputs import load_month_inputs
 from monitor.cli import app
 from monitor.cli.context import parse_time, state
 from monitor.cli.output import out
 from monitor.contract import Receipt
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
-from monitor.core.scoring import EnteredScores, MonthScores, deductions_for, month_bounds, score_month
+from monitor.core.scoring import MonthScores, deductions_for, month_bounds
 from monitor.errors import InputError
 from monitor.formatting import plain
 from monitor.services.patrol import RECEIPT_WAIT, dismissal, leave_grant, patrol_incident, submit
+from monitor.services.review import month_scores
 
 _R = TypeVar("_R")
 
@@ -272,12 +272,8 @@ def scores(
 ) -> None:
     """The month's department and staff score sheets (categories as the notice prints them)."""
     config = state(ctx).config
-    start, end = month_bounds(_check_month(month), config.hall.tz)
     with Session(open_database(config.database.url)) as session:
-        incidents = load_incidents(session, start, end)
-        inputs = load_month_inputs(session, config, month)
-    entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
-    result = score_month(config, month, incidents, entered)
+        result = month_scores(session, config, _check_month(month))
     if json_out:
         typer.echo(json.dumps(scores_json(result), ensure_ascii=False, indent=2))
     else:

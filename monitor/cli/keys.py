@@ -21,11 +21,11 @@ app.add_typer(key_app, name="key")
 def key_new(
     name: Annotated[str, typer.Option(help="The signer's name: a supervisor's own name, or a camera service's.")],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key (never overwritten).")],
-    role: Annotated[str, typer.Option(help="supervisor or camera.")] = "supervisor",
+    role: Annotated[str, typer.Option(help="supervisor, camera or console (the web console's key).")] = "supervisor",
 ) -> None:
     """生成签名密钥 — write a new private key file and print the [[signers]] entry for the configuration."""
-    if role not in ("supervisor", "camera"):
-        raise InputError(f"--role {role!r}: use supervisor or camera")
+    if role not in ("supervisor", "camera", "console"):
+        raise InputError(f"--role {role!r}: use supervisor, camera or console")
     if not name.strip() or len(name) > 64:
         raise InputError("--name: give the signer's name (at most 64 characters)")
     key = SigningKey.generate(name.strip())

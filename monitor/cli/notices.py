@@ -10,17 +10,14 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from monitor.adapters.files import load_cases_file, load_reviews_file, load_scores_file
 from monitor.adapters.store.database import open_database
-from monitor.adapters.store.inputs import save_cases, save_reviews, save_scores
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out
-from monitor.config import MonitorConfig
 from monitor.contract import now_utc
-from monitor.core.inputs.departments import unlisted_departments
 from monitor.core.notices.periods import check_month, check_week
 from monitor.errors import InputError
+from monitor.services.imports import Part, import_file
 from monitor.services.notices import (
     changed_files,
     compose,
@@ -44,64 +41,34 @@ FileArg = Annotated[Path, typer.Argument(help="A .csv (UTF-8 or GBK) or .xlsx fi
 MonthOpt = Annotated[str, typer.Option("--month", help="The month the data is for, YYYY-MM.")]
 
 
-def _parts(saved: list[str]) -> str:
-    names = {
-        "department_scores": "部门考核录入分",
-        "window_scores": "工作人员考核录入分",
-        "honors": "表彰名单",
-        "reasons": "办件量变化原因",
-    }
-    return "、".join(names[s] for s in saved)
-
-
-def _warn_unlisted(config: MonitorConfig, file: Path, listed: list[str]) -> None:
-    missing = unlisted_departments(config, listed)
-    if missing:
-        out.print(
-            f"[yellow]注意[/]：{file} 没有列出 {'、'.join(missing)}，通报按 0 件列出；"
-            "如有数据，请补进文件后重新导入（重新导入替换本月数据）"
-        )
+def _import(ctx: typer.Context, part: Part, file: Path, month: str) -> None:
+    config = state(ctx).config
+    check_month(month)
+    with Session(open_database(config.database.url)) as session:
+        result = import_file(config, session, part, month, file, str(file), now_utc())
+        session.commit()
+    out.print(f"[green]✓[/] {result.summary}（{file}）")
+    if result.warning:
+        out.print(f"[yellow]注意[/]：{file} {result.warning}")
 
 
 @import_app.command("cases")
 def import_cases(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     """办件量: 部门, 行政审批, 便民服务, 公共服务, 收费 (an optional 合计 row/column is checked)."""
-    config = state(ctx).config
-    check_month(month)
-    volumes = load_cases_file(config, file)
-    engine = open_database(config.database.url)
-    with Session(engine) as session:
-        save_cases(session, month, volumes, str(file), now_utc())
-        session.commit()
-    out.print(f"[green]✓[/] {month} 办件量：{len(volumes)} 个部门（{file}）")
-    _warn_unlisted(config, file, [v.department for v in volumes])
+    _import(ctx, "cases", file, month)
 
 
 @import_app.command("reviews")
 def import_reviews(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     """好差评: 部门, 五星 … 一星 (optional 合计, 投诉, 二次回访率, 二次满意度)."""
-    config = state(ctx).config
-    check_month(month)
-    reviews = load_reviews_file(config, file)
-    engine = open_database(config.database.url)
-    with Session(engine) as session:
-        save_reviews(session, month, reviews, str(file), now_utc())
-        session.commit()
-    out.print(f"[green]✓[/] {month} “好差评”：{len(reviews)} 个部门，{sum(r.total for r in reviews)} 件评价")
-    _warn_unlisted(config, file, [r.department for r in reviews])
+    _import(ctx, "reviews", file, month)
 
 
 @import_app.command("scores")
 def import_scores(ctx: typer.Context, file: FileArg, month: MonthOpt) -> None:
     """Entered points (部门 or 窗口号 + categories, 加分), the honor list (姓名, 部门) and change
     reasons (部门, 原因, 业务): one table per CSV, or one per worksheet of an XLSX."""
-    config = state(ctx).config
-    scores = load_scores_file(config, check_month(month), file)
-    engine = open_database(config.database.url)
-    with Session(engine) as session:
-        saved = save_scores(session, month, scores, str(file), now_utc())
-        session.commit()
-    out.print(f"[green]✓[/] {month} 已导入：{_parts(saved)}（{file}）")
+    _import(ctx, "scores", file, month)
 
 
 def _issued_on(date: str | None) -> dt.date | None:

@@ -11,23 +11,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from monitor.adapters.store.database import open_database
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.incidents import print_scores
 from monitor.cli.output import out
+from monitor.config import MonitorConfig
+from monitor.console.server import ConsoleServer, build_console
 from monitor.errors import MonitorError
 from monitor.services.camera import run_cameras
 from monitor.services.recorder import Recorder, run_recorder
 from monitor.services.runtime import broker_for
 from monitor.services.scheduler import start_in_background
-from monitor.tools.demo import run_demo
+from monitor.tools.demo import DEMO_ACCOUNT, console_config, demo_account, run_demo
 
 log = logging.getLogger(__name__)
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -56,7 +59,7 @@ def recorder(
             raise MonitorError("the broker did not confirm the recorder's subscriptions within 30s (see the log)")
         out.print(f"记录器订阅已建立：{recorder.session_name}（消息服务器此后为其保留消息）")
         return
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     with broker_for(state(ctx).config) as config:
         run_recorder(config, open_database(config.database.url), stop)
 
@@ -81,7 +84,7 @@ def run(ctx: typer.Context) -> None:
 
     With [mqtt] url = "embedded" the broker runs here too. Ctrl-C or SIGTERM stops it all.
     """
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     with broker_for(state(ctx).config) as config:
         engine = open_database(config.database.url)
         recorder = Recorder(config, engine)
@@ -94,14 +97,32 @@ def run(ctx: typer.Context) -> None:
         for worker in workers:
             worker.start()
         log.info("running: recorder, scheduler, hall worker for %d camera(s)", len(config.cameras))
+        web = _console_or_why(config, engine)
         try:
             while not stop.wait(0.5):
                 pass
         finally:
+            if web is not None:
+                web.stop()
             for worker in workers:
                 worker.join(timeout=15)
             stop_scheduler()
             recorder.stop()
+
+
+def _console_or_why(config: MonitorConfig, engine: Engine) -> ConsoleServer | None:
+    """The console, started; None (with the reason logged) when it cannot start: `monitor run` goes on without it."""
+    try:
+        server = ConsoleServer(build_console(config, engine))
+    except MonitorError as exc:
+        log.warning("console not started: %s", exc)
+        return None
+    server.start()
+    if not server.wait_started():
+        log.warning("console not started: cannot listen on %s:%d", config.console.host, config.console.port)
+        server.stop()
+        return None
+    return server
 
 
 @app.command("demo")
@@ -110,9 +131,13 @@ def demo(
         "var/demo"
     ),
     video: Annotated[bool, typer.Option(help="Also replay fixture clips as a day of the hall's cameras.")] = True,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve the demo's data in the console until Ctrl-C (a demo account).")
+    ] = False,
+    port: Annotated[int, typer.Option(help="With --serve: the console's port on 127.0.0.1.")] = 8080,
 ) -> None:
     """Run the seed hall end to end on embedded defaults: November 2020's incidents, a day of camera
-    video, the score sheets and the notices."""
+    video, the score sheets and the notices; with --serve, then open them in the console."""
     console = out
     logging.getLogger("monitor").setLevel(logging.WARNING)  # the demo tells its own story
     sheets, notices = run_demo(data_dir, console, video=video)
@@ -122,3 +147,32 @@ def demo(
     console.print("通报文件：")
     for path in notices:
         console.print(f"  {path}", soft_wrap=True)
+    if not serve:
+        console.print("\n在浏览器中查看看板、违纪审核、得分与通报：[bold]monitor demo --serve[/]（督查控制台）")
+        return
+    _serve_demo(console_config(data_dir, video=video, port=port))
+
+
+def _serve_demo(hall: MonitorConfig) -> None:
+    """The demo's data in the console, with the recorder behind it, on the embedded broker, until Ctrl-C."""
+    stop = stop_on_signals()
+    with broker_for(hall) as config:
+        engine = open_database(config.database.url)
+        recorder = Recorder(config, engine)
+        recorder.start(wait=30)
+        password = demo_account(engine)
+        server = ConsoleServer(build_console(config, engine))
+        server.start()
+        try:
+            if not server.wait_started():
+                raise MonitorError(f"控制台无法在 127.0.0.1:{config.console.port} 监听（端口被占用？）：换 --port")
+            out.print(
+                f"\n督查控制台：[bold]http://127.0.0.1:{config.console.port}/[/]  账号 [bold]{DEMO_ACCOUNT}[/]  "
+                f"密码 [bold]{password}[/]（仅显示这一次；管理员，可审核、撤销、请假登记、导入、印发）  Ctrl-C 停止",
+                soft_wrap=True,
+            )
+            while not stop.wait(0.5):
+                pass
+        finally:
+            server.stop()
+            recorder.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,20 +9,15 @@ import cv2
 import typer
 from rich.table import Table
 
-from monitor.adapters.video.annotate import annotate, draw_grid
-from monitor.adapters.video.detector import Detections
-from monitor.adapters.video.source import grab_frame
-from monitor.adapters.video.zones import exclusion_zones, read_seats, seat_zones
+from monitor.adapters.video.zones import seat_zones
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out as console
 from monitor.config import MonitorConfig
 from monitor.config.video import CameraConfig
 from monitor.errors import InputError
+from monitor.services.calibration import zones_picture
 from monitor.units import parse_duration
-
-MIN_WIDTH = 960
-"""Small camera pictures are enlarged to at least this width so that labels stay readable."""
 
 
 def _camera(config: MonitorConfig, camera_id: str) -> CameraConfig:
@@ -54,29 +48,9 @@ def zones(
         offset = parse_duration(at)
     except ValueError as exc:
         raise InputError(f"--at: {exc}") from None
-    image = grab_frame(camera, offset=offset, timeout=camera.offline_after)
-    zones_, exclusions = seat_zones(camera), exclusion_zones(camera)
-    detections = readings = None
-    if detect:
-        from monitor.adapters.video.detector import load_detector  # loads ultralytics: only when asked
-
-        detections = load_detector(config.detector).detect(image)
-        readings = read_seats(detections, zones_, exclusions, image.shape, min_overlap=camera.min_overlap)
-    height, width = image.shape[:2]
-    factor = -(-MIN_WIDTH // width)  # ceil: enlarge small pictures by a whole factor
-    if factor > 1:
-        image = cv2.resize(image, (width * factor, height * factor), interpolation=cv2.INTER_NEAREST)
-        if detections is not None:
-            detections = Detections(detections.xyxy * factor, detections.confidence)
-    picture = annotate(
-        draw_grid(image) if grid else image,
-        camera=camera.id,
-        at=datetime.now(config.hall.tz),
-        zones=zones_,
-        exclusions=exclusions,
-        detections=detections,
-        readings=readings,
-    )
+    made = zones_picture(config, camera, offset=offset, detect=detect, grid=grid)
+    picture, width, height, readings = made.picture, made.width, made.height, made.readings
+    zones_ = seat_zones(camera)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), picture):
         raise InputError(f"--out {out}: cannot write the picture there")

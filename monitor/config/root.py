@@ -18,6 +18,7 @@ from monitor.config.checks import (
     check_staff,
     check_windows,
 )
+from monitor.config.console import ConsoleConfig
 from monitor.config.hall import DepartmentConfig, HallConfig, StaffConfig, WindowGroupConfig, expand_window_ids
 from monitor.config.mqtt import MqttConfig
 from monitor.config.notices import NoticesConfig
@@ -79,6 +80,7 @@ class MonitorConfig(Section):
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="The person detector.")
     presence: PresenceConfig = Field(default_factory=PresenceConfig, description="Presence thresholds.")
     notices: NoticesConfig = Field(default_factory=NoticesConfig, description="Notices and their schedule.")
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig, description="The supervisor console (web).")
     signers: list[SignerConfig] = Field(
         default_factory=list,
         description="Who may sign records: supervisors and camera services, with their public keys "

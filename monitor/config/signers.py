@@ -18,10 +18,11 @@ class SignerConfig(Section):
         description="The signer's name: a supervisor's own name (as `by` and `patrol:<name>` print it), or a "
         "camera service's (e.g. cameras-server1).",
     )
-    role: Literal["supervisor", "camera"] = Field(
+    role: Literal["supervisor", "camera", "console"] = Field(
         "supervisor",
         description='"supervisor": may sign patrol findings, dismissals and leave under this name; "camera": may '
-        "sign incidents of the cameras listed in `cameras`.",
+        'sign incidents of the cameras listed in `cameras`; "console": the web console, which signs them for the '
+        "person logged in (the recorder checks that person's account and role).",
     )
     public_key: str = Field(
         min_length=1,

@@ -16,9 +16,14 @@ How a window is judged (docs/video.md says the same for supervisors):
 - Unknown. A None reading makes the seat *unknown* at once and forgets the readings before it; a
   known state needs a freshly observed span again. Unknown time is never absence: an open empty
   post ends when the camera goes dark, and absence counts again from when it is observed anew.
-- Duty. Outside duty periods a window is *off_duty*. A duty period is a session (上午/下午 from the
-  calendar) minus the window's approved leave; a period that starts when a leave ends is judged
-  like a session start.
+- Duty. Outside the sessions (上午/下午 from the calendar) a window is *off_duty*; inside a session
+  but on approved leave it is *leave*. A duty period is a session minus the window's approved leave;
+  a period that starts when a leave ends is judged like a session start.
+- Leave at run time. `set_leaves` replaces a window's leave (the same list again changes nothing);
+  the next observation or tick moves from the current duty period to the new ones. Time already
+  judged stays as judged, except that leave now covering part of the current period ends the period
+  where the leave begins: an open empty post ends there (never before its own start), and no
+  incident starts inside the leave.
 - Incidents, one per absence at most:
   * ``late_arrival``: the first confirmed presence of a period comes after start + `late_grace`
     (minutes late counted from the period start), provided the machine saw the window continuously
@@ -45,7 +50,7 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from monitor.config.presence import PresenceConfig
@@ -160,6 +165,12 @@ def whole_minutes(span: dt.timedelta) -> int:
     return max(0, math.floor(span.total_seconds() / 60))
 
 
+def own_leaves(window: str, leaves: Iterable[Leave]) -> tuple[Leave, ...]:
+    """The window's leaves, in time order, each once."""
+    own = {leave for leave in leaves if leave.window == window}
+    return tuple(sorted(own, key=lambda leave: (leave.start, leave.end)))
+
+
 def duty_periods(sessions: Iterable[DutySession], leaves: Iterable[Leave]) -> list[DutyPeriod]:
     """The sessions of a day minus the leave intervals (of one window), in time order."""
     spans = sorted((leave.start, leave.end) for leave in leaves if leave.end > leave.start)
@@ -201,8 +212,10 @@ class WindowMachine:
     camera: str
     window: str
     config: PresenceConfig
-    periods_on: Callable[[dt.date], Sequence[DutyPeriod]]
+    sessions_on: Callable[[dt.date], Sequence[DutySession]]
     tz: dt.tzinfo
+    leaves: tuple[Leave, ...] = ()
+    """The window's approved leave, in time order (`set_leaves` replaces it)."""
 
     _cursor: dt.datetime | None = None
     _readings: deque[tuple[dt.datetime, bool]] = field(default_factory=deque)
@@ -214,7 +227,8 @@ class WindowMachine:
     _staffed: bool = False
     _open: _Open | None = None
     _reported: PresenceState | None = None
-    _cache: dict[dt.date, Sequence[DutyPeriod]] = field(default_factory=dict)
+    _cache: dict[dt.date, tuple[Sequence[DutySession], list[DutyPeriod]]] = field(default_factory=dict)
+    _replan: bool = False
 
     # -- public -------------------------------------------------------------------------------
 
@@ -238,22 +252,50 @@ class WindowMachine:
     def state(self) -> PresenceState:
         return self._reported or "unknown"
 
+    def set_leaves(self, leaves: Iterable[Leave]) -> None:
+        """Replace the window's approved leave (leaves of other windows are ignored; the same list again
+        changes nothing). The duty periods of the days the change touches are worked out again, and the
+        next observe or tick moves from the current period to the new ones (`_replan_at`)."""
+        new = own_leaves(self.window, leaves)
+        if new == self.leaves:
+            return
+        changed = set(new) ^ set(self.leaves)
+        self.leaves = new
+        self._cache = {
+            day: plan
+            for day, plan in self._cache.items()
+            if not any(
+                leave.start.astimezone(self.tz).date() <= day <= leave.end.astimezone(self.tz).date()
+                for leave in changed
+            )
+        }
+        self._replan = self._cursor is not None
+
     # -- time and duty periods ------------------------------------------------------------------
 
-    def _periods(self, day: dt.date) -> Sequence[DutyPeriod]:
+    def _day(self, day: dt.date) -> tuple[Sequence[DutySession], list[DutyPeriod]]:
+        """The day's sessions and its duty periods (the sessions less the window's leave)."""
         if day not in self._cache:
             self._cache = {d: p for d, p in self._cache.items() if d >= day - dt.timedelta(days=1)}
-            self._cache[day] = self.periods_on(day)
+            sessions = self.sessions_on(day)
+            self._cache[day] = (sessions, duty_periods(sessions, self.leaves))
         return self._cache[day]
 
-    def _periods_between(self, start: dt.datetime, end: dt.datetime) -> list[DutyPeriod]:
+    def _days(self, start: dt.datetime, end: dt.datetime) -> Iterable[dt.date]:
         day = start.astimezone(self.tz).date() - dt.timedelta(days=1)
         last = end.astimezone(self.tz).date()
-        found: list[DutyPeriod] = []
         while day <= last:
-            found.extend(p for p in self._periods(day) if p.end > start and p.start <= end)
+            yield day
             day += dt.timedelta(days=1)
-        return found
+
+    def _periods_between(self, start: dt.datetime, end: dt.datetime) -> list[DutyPeriod]:
+        return [p for day in self._days(start, end) for p in self._day(day)[1] if p.end > start and p.start <= end]
+
+    def _sessions_between(self, start: dt.datetime, end: dt.datetime) -> list[DutySession]:
+        return [s for day in self._days(start, end) for s in self._day(day)[0] if s.end > start and s.start <= end]
+
+    def _period_at(self, at: dt.datetime) -> DutyPeriod | None:
+        return next((p for p in self._periods_between(at, at) if p.start <= at < p.end), None)
 
     def _advance(self, at: dt.datetime) -> list[Output]:
         if at.tzinfo is None:
@@ -261,23 +303,56 @@ class WindowMachine:
         out: list[Output] = []
         if self._cursor is None:
             self._cursor = at
-            self._period = next((p for p in self._periods_between(at, at) if p.start <= at < p.end), None)
+            self._period = self._period_at(at)
             return out
         if at < self._cursor:
             raise ValueError(f"window {self.window}: time went backwards ({at} < {self._cursor})")
-        boundaries: list[tuple[dt.datetime, int, DutyPeriod]] = []
+        if self._replan:
+            self._replan = False
+            self._replan_at(self._cursor, out)
+        # At one moment: a period ends (0), a period starts (1), a session starts or ends while on leave (2).
+        boundaries: list[tuple[dt.datetime, int, DutyPeriod | None]] = []
         for period in self._periods_between(self._cursor, at):
             if self._cursor < period.end <= at:
                 boundaries.append((period.end, 0, period))
             if self._cursor < period.start <= at:
                 boundaries.append((period.start, 1, period))
-        for _moment, kind, period in sorted(boundaries, key=lambda b: (b[0], b[1])):
-            if kind == 0 and self._period == period:
-                self._end_period(period, out)
-            elif kind == 1:
+        for session in self._sessions_between(self._cursor, at):
+            boundaries += [(moment, 2, None) for moment in (session.start, session.end) if self._cursor < moment <= at]
+        for moment, kind, period in sorted(boundaries, key=lambda b: (b[0], b[1])):
+            if kind == 0 and self._period is not None and self._period.end == moment:
+                self._end_period(self._period, out)
+            elif kind == 1 and period is not None:
                 self._start_period(period, out)
+            elif kind == 2 and self._period is None:
+                self._report(moment, out)
         self._cursor = at
         return out
+
+    def _replan_at(self, now: dt.datetime, out: list[Output]) -> None:
+        """Move from the current duty period to the periods of the window's new leave, at `now` (the cursor).
+
+        Time already judged is not judged again, with one exception: an open empty post that leave now covers
+        in part ends where that leave begins (at its own start if the leave began before it). If `now` is duty,
+        the period under way takes its new end (and, when a leave now lies between its start and `now`, the
+        start after that leave: an absence counts from there, an arrival not yet made is late from there). If
+        `now` is on leave, duty ended where that leave began. If `now` was on leave and is duty again, duty
+        starts at `now`."""
+        current, period = self._period, self._period_at(now)
+        if current is None:
+            if period is not None:
+                self._start_period(replace(period, start=now), out)
+            return
+        opened = self._open
+        if opened is not None and (period is None or opened.started_at < period.start):
+            holder = self._period_at(opened.started_at)
+            ended = holder.end if holder is not None else opened.started_at
+            self._close(ended, out, shots=(Shot(SESSION_END, "current"),))
+        if period is not None:
+            self._period = replace(period, start=max(period.start, current.start))
+            return
+        began = max((p.end for p in self._periods_between(current.start, now) if p.end <= now), default=current.start)
+        self._end_period(DutyPeriod(current.session, current.start, began, closes_session=False), out)
 
     def _start_period(self, period: DutyPeriod, out: list[Output]) -> None:
         self._period = period
@@ -432,7 +507,11 @@ class WindowMachine:
 
     def _report(self, at: dt.datetime, out: list[Output]) -> None:
         period = self._period
-        state: PresenceState = "off_duty" if period is None else self.physical
+        state: PresenceState
+        if period is not None:
+            state = self.physical
+        else:  # in a session but in no duty period: on leave
+            state = "leave" if any(s.start <= at < s.end for s in self._sessions_between(at, at)) else "off_duty"
         if state == self._reported:
             return
         since = at
@@ -455,20 +534,24 @@ class PresenceMachine:
         leaves: Collection[Leave] = (),
     ) -> None:
         self.camera = camera
-        self.machines: dict[str, WindowMachine] = {}
-        for window in windows:
-            own = [leave for leave in leaves if leave.window == window]
+        self.machines = {
+            window: WindowMachine(camera, window, config, sessions_on, tz, own_leaves(window, leaves))
+            for window in windows
+        }
 
-            def periods_on(day: dt.date, own: list[Leave] = own) -> Sequence[DutyPeriod]:
-                return duty_periods(sessions_on(day), own)
-
-            self.machines[window] = WindowMachine(camera, window, config, periods_on, tz)
+    def _machine(self, window: str) -> WindowMachine:
+        machine = self.machines.get(window)
+        if machine is None:
+            raise KeyError(f"camera {self.camera} has no window {window}")
+        return machine
 
     def observe(self, observation: Observation) -> list[Output]:
-        machine = self.machines.get(observation.window)
-        if machine is None:
-            raise KeyError(f"camera {self.camera} has no window {observation.window}")
-        return machine.observe(observation.at, observation.occupied)
+        return self._machine(observation.window).observe(observation.at, observation.occupied)
+
+    def set_leaves(self, window: str, leaves: Iterable[Leave]) -> None:
+        """Replace `window`'s approved leave with `leaves` (idempotent); it applies from the next observe or tick
+        (WindowMachine.set_leaves)."""
+        self._machine(window).set_leaves(leaves)
 
     def tick(self, at: dt.datetime) -> list[Output]:
         return [change for machine in self.machines.values() for change in machine.tick(at)]

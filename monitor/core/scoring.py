@@ -165,3 +165,20 @@ def score_month(
             ScoreRow(window.id, department, person.name if person else None, scores, total, position, tuple(found))
         )
     return MonthScores(month=month, departments=departments, staff=staff)
+
+
+def describe_rule(rule: DeductionConfig, effective: dt.date) -> str:
+    """The rule behind a deduction, as a person reads it in the 考核办法."""
+    parts = [f"{rule.label}每次扣{plain(rule.points)}分"]
+    parts += [
+        f"{t.min_minutes}分钟及以上扣{plain(t.points)}分" for t in sorted(rule.tiers, key=lambda t: t.min_minutes)
+    ]
+    if rule.repeat_after is not None and rule.repeat_points is not None:
+        parts.append(f"同一窗口当月第{rule.repeat_after}次起每次扣{plain(rule.repeat_points)}分")
+    sheets = []
+    if rule.staff_category:
+        sheets.append(f"个人「{rule.staff_category}」")
+    if rule.department_category:
+        sheets.append(f"窗口「{rule.department_category}」")
+    where = f"，计入{'、'.join(sheets)}" if sheets else ""
+    return f"考核办法（{effective.isoformat()}起施行）：{'；'.join(parts)}{where}"

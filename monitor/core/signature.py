@@ -102,14 +102,27 @@ def verify(record: Record, signers: dict[str, SignerConfig]) -> SignerConfig:
     return signer
 
 
+def acting_person(record: Record) -> str:
+    """Who acted: a patrol finding's ``patrol:<name>``, a dismissal's or leave's ``by``; "" when not said."""
+    if isinstance(record, IncidentEvent):
+        return record.source.removeprefix("patrol:") if record.source.startswith("patrol:") else ""
+    return record.by
+
+
 def authorize(record: Record, config: MonitorConfig) -> SignerConfig:
     """Verify the signature, then that the signer may write this record; Unauthenticated otherwise.
 
     A supervisor signs patrol findings (source ``patrol:<name>``), dismissals and leave under their
-    own name (``by``); a camera service signs incidents of the cameras it runs (source
+    own name (``by``); the console signs them for the person logged in (the recorder then checks that person's
+    account: `acting_person`); a camera service signs incidents of the cameras it runs (source
     ``camera:<id>``), for windows those cameras watch.
     """
     signer = verify(record, config.signers_by_name)
+    if signer.role == "console":
+        person = acting_person(record)
+        if not person:
+            raise Unauthenticated(f"unauthenticated: the console {signer.name} must name the person who acted")
+        return signer
     if signer.role == "supervisor":
         if isinstance(record, IncidentEvent):
             if record.source != f"patrol:{signer.name}":

@@ -16,7 +16,9 @@ Messages (docs/mqtt.md): incident events on <prefix>/incidents and evidence JPEG
 <prefix>/windows/<id>/state and camera status on <prefix>/cameras/<id>/status (retained, through the
 outbox, so the last word always arrives); statistics on <prefix>/cameras/<id>/stats (QoS 0, best
 effort). The process's availability (<prefix>/availability/camera-<id>, last will "offline") comes
-from monitor.adapters.mqtt.client.
+from monitor.adapters.mqtt.client. In: each camera's link subscribes to the approved leave of its
+windows (<prefix>/windows/<id>/leaves, retained, from the recorder); the loop hands each list to the
+presence machine at the start of its next round, so a window on leave shows `leave` and raises nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
 from monitor.adapters.keys import key_from
 from monitor.adapters.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
@@ -37,7 +42,8 @@ from monitor.adapters.video.detector import load_detector
 from monitor.adapters.video.frames import Frame, FrameSource
 from monitor.adapters.video.source import is_live, open_source
 from monitor.config import CameraConfig, MonitorConfig
-from monitor.contract import Topics
+from monitor.contract import ContractError, Topics, WindowLeaves
+from monitor.core.presence import Leave
 from monitor.errors import InputError, MonitorError
 from monitor.services.gated import GatedCamera, LoopStats, detect_round, gate_settings, require_stateless, tune
 from monitor.services.pipeline import CameraPipeline, Message, Stats, find_camera
@@ -49,11 +55,13 @@ IDLE_WAIT = 0.5  # seconds the loop sleeps when no camera has a frame (a new fra
 READER_WAIT = 2.0  # seconds a clean stop waits, for all readers together, for them to leave their sources
 CLOSE_WAIT = 5.0  # seconds a clean stop waits, for all cameras together, for the broker to take their last words
 TILES_PER_SIDE = 2  # the optimised loop packs up to 2 x 2 zone crops into one detector call
+LEAVES_WAIT = 5.0  # seconds a camera's start waits for the broker to confirm its subscription to its windows' leave
 
 
 @dataclass
 class CameraLink:
-    """One camera's way out: its MQTT client (last will on its availability), its durable outbox, its stats.
+    """One camera's way out: its MQTT client (last will on its availability), its durable outbox, its stats; and
+    its way in: the approved leave of its windows, as the recorder last published it (`take_leaves`).
 
     The outbox file is per camera, so a camera moved between processes loses nothing.
     """
@@ -65,9 +73,16 @@ class CameraLink:
         self.component = f"camera-{self.camera.id}"
         self.topics = Topics(self.config.mqtt.topic_prefix)
         self.client = make_client(self.config.mqtt, self.component, component=self.component)
+        self._leaves: queue.Queue[tuple[str, tuple[Leave, ...]]] = queue.Queue()
+        self._listening = threading.Event()
+        self._listen_for_leaves()
         self.outbox = Outbox(Path(self.config.paths.data_dir) / f"outbox-{self.camera.id}.sqlite", self.client)
         try:
             connect(self.client, self.config.mqtt)
+            # The broker sends the retained lists right after confirming: a file replayed from a time on leave
+            # knows it before its first frames (a live camera would learn it a moment later anyway).
+            if not self._listening.wait(LEAVES_WAIT):
+                log.warning("camera %s: the broker did not confirm the subscription to approved leave", self.camera.id)
         except BrokerUnreachable as exc:
             # Keep working: the outbox holds everything until paho's background reconnect succeeds.
             log.warning("%s; retrying in the background, incidents wait in the outbox", exc)
@@ -81,6 +96,49 @@ class CameraLink:
     def send(self, messages: list[Message]) -> None:
         for message in messages:
             self.outbox.put(message.topic, message.payload, retain=message.retain)
+
+    def take_leaves(self) -> list[tuple[str, tuple[Leave, ...]]]:
+        """The leave lists that arrived since the last call, oldest first: (window, its leave)."""
+        taken: list[tuple[str, tuple[Leave, ...]]] = []
+        while True:
+            try:
+                taken.append(self._leaves.get_nowait())
+            except queue.Empty:
+                return taken
+
+    def _listen_for_leaves(self) -> None:
+        """Subscribe on every connection (the session is clean) to the leave lists of the camera's windows."""
+        topics = {self.topics.window_leaves(zone.window): zone.window for zone in self.camera.windows}
+        announce = self.client.on_connect
+
+        def on_connect(c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object) -> None:
+            if announce is not None:
+                announce(c, userdata, flags, reason, props)
+            if not reason.is_failure:
+                c.subscribe([(topic, 1) for topic in topics])
+
+        def on_subscribe(c: mqtt.Client, userdata: object, mid: int, codes: list[ReasonCode], props: object) -> None:
+            if any(code.is_failure for code in codes):
+                log.error(
+                    "camera %s: the broker refused the subscription to approved leave: check its ACL", self.camera.id
+                )
+            self._listening.set()
+
+        def on_message(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+            window = topics.get(message.topic)
+            try:
+                listed = WindowLeaves.from_json(message.payload)
+            except ContractError as exc:
+                log.warning("camera %s: approved leave on %s ignored: %s", self.camera.id, message.topic, exc)
+                return
+            if window is None or listed.window != window:
+                log.warning("camera %s: leave of window %s on %s ignored", self.camera.id, listed.window, message.topic)
+                return
+            self._leaves.put((window, tuple(Leave(window, leave.start, leave.end) for leave in listed.leaves)))
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = on_subscribe
+        self.client.on_message = on_message
 
     def stats_due(self, stats: Stats, source: FrameSource | None) -> None:
         """Publish the statistics (QoS 0, best effort), with how `source` decodes, when `[presence] stats_every`
@@ -186,6 +244,18 @@ class _Camera:
         except queue.Empty:
             return None
 
+    def learn_leaves(self) -> None:
+        """Hand the leave lists that arrived to the presence machine, in the loop's thread: they apply from the
+        camera's next reading (or watchdog tick)."""
+        for window, leaves in self.link.take_leaves():
+            self.pipeline.presence.set_leaves(window, leaves)
+            log.info(
+                "camera %s: window %s has %d approved leave(s) under way or to come",
+                self.config.id,
+                window,
+                len(leaves),
+            )
+
     def watch(self) -> list[Message]:
         """The no-frames watchdog, at most every WATCHDOG_EVERY seconds while the camera is silent."""
         moment = time.monotonic()
@@ -244,6 +314,8 @@ def run_cameras(
         )
         while not stop.is_set():
             arrived.clear()
+            for member in hall:
+                member.learn_leaves()
             ready = [(member, frame) for member in hall if (frame := member.take()) is not None]
             if gate is not None and ready:
                 round_ = [(member.gated, frame) for member, frame in ready if member.gated is not None]

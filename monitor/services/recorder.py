@@ -1,4 +1,4 @@
-"""The recorder: the single writer of incidents, dismissals and leave.
+"""The recorder: the single writer of incidents, dismissals, leave and the windows' states.
 
 It holds a persistent MQTT session (fixed client id, clean_session=False, QoS 1), so nothing
 published while it is down is lost; messages are applied in batches of up to 200, each one
@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,15 +48,21 @@ from sqlmodel import Session, col, func, select
 from monitor.adapters.mqtt.client import broker_address, disconnect, make_client
 from monitor.adapters.store import alerts as alert_store
 from monitor.adapters.store import lease
+from monitor.adapters.store.accounts import active_role
 from monitor.adapters.store.dead_letters import add_dead_letter, trim_dead_letters
 from monitor.adapters.store.evidence import purge_evidence, save_evidence
 from monitor.adapters.store.incidents import Conflict, IncidentBook, Outcome, as_incident, dismiss, record_event
-from monitor.adapters.store.leaves import LeaveBook
+from monitor.adapters.store.leaves import LeaveBook, leaves_ahead
 from monitor.adapters.store.tables import AlertRow, DismissalRow, IncidentEventRow, IncidentRow
+from monitor.adapters.store.window_states import record_window_state
 from monitor.adapters.webhooks import WebhookFailed, send_text
-from monitor.config import MonitorConfig
+from monitor.config import MonitorConfig, SignerConfig
 from monitor.contract import (
+    EARLIEST,
+    LATEST,
+    MAX_LEAVES,
     Alert,
+    ApprovedLeave,
     ContractError,
     Dismissal,
     IncidentEvent,
@@ -65,13 +71,16 @@ from monitor.contract import (
     Rejection,
     SystemAlert,
     Topics,
+    WindowLeaves,
+    WindowState,
     now_utc,
 )
 from monitor.core.admission import Refused, admit
 from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
+from monitor.core.roles import may
 from monitor.core.scoring import month_bounds, points_for
-from monitor.core.signature import Unauthenticated, authorize
+from monitor.core.signature import Record, Unauthenticated, acting_person, authorize
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +123,8 @@ class Handled:
     detail: str = ""
     receipt: tuple[str, str] | None = None
     """(kind, id) of a supervisor's record: the recorder answers on <prefix>/receipts/<kind>/<id>."""
+    leave_window: str | None = None
+    """The window whose approved leave the message added: its list goes to the camera services after the commit."""
 
 
 def _as_text(payload: bytes) -> str:
@@ -185,6 +196,16 @@ def _evidence_digests(session: Session, incident_id: str) -> tuple[set[str], dic
     return names, digests
 
 
+def _vouched(session: Session, signer: SignerConfig, record: Record) -> None:
+    """A record the console signed must name a person with an active account that may act on incidents."""
+    if signer.role != "console":
+        return
+    person = acting_person(record)
+    role = active_role(session, person)
+    if role is None or not may(role, "supervisor"):
+        raise Unauthenticated(f"unauthenticated: {person!r} has no active console account allowed to do this")
+
+
 def handle_message(
     session: Session,
     config: MonitorConfig,
@@ -201,7 +222,7 @@ def handle_message(
     if topic == topics.incidents:
         try:
             event = IncidentEvent.from_json(payload)
-            authorize(event, config)
+            _vouched(session, authorize(event, config), event)
             charge = admit(event, config, calendar, books.leaves.around(event.window, event.started_at))
             outcome, row = record_event(books.incidents, event, charge, now)
         except (ContractError, Unauthenticated, Refused, Conflict) as exc:
@@ -216,22 +237,27 @@ def handle_message(
         return Handled("recorded", f"{event.id} {event.event} #{event.seq} {event.kind} {event.window}", receipt)
     if topic.startswith(f"{topics.prefix}/evidence/"):
         return _evidence(session, config, topic.removeprefix(f"{topics.prefix}/evidence/"), payload, now)
+    if topic.startswith(f"{topics.prefix}/windows/") and topic.endswith("/state"):
+        return _window_state(
+            session, config, topic.removeprefix(f"{topics.prefix}/windows/")[: -len("/state")], payload, now
+        )
     if topic == topics.leaves:
         try:
             grant = LeaveGrant.from_json(payload)
-            authorize(grant, config)
+            _vouched(session, authorize(grant, config), grant)
         except (ContractError, Unauthenticated) as exc:
             return Handled("rejected", str(exc), receipt)
         if grant.window not in config.window_by_id:
             return Handled("rejected", f"unknown window {grant.window!r}: not in the hall's [windows]", receipt)
         if grant.end <= grant.start:
             return Handled("rejected", "leave ends before it starts", receipt)
-        fresh = books.leaves.grant(grant, now)
-        return Handled("recorded" if fresh else "duplicate", f"leave {grant.id} {grant.window}", receipt)
+        if not books.leaves.grant(grant, now):
+            return Handled("duplicate", f"leave {grant.id} {grant.window}", receipt)
+        return Handled("recorded", f"leave {grant.id} {grant.window}", receipt, leave_window=grant.window)
     if topic == topics.dismissals:
         try:
             dismissal = Dismissal.from_json(payload)
-            authorize(dismissal, config)
+            _vouched(session, authorize(dismissal, config), dismissal)
             fresh = dismiss(session, dismissal, now)
         except (ContractError, Unauthenticated) as exc:
             return Handled("rejected", str(exc), receipt)
@@ -261,6 +287,27 @@ def _evidence(session: Session, config: MonitorConfig, path: str, payload: bytes
         return Handled("rejected", f"evidence {incident_id}/{name} does not match the digest its incident signed")
     fresh = save_evidence(session, incident_id, name, payload, now)
     return Handled("recorded" if fresh else "duplicate", f"evidence {incident_id}/{name} ({len(payload)} bytes)")
+
+
+def _window_state(session: Session, config: MonitorConfig, window: str, payload: bytes, now: dt.datetime) -> Handled:
+    """A window's presence (retained, unsigned: it costs no points), kept for the on-duty rate once per
+    (window, since, state)."""
+    try:
+        state = WindowState.from_json(payload)
+    except ContractError as exc:
+        return Handled("rejected", str(exc))
+    if state.window != window:
+        return Handled("rejected", f"the state of window {state.window!r} on the topic of window {window!r}")
+    if window not in config.window_by_id:
+        return Handled("rejected", f"unknown window {window!r}: not in the hall's [windows]")
+    if not EARLIEST <= state.since < LATEST:
+        return Handled("rejected", f"since: {state.since.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    if len(state.camera) > 64 or "\x00" in state.camera:
+        return Handled("rejected", "camera: at most 64 characters, no NUL")
+    fresh = record_window_state(session, state, now)
+    return Handled(
+        "recorded" if fresh else "duplicate", f"state {window} {state.state} since {state.since.isoformat()}"
+    )
 
 
 def _instance() -> str:
@@ -315,6 +362,8 @@ class Recorder:
         self._holding = False
         self._renewed = 0.0
         self._round = 0  # rounds of alert delivery: each claims under a name of its own
+        self._leaves_due = threading.Event()  # every window's leave list is owed to the camera services
+        self._leaves_lock = threading.Lock()  # one list read and published at a time: never a stale one last
 
     # --- lifecycle ---
 
@@ -414,6 +463,7 @@ class Recorder:
                     (topics.dismissals, 1),
                     (topics.leaves, 1),
                     (topics.evidence("+", "+"), 1),
+                    (topics.window_state("+"), 1),
                 ]
             )
 
@@ -426,6 +476,7 @@ class Recorder:
                 self._system_alert("【系统告警】消息服务器拒绝了记录器的订阅，违纪记录无法接收，请检查 ACL 配置")
                 return
             lease.note_session(self.engine, self.session_name, now_utc())
+            self._leaves_due.set()
             self.ready.set()
 
         def on_disconnect(c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object) -> None:
@@ -523,6 +574,13 @@ class Recorder:
             results = self.apply([(m.topic, m.payload) for _, m in batch])
             if results is None:
                 return  # stopping: not acknowledged, the broker redelivers them
+            granted = {h.leave_window for h in results if h.leave_window is not None}
+            if granted:  # before the receipts: a supervisor's `leave add` returns once the cameras' list is out
+                try:
+                    self.publish_leaves(granted)
+                except OperationalError as exc:
+                    self._leaves_due.set()
+                    log.error("approved leave for the cameras: database unavailable (%s); retrying", exc.orig)
             for (client, message), handled in zip(batch, results, strict=True):
                 self._answer(message.topic, message.payload, handled)
                 if client is self._client:  # else the session moved on: its next holder gets it again
@@ -639,6 +697,7 @@ class Recorder:
         while not self._stop.wait(1.0):
             if not self._holding:
                 continue
+            self._publish_leaves_due()
             try:
                 while self.deliver_due_alerts() and not self._stop.is_set():
                     pass
@@ -647,6 +706,41 @@ class Recorder:
                     next_purge = self.clock() + self.config.evidence.purge_every
             except OperationalError as exc:
                 log.error("alert delivery: database unavailable (%s)", exc.orig)
+
+    def _publish_leaves_due(self) -> None:
+        """Every window's leave list, when owed: each time the recorder holds the session anew, and after a
+        list could not be published."""
+        if not self._leaves_due.is_set():
+            return
+        self._leaves_due.clear()
+        try:
+            self.publish_leaves()
+        except OperationalError as exc:
+            self._leaves_due.set()
+            log.error("approved leave for the cameras: database unavailable (%s); retrying", exc.orig)
+
+    def publish_leaves(self, windows: Collection[str] | None = None) -> int:
+        """Publish, retained at QoS 1 on <prefix>/windows/<id>/leaves, the approved leave not yet ended of
+        `windows` (default: of every window that has such leave), for the camera services; returns how many
+        lists went out. A leave that has ended is left out; a window with none gets an empty list."""
+        with self._leaves_lock:
+            client = self._client
+            if client is None:
+                return 0  # the next holder of the session publishes them
+            now = self.clock()
+            with Session(self.engine) as session:
+                ahead = leaves_ahead(session, now, windows)
+            listed = sorted(ahead.keys() | set(windows or ()))
+            for window in listed:
+                rows = ahead.get(window, [])
+                if len(rows) > MAX_LEAVES:
+                    log.warning("window %s: %d leaves to come, cameras get the first %d", window, len(rows), MAX_LEAVES)
+                leaves = [ApprovedLeave(id=r.id, start=r.start, end=r.end, reason=r.reason) for r in rows[:MAX_LEAVES]]
+                payload = WindowLeaves(window=window, leaves=leaves, at=now).to_json()
+                client.publish(self.topics.window_leaves(window), payload, qos=1, retain=True)
+            if listed:
+                log.info("approved leave published for the cameras: %s", ", ".join(listed))
+            return len(listed)
 
     def purge_expired_evidence(self) -> int:
         with Session(self.engine) as session:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import shutil
 import threading
 import time
@@ -27,6 +28,8 @@ from monitor.adapters.files import load_cases_file, load_reviews_file, load_scor
 from monitor.adapters.keys import read_key, write_key
 from monitor.adapters.mqtt.client import connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
+from monitor.adapters.passwords import hash_password
+from monitor.adapters.store.accounts import add_user
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.inputs import load_month_inputs, save_cases, save_reviews, save_scores
@@ -286,3 +289,33 @@ def run_demo(
         year, week, _ = VIDEO_DAY.isocalendar()
         notices += write_notices(config, engine, video_month, f"{year}-W{week:02d}")[:3]
     return sheets, notices
+
+
+DEMO_ACCOUNT = "demo"
+"""The console account `monitor demo --serve` creates (an admin), with a password printed once."""
+
+
+def console_config(data_dir: Path, *, video: bool, port: int) -> MonitorConfig:
+    """The demo's hall for serving its data in the console: its signers plus the console's own key."""
+    key = SigningKey.generate("demo-console")
+    key_file = data_dir / "keys" / "console.key"
+    write_key(key_file, key)
+    hall = seed_hall_config(data_dir, SigningKey.generate(DEMO_SUPERVISOR), data_dir / "keys" / "cameras.key")
+    if video:
+        hall = video_hall_config(hall, demo_fixture()[0])
+    console_signer = SignerConfig(name=key.name, role="console", public_key=key.public_text())
+    return hall.model_copy(
+        update={
+            "signers": [*hall.signers, console_signer],
+            "console": hall.console.model_copy(update={"port": port, "signing_key": str(key_file)}),
+        }
+    )
+
+
+def demo_account(engine: Engine) -> str:
+    """Create the demo's admin account; its password (random, shown once)."""
+    password = secrets.token_urlsafe(9)
+    with Session(engine) as session:
+        add_user(session, DEMO_ACCOUNT, "admin", hash_password(password), "monitor demo --serve", now_utc())
+        session.commit()
+    return password

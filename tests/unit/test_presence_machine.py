@@ -226,7 +226,14 @@ def test_approved_leave_suppresses_and_its_end_is_judged_like_a_start():
     assert late.kind == "late_arrival" and late.minutes == 8
     whole = Leave("F01", at("08:00"), at("18:00"))
     out = run([("08:58", "17:10", False)], leaves=[whole], step=dt.timedelta(seconds=10))
-    assert incidents(out) == [] and {s.state for s in states(out)} == {"off_duty"}
+    assert incidents(out) == []
+    assert [(s.state, s.since) for s in states(out)] == [
+        ("off_duty", at("08:58")),
+        ("leave", at("09:00")),
+        ("off_duty", at("12:00")),
+        ("leave", at("13:30")),
+        ("off_duty", at("17:00")),
+    ]
 
 
 def test_a_leave_starting_mid_absence_ends_the_empty_post_and_is_no_early_leave():
@@ -235,6 +242,7 @@ def test_a_leave_starting_mid_absence_ends_the_empty_post_and_is_no_early_leave(
     events = incidents(out)
     assert {e.kind for e in events} == {"empty_post"}
     assert events[-1].event == "end" and events[-1].ended_at == at("11:00")
+    assert [(s.state, s.since) for s in states(out)][-2:] == [("leave", at("11:00")), ("off_duty", at("12:00"))]
 
 
 def test_closed_day_is_off_duty():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlmodel import Session, col, select
 
@@ -46,6 +46,20 @@ def leaves_around(session: Session, window: str, moment: dt.datetime) -> list[Le
         .order_by(col(LeaveRow.start))
     ).all()
     return [_span(r) for r in rows]
+
+
+def leaves_ahead(
+    session: Session, now: dt.datetime, windows: Collection[str] | None = None
+) -> dict[str, list[LeaveRow]]:
+    """Leave not yet ended at `now` (under way or to come), by window in start order: of `windows`, or of every
+    window that has such leave."""
+    query = select(LeaveRow).where(LeaveRow.end > now)
+    if windows is not None:
+        query = query.where(col(LeaveRow.window).in_(windows))
+    ahead: dict[str, list[LeaveRow]] = {}
+    for row in session.exec(query.order_by(col(LeaveRow.window), col(LeaveRow.start), col(LeaveRow.id))):
+        ahead.setdefault(row.window, []).append(row)
+    return ahead
 
 
 class LeaveBook:

@@ -1,5 +1,5 @@
-"""The store's tables. Facts only: incidents, their events, dismissals, the alert outbox, the month's
-imported inputs and the notice ledger.
+"""The store's tables. Facts only: incidents, their events, dismissals, the windows' states, the alert
+outbox, the month's imported inputs and the notice ledger.
 
 Deductions are not stored: scoring derives them from the standing incidents (monitor.core.scoring).
 The ledger holds one row per notice kind and period: its claim (so two schedulers never issue a
@@ -77,6 +77,22 @@ class LeaveRow(SQLModel, table=True):
     by: str = Field(default="", max_length=64)
     decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class WindowStateRow(SQLModel, table=True):
+    """A window's presence as its camera service published it, from `since` until the window's next row.
+
+    One row per change; a retained state delivered again (on every reconnect) adds nothing."""
+
+    __tablename__ = "window_state"
+    __table_args__ = (UniqueConstraint("window", "since", "state", name="uq_window_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    window: str = Field(max_length=16)
+    state: str = Field(max_length=16, description="present, absent, unknown, off_duty, leave.")
+    since: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    camera: str = Field(default="", max_length=64)
+    received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
 class AlertRow(SQLModel, table=True):
@@ -266,3 +282,54 @@ class DocRegisterRow(SQLModel, table=True):
     state: str = Field(max_length=12, description="issued, or superseded by a correction (更正).")
     files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class UserRow(SQLModel, table=True):
+    """A console account: a person of the hall's office, their role and their password's hash."""
+
+    __tablename__ = "console_user"
+
+    name: str = Field(primary_key=True, max_length=64, description="Login name; what the audit trail shows.")
+    role: str = Field(max_length=16, description="viewer, supervisor or admin.")
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = Field(default=True, description="False: the account may no longer log in (kept for the audit).")
+    created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    created_by: str = Field(default="", max_length=64)
+
+
+class LoginSessionRow(SQLModel, table=True):
+    """A console login: the sha256 of its cookie token (the token itself is never stored), its CSRF token."""
+
+    __tablename__ = "console_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user: str = Field(foreign_key="console_user.name", index=True, max_length=64)
+    csrf: str = Field(max_length=64)
+    address: str = Field(default="", max_length=64)
+    created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    expires_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+
+
+class AuditRow(SQLModel, table=True):
+    """What a person did in the console (and failed logins, which also drive the login rate limit)."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    user: str = Field(index=True, max_length=64)
+    action: str = Field(index=True, max_length=32)
+    target: str = Field(default="", max_length=128)
+    outcome: str = Field(max_length=16, description="ok, refused or failed.")
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    address: str = Field(default="", index=True, max_length=64)
+
+
+class ReviewRow(SQLModel, table=True):
+    """An incident a supervisor has looked at and let stand (已审核); a dismissal is a row of its own."""
+
+    __tablename__ = "incident_review"
+
+    incident_id: str = Field(primary_key=True, foreign_key="incident.id", max_length=64)
+    by: str = Field(max_length=64)
+    at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]

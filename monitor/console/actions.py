@@ -1,0 +1,48 @@
+"""A supervisor's action as the recorder records it: signed by the console for the person logged in, sent,
+confirmed by the recorder's receipt, and kept in the audit trail whatever the outcome."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlmodel import Session
+
+from monitor.adapters.store.accounts import audit
+from monitor.console.auth import Who, address_of
+from monitor.console.context import Console
+from monitor.core.signature import Record
+from monitor.errors import MonitorError
+from monitor.services.patrol import submit
+
+RECEIPT_WAIT = 10.0
+"""Seconds a page waits for the recorder's receipt."""
+
+
+def record_action(
+    console: Console, request: Request, who: Who, record: Record, *, action: str, target: str, what: str
+) -> bool:
+    """Send `record` and flash what happened to the person; True when the recorder recorded it (or had already)."""
+    try:
+        receipt = submit(console.config, record, console.key, timeout=RECEIPT_WAIT)
+    except MonitorError as exc:
+        ok, outcome, message = False, "failed", f"{what}未确认：记录服务未答复（{exc}）。请稍后在列表中核对，勿重复提交"
+    else:
+        if receipt.status == "rejected":
+            ok, outcome, message = False, "refused", f"{what}被拒绝：{receipt.detail}"
+        elif receipt.status == "duplicate":
+            ok, outcome, message = True, "ok", f"{what}此前已记录"
+        else:
+            ok, outcome, message = True, "ok", f"{what}已记录"
+    with Session(console.engine) as session:
+        audit(
+            session,
+            at=console.now(),
+            user=who.name,
+            action=action,
+            outcome=outcome,
+            target=target,
+            detail=message,
+            address=address_of(request),
+        )
+        session.commit()
+    console.flash(who.key, "ok" if ok else "error", message)
+    return ok

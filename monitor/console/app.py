@@ -1,0 +1,55 @@
+"""The console's web application: its pages, its static files, its answers to a missing login or a refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from monitor.console.auth import Forbidden, LoginRequired, login_redirect
+from monitor.console.auth import router as auth_router
+from monitor.console.context import STATIC, Console, console_of
+from monitor.console.pages import admin, board, cameras, duty, duty_rate, incidents, inputs, reports
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'self'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(console: Console) -> FastAPI:
+    app = FastAPI(title="政务服务中心纪律与视频巡查监测", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.console = console
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (board, incidents, duty, duty_rate, inputs, reports, cameras, admin):
+        app.include_router(module.router)
+    app.include_router(auth_router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        return login_redirect(request)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return console_of(request).page(request, "error.html", {"message": exc.message}, status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "页面不存在" if exc.status_code == 404 else f"请求无法完成（{exc.status_code}）"
+        return console_of(request).page(request, "error.html", {"message": message}, status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,32 @@
+// The hall board refreshes itself: the server's event stream says when the hall changed, the board's
+// fragment is fetched again. A poll every 30 s covers a stream that a proxy cut.
+(function () {
+  "use strict";
+  function liveBoard(board) {
+    var busy = false;
+    function refresh() {
+      if (busy) return;
+      busy = true;
+      fetch(board.dataset.fragment, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (response.redirected || response.status === 401 || response.status === 403) {
+            window.location.reload(); // the login ended
+            return null;
+          }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) { if (html !== null) board.innerHTML = html; })
+        .catch(function () { /* the next event or poll tries again */ })
+        .then(function () { busy = false; });
+    }
+    if (window.EventSource) {
+      var events = new EventSource(board.dataset.live);
+      events.onmessage = refresh;
+    }
+    window.setInterval(refresh, 30000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var board = document.getElementById("board");
+    if (board && board.dataset.live) liveBoard(board);
+  });
+})();

@@ -1,0 +1,173 @@
+"""What a supervisor reviews: incidents with their state, deductions, rule, timeline and evidence; the sheets.
+
+Read-only views over the store for the console (and the CLI's score sheets). Writing goes elsewhere:
+dismissals, leave and patrol findings through the recorder (monitor.services.patrol), review marks
+and the audit trail through the console's own tables (monitor.adapters.store.accounts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from monitor.adapters.store.accounts import reviews_for
+from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
+from monitor.adapters.store.inputs import load_month_inputs
+from monitor.adapters.store.tables import EvidenceRow, IncidentEventRow, LeaveRow
+from monitor.config import MonitorConfig
+from monitor.contract import ContractError, IncidentEvent
+from monitor.core.incident import Incident
+from monitor.core.scoring import Deduction, EnteredScores, MonthScores, deductions_for, describe_rule, score_month
+
+REVIEW_LABELS = {"new": "待审核", "reviewed": "已审核", "dismissed": "已撤销"}
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    incident: Incident
+    label: str
+    """The kind as notices print it (迟到, 空岗)."""
+    staff_points: Decimal
+    department_points: Decimal
+    review: str
+    """new, reviewed or dismissed (REVIEW_LABELS)."""
+    reviewed_by: str = ""
+    dismissal_reason: str = ""
+    dismissed_by: str = ""
+
+    @property
+    def review_label(self) -> str:
+        return REVIEW_LABELS[self.review]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    event: str
+    seq: int
+    at: dt.datetime
+    """The hall time the event speaks of: the start (new), start plus its minutes (update), the end (end)."""
+    received_at: dt.datetime
+    minutes: int | None
+    ended_at: dt.datetime | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    view: IncidentView
+    deductions: tuple[Deduction, ...]
+    """This incident's deductions on both sheets (none once dismissed)."""
+    rule: str
+    timeline: tuple[TimelineEntry, ...]
+    evidence: tuple[str, ...]
+    dismissed_at: dt.datetime | None
+
+
+def _month_of(moment: dt.datetime, config: MonitorConfig) -> tuple[dt.datetime, dt.datetime]:
+    local = moment.astimezone(config.hall.tz)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following
+
+
+def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, end: dt.datetime) -> list[IncidentView]:
+    """The incidents that started in [start, end), newest first, with the points each costs.
+
+    Points follow the month's order of incidents (a repeat costs more), so each month touched is scored whole.
+    """
+    incidents = load_incidents(session, start, end)
+    months: dict[dt.datetime, list[Incident]] = {}
+    for incident in incidents:
+        months.setdefault(_month_of(incident.started_at, config)[0], [])
+    points: dict[tuple[str, str], Decimal] = {}
+    for first in months:
+        whole = load_incidents(session, *_month_of(first, config))
+        for d in deductions_for(whole, config):
+            points[(d.incident_id, d.sheet)] = points.get((d.incident_id, d.sheet), Decimal(0)) + d.points
+    dismissals = dismissals_for(session, [i.id for i in incidents if i.dismissed])
+    reviews = reviews_for(session, [i.id for i in incidents])
+    labels = {d.kind: d.label for r in config.rules for d in r.deductions}
+    views = []
+    for i in reversed(incidents):
+        dismissal = dismissals.get(i.id)
+        review = reviews.get(i.id)
+        views.append(
+            IncidentView(
+                incident=i,
+                label=labels.get(i.kind, i.kind),
+                staff_points=points.get((i.id, "staff"), Decimal(0)),
+                department_points=points.get((i.id, "department"), Decimal(0)),
+                review="dismissed" if dismissal else "reviewed" if review else "new",
+                reviewed_by=review.by if review else "",
+                dismissal_reason=dismissal.reason if dismissal else "",
+                dismissed_by=dismissal.by if dismissal else "",
+            )
+        )
+    return views
+
+
+def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -> IncidentDetail:
+    """One incident for review; LookupError when it is not recorded."""
+    incident = incident_by_id(session, incident_id)
+    start, end = _month_of(incident.started_at, config)
+    view = next(v for v in incident_views(session, config, start, end) if v.incident.id == incident_id)
+    whole = load_incidents(session, start, end)
+    deductions = tuple(d for d in deductions_for(whole, config) if d.incident_id == incident_id)
+    day = incident.started_at.astimezone(config.hall.tz).date()
+    rule_set = config.rule_set_on(day)
+    rule = rule_set.deduction(incident.kind)
+    rows = session.exec(
+        select(IncidentEventRow)
+        .where(IncidentEventRow.incident_id == incident_id)
+        .order_by(col(IncidentEventRow.seq), col(IncidentEventRow.id))
+    ).all()
+    timeline = []
+    for row in rows:
+        try:
+            event = IncidentEvent.from_json(row.payload)
+        except ContractError:
+            continue
+        at = event.ended_at if event.event == "end" and event.ended_at else event.started_at
+        if event.event == "update" and event.minutes is not None:
+            at = event.started_at + dt.timedelta(minutes=event.minutes)
+        timeline.append(
+            TimelineEntry(row.event, row.seq, at, row.received_at, event.minutes, event.ended_at, event.note)
+        )
+    evidence = session.exec(
+        select(EvidenceRow.name).where(EvidenceRow.incident_id == incident_id).order_by(col(EvidenceRow.id))
+    ).all()
+    dismissal = dismissals_for(session, [incident_id]).get(incident_id)
+    return IncidentDetail(
+        view=view,
+        deductions=deductions,
+        rule=describe_rule(rule, rule_set.effective) if rule else "该类型不扣分（考核办法未列）",
+        timeline=tuple(timeline),
+        evidence=tuple(evidence),
+        dismissed_at=dismissal.decided_at if dismissal else None,
+    )
+
+
+def evidence_image(session: Session, incident_id: str, name: str) -> tuple[bytes, str] | None:
+    """An evidence snapshot's bytes and content type; None when there is none by that name."""
+    row = session.exec(
+        select(EvidenceRow).where(EvidenceRow.incident_id == incident_id, EvidenceRow.name == name)
+    ).first()
+    return (row.data, row.content_type) if row else None
+
+
+def month_scores(session: Session, config: MonitorConfig, month: str) -> MonthScores:
+    """Both score sheets of a month (YYYY-MM) from its incidents and imported points."""
+    start, end = _month_of(dt.datetime.fromisoformat(f"{month}-01T12:00").replace(tzinfo=config.hall.tz), config)
+    incidents = load_incidents(session, start, end)
+    inputs = load_month_inputs(session, config, month)
+    entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
+    return score_month(config, month, incidents, entered)
+
+
+def leaves_ending_after(session: Session, moment: dt.datetime) -> list[LeaveRow]:
+    """Approved leave not over at `moment`, soonest first."""
+    query = select(LeaveRow).where(LeaveRow.end > moment).order_by(col(LeaveRow.start), col(LeaveRow.window))
+    return list(session.exec(query))

@@ -1,0 +1,198 @@
+"""The console over HTTP against a real recorder, broker and store: who may do what, CSRF, the login limit,
+the audit trail, imports that refuse a bad row, and records the recorder refuses when they name the wrong person."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from monitor.adapters.keys import read_key
+from monitor.adapters.store.database import open_database
+from monitor.adapters.store.incidents import incident_by_id
+from monitor.adapters.store.tables import AuditRow, CaseVolumeRow, LeaveRow
+from monitor.console.server import ConsoleNotReady, build_console
+from monitor.services.patrol import dismissal, submit
+from tests.support.console import (
+    ADMIN,
+    PASSWORD,
+    SUPERVISOR,
+    VIEWER,
+    console_hall,
+    flashes,
+    form_token,
+    logged_in,
+    running_console,
+)
+
+
+@pytest.fixture
+def hall(tmp_path, one_broker):
+    return console_hall(tmp_path, mqtt_url=one_broker).config
+
+
+def _patrol(client, window="C20", at="2020-11-04T09:08", minutes="8") -> str:
+    page = client.get("/incidents").text
+    record_id = re.search(r'name="id" value="(patrol-[^"]+)"', page).group(1)
+    response = client.post(
+        "/patrol",
+        data={
+            "csrf": form_token(page),
+            "id": record_id,
+            "window": window,
+            "kind": "late_arrival",
+            "at": at,
+            "minutes": minutes,
+        },
+    )
+    assert response.headers["location"] == f"/incidents/{record_id}", flashes(client.get("/incidents").text)
+    return record_id
+
+
+def test_pages_need_a_login_and_each_action_its_role(hall):
+    with running_console(hall) as base:
+        anonymous = logged_out(base)
+        for path in ("/", "/incidents", "/scores", "/board/tiles", "/events", "/audit"):
+            response = anonymous.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+        assert "督查控制台登录" in anonymous.get("/login").text
+
+        supervisor = logged_in(base, SUPERVISOR)
+        incident = _patrol(supervisor)
+        assert "已记录" in flashes(supervisor.get(f"/incidents/{incident}").text)[0]
+
+        viewer = logged_in(base, VIEWER)
+        page = viewer.get(f"/incidents/{incident}").text
+        assert "撤销此违纪" not in page  # the button is hidden, and the server refuses the request anyway:
+        refused = viewer.post(f"/incidents/{incident}/dismiss", data={"csrf": form_token(page), "category": "申诉成立"})
+        assert refused.status_code == 403 and "权限不足" in refused.text
+        assert viewer.get("/users").status_code == 403
+
+        # Without its CSRF token (or with another login's) a supervisor's form is refused.
+        assert supervisor.post(f"/incidents/{incident}/dismiss", data={"category": "申诉成立"}).status_code == 403
+        forged = supervisor.post(
+            f"/incidents/{incident}/dismiss", data={"csrf": form_token(page), "category": "申诉成立"}
+        )
+        assert forged.status_code == 403 and "安全令牌" in forged.text
+
+        engine = open_database(hall.database.url)
+        with Session(engine) as session:
+            assert not incident_by_id(session, incident).dismissed
+        ok = supervisor.post(
+            f"/incidents/{incident}/dismiss",
+            data={"csrf": form_token(supervisor.get("/").text), "category": "申诉成立", "reason": "提交了材料"},
+        )
+        assert ok.status_code == 303
+        with Session(engine) as session:
+            assert incident_by_id(session, incident).dismissed
+            audit = session.exec(select(AuditRow).where(AuditRow.action != "login").order_by(AuditRow.id)).all()
+        assert [(a.user, a.action, a.outcome) for a in audit] == [
+            (SUPERVISOR, "patrol", "ok"),
+            (VIEWER, "forbidden", "refused"),
+            (SUPERVISOR, "csrf", "refused"),
+            (SUPERVISOR, "csrf", "refused"),
+            (SUPERVISOR, "dismiss", "ok"),
+        ]
+        admin = logged_in(base, ADMIN)
+        log = admin.get("/audit").text
+        assert "越权操作" in log and "撤销" in log and VIEWER in log
+
+
+def logged_out(base: str) -> httpx.Client:
+    return httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+
+
+def test_failed_logins_are_limited_per_account(hall):
+    with running_console(hall) as base:
+        client = logged_out(base)
+        for _ in range(hall.console.login_attempts):
+            token = form_token(client.get("/login").text)
+            wrong = client.post("/login", data={"name": SUPERVISOR, "password": "wrong", "csrf": token})
+            assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+        token = form_token(client.get("/login").text)
+        limited = client.post("/login", data={"name": SUPERVISOR, "password": PASSWORD, "csrf": token})
+        assert limited.status_code == 429 and "登录失败次数过多" in limited.text
+        # A login form posted without its own token is refused before any password is checked.
+        assert logged_out(base).post("/login", data={"name": ADMIN, "password": PASSWORD}).status_code == 403
+
+
+def test_the_recorder_refuses_a_console_record_that_names_someone_who_may_not_act(hall):
+    key = read_key(Path(hall.console.signing_key))
+    with running_console(hall) as base:
+        incident = _patrol(logged_in(base, SUPERVISOR))
+        as_viewer = submit(hall, dismissal(incident, "申诉成立", by=VIEWER), key)
+        assert as_viewer.status == "rejected" and "console account" in as_viewer.detail
+        as_nobody = submit(hall, dismissal(incident, "申诉成立", by="不存在的人"), key)
+        assert as_nobody.status == "rejected"
+        assert submit(hall, dismissal(incident, "申诉成立", by=SUPERVISOR), key).status == "dismissed"
+
+
+def test_an_import_with_a_bad_row_shows_its_line_and_saves_nothing(hall, tmp_path):
+    bad = tmp_path / "cases.csv"
+    departments = [d.name for d in hall.departments]
+    rows = ["部门,行政审批,便民服务,公共服务,收费"] + [f"{d},1,2,3,4" for d in departments]
+    rows[3] = f"{departments[2]},十,2,3,4"
+    bad.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with running_console(hall) as base:
+        admin = logged_in(base, ADMIN)
+        token = form_token(admin.get("/inputs").text)
+        with bad.open("rb") as file:
+            response = admin.post(
+                "/inputs",
+                data={"csrf": token, "part": "cases", "month": "2020-11"},
+                files={"file": ("cases.csv", file, "text/csv")},
+            )
+        assert response.status_code == 400
+        assert "第 4 行" in response.text or "cases.csv:4" in response.text or ":4" in response.text, response.text
+        assert "未导入任何数据" in response.text
+        with Session(open_database(hall.database.url)) as session:
+            assert session.exec(select(CaseVolumeRow)).all() == []
+        supervisor = logged_in(base, SUPERVISOR)
+        with bad.open("rb") as file:
+            refused = supervisor.post(
+                "/inputs",
+                data={"csrf": form_token(supervisor.get("/").text), "part": "cases", "month": "2020-11"},
+                files={"file": ("cases.csv", file, "text/csv")},
+            )
+        assert refused.status_code == 403
+
+
+def test_leave_entered_in_the_console_is_recorded_with_who_entered_it(hall):
+    with running_console(hall) as base:
+        supervisor = logged_in(base, SUPERVISOR)
+        page = supervisor.get("/leave").text
+        leave_id = re.search(r'name="id" value="(leave-[^"]+)"', page).group(1)
+        data = {
+            "csrf": form_token(page),
+            "id": leave_id,
+            "window": "C25",
+            "kind": "请假",
+            "reason": "病假",
+            "start": "2020-11-24T14:00",
+            "end": "2020-11-24T18:00",
+        }
+        assert supervisor.post("/leave", data=data).status_code == 303
+        assert supervisor.post("/leave", data=data).status_code == 303  # sent twice: recorded once
+        shown = supervisor.get("/leave").text
+        assert "此前已记录" in flashes(shown)[0]
+    with Session(open_database(hall.database.url)) as session:
+        rows = session.exec(select(LeaveRow)).all()
+    assert [(r.id, r.window, r.by, r.reason) for r in rows] == [(leave_id, "C25", SUPERVISOR, "请假：病假")]
+    assert rows[0].start == dt.datetime(2020, 11, 24, 6, 0, tzinfo=dt.UTC)
+
+
+def test_the_console_refuses_to_start_without_an_account_or_its_key(tmp_path, one_broker):
+    from tests.support.config import hall_config
+
+    bare = hall_config(tmp_path / "bare", mqtt_url=one_broker).config
+    engine = open_database(bare.database.url)
+    with pytest.raises(ConsoleNotReady, match="monitor user add"):
+        build_console(bare, engine)
+    hall = console_hall(tmp_path / "keyless", mqtt_url=one_broker).config
+    keyless = hall.model_copy(update={"console": hall.console.model_copy(update={"signing_key": None})})
+    with pytest.raises(ConsoleNotReady, match="monitor key new"):
+        build_console(keyless, open_database(hall.database.url))

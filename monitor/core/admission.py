@@ -71,8 +71,8 @@ def admit(
         hours = "；".join(f"{s.name} {s.start:%H:%M}–{s.end:%H:%M}" for s in calendar.sessions_on(local.date()))
         raise Refused(f"{local:%Y-%m-%d %H:%M} is outside the duty sessions ({hours})")
     start, end = _span(event, session.start)
-    for leave in leaves:
-        if leave.start <= end and start < leave.end:
+    for leave in leaves:  # an empty post that ends as a leave begins (the camera ends it there) is admitted
+        if leave.start < end and start < leave.end:
             tz = config.hall.tz
             raise Refused(
                 f"window {window.id} was on approved leave {leave.start.astimezone(tz):%Y-%m-%d %H:%M}–"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from monitor.config import MonitorConfig
@@ -95,8 +95,10 @@ def compose_board(
     cameras: Mapping[str, CameraReport],
     incidents_today: Mapping[str, int],
     now: dt.datetime,
+    on_leave: Collection[str] = (),
 ) -> Board:
-    """The board at `now`."""
+    """The board at `now`. `on_leave`: the windows whose approved leave covers `now` (请假 whatever a camera says:
+    they have no duty now)."""
     calendar = WorkCalendar(config.calendar, config.duty, config.hall.tz)
     on_duty = calendar.session_at(now) is not None
     watched = {zone.window: camera.id for camera in config.cameras for zone in camera.windows}
@@ -106,7 +108,9 @@ def compose_board(
         camera_id = watched.get(window.id, "")
         camera = cameras.get(camera_id) if camera_id else None
         report = windows.get(window.id)
-        state, since, note = _state(report, camera_id, camera, on_duty)
+        state, since, note = (
+            ("leave", None, "") if window.id in on_leave else _state(report, camera_id, camera, on_duty)
+        )
         counts[state] += 1
         staff = config.staff_by_window.get(window.id)
         rows.setdefault(row_of(window.id), []).append(

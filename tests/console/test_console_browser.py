@@ -187,6 +187,16 @@ def test_a_supervisors_day_in_the_console(tmp_path, one_broker):
         assert "撤销已记录" in _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".flash")).text
         assert "误检测：座位上有人，遮挡" in driver.page_source
         assert _staff_total(driver, base, WINDOW) == full_marks
+
+        # Leave entered now for C25 (the form's default range starts now): the board shows 请假.
+        driver.get(f"{base}/leave")
+        Select(driver.find_element(By.NAME, "window")).select_by_value(WINDOW)
+        driver.find_element(By.NAME, "reason").send_keys("病假")
+        driver.find_element(By.CSS_SELECTOR, "form.card button").click()
+        assert "已记录" in _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".flash")).text
+        driver.get(base + "/")
+        _wait(driver, lambda d: _tile_state(d, WINDOW) == "leave", timeout=10)
+        assert "请假" in driver.find_element(By.CSS_SELECTOR, f"[data-window='{WINDOW}']").text
         _logout(driver)
 
         # A viewer sees no dismissal button, and a dismissal posted anyway is refused by the server.

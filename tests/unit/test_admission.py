@@ -69,3 +69,8 @@ def test_approved_leave_refuses_what_it_covers(hedong: MonitorConfig) -> None:
         admit(empty, hedong, calendar, [_leave("13:30", "17:00")])
     # Leave in the afternoon does not excuse a morning late arrival.
     assert admit(event(), hedong, calendar, [_leave("13:30", "17:00")]).session == "上午"
+    # An empty post that a leave ends at its start (the camera's presence machine does) is not inside it.
+    ended = empty.model_copy(update={"event": "end", "ended_at": dt.datetime(2020, 11, 4, 14, 30, tzinfo=TZ)})
+    assert admit(ended, hedong, calendar, [_leave("14:30", "17:00")]).session == "下午"
+    with pytest.raises(Refused, match="approved leave"):
+        admit(ended, hedong, calendar, [_leave("14:29", "17:00")])

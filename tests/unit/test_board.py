@@ -51,6 +51,10 @@ def test_a_camera_state_is_shown_with_since_and_marks_of_today(hedong):
 def test_leave_shows_as_leave(hedong):
     board = compose_board(_hall(hedong), {"C25": WindowReport("leave", ON_DUTY, "cam-c2")}, {}, {}, ON_DUTY)
     assert _tile(board, "C25").label == "请假"
+    # Approved leave covering now: 请假 for a window without a camera, and whatever a stale camera state says.
+    stale = {"C25": WindowReport("absent", ON_DUTY, "cam-c2")}
+    board = compose_board(_hall(hedong), stale, {}, {}, ON_DUTY, on_leave={"A01", "C25"})
+    assert (_tile(board, "A01").state, _tile(board, "C25").state) == ("leave", "leave")
 
 
 def test_an_offline_camera_makes_its_windows_unknown_never_absent(hedong):

@@ -15,6 +15,7 @@ from monitor.adapters.store.incidents import load_incidents
 from monitor.console.auth import Viewer
 from monitor.console.context import Console, console_of
 from monitor.core.board import Board, compose_board
+from monitor.services.review import leaves_ending_after
 
 router = APIRouter()
 HEARTBEAT = 15.0
@@ -27,8 +28,9 @@ def board_now(console: Console) -> Board:
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     with Session(console.engine) as session:
         today = load_incidents(session, midnight, midnight + dt.timedelta(days=1))
+        on_leave = {leave.window for leave in leaves_ending_after(session, now) if leave.start <= now}
     counts = Counter(i.window for i in today if not i.dismissed)
-    return compose_board(console.config, console.live.windows(), console.live.cameras(), counts, now)
+    return compose_board(console.config, console.live.windows(), console.live.cameras(), counts, now, on_leave)
 
 
 @router.get("/")

@@ -4,10 +4,8 @@ confirmed by the recorder's receipt, and kept in the audit trail whatever the ou
 from __future__ import annotations
 
 from fastapi import Request
-from sqlmodel import Session
 
-from monitor.adapters.store.accounts import audit
-from monitor.console.auth import Who, address_of
+from monitor.console.auth import Who
 from monitor.console.context import Console
 from monitor.core.signature import Record
 from monitor.errors import MonitorError
@@ -32,17 +30,6 @@ def record_action(
             ok, outcome, message = True, "ok", f"{what}此前已记录"
         else:
             ok, outcome, message = True, "ok", f"{what}已记录"
-    with Session(console.engine) as session:
-        audit(
-            session,
-            at=console.now(),
-            user=who.name,
-            action=action,
-            outcome=outcome,
-            target=target,
-            detail=message,
-            address=address_of(request),
-        )
-        session.commit()
+    console.note(request, who.name, action, outcome, target=target, detail=message)
     console.flash(who.key, "ok" if ok else "error", message)
     return ok

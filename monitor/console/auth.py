@@ -30,7 +30,7 @@ from monitor.adapters.store.accounts import (
     token_digest,
     user_row,
 )
-from monitor.console.context import console_of
+from monitor.console.context import address_of, console_of
 from monitor.core.roles import ROLE_LABELS, Role, may
 
 COOKIE = "hm_session"
@@ -60,10 +60,6 @@ class Forbidden(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def address_of(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 def current(request: Request) -> Who:
@@ -107,19 +103,7 @@ def _label(role: str) -> str:
 def _refuse(request: Request, who: Who, action: str, message: str) -> None:
     """Refused requests that change something are kept in the audit trail, then answered 403."""
     if request.method == "POST":
-        console = console_of(request)
-        with Session(console.engine) as session:
-            audit(
-                session,
-                at=console.now(),
-                user=who.name,
-                action=action,
-                outcome="refused",
-                target=request.url.path,
-                detail=message,
-                address=address_of(request),
-            )
-            session.commit()
+        console_of(request).note(request, who.name, action, "refused", target=request.url.path, detail=message)
     raise Forbidden(message)
 
 

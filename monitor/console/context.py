@@ -12,7 +12,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from monitor.adapters.store.accounts import audit
 from monitor.config import MonitorConfig
 from monitor.console.live import LiveHall
 from monitor.core.board import STATE_LABELS
@@ -47,6 +49,24 @@ class Console:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
+    def note(
+        self, request: Request, user: str, action: str, outcome: str, *, target: str = "", detail: str = ""
+    ) -> None:
+        """One entry of the audit log, in a transaction of its own: who did what, to what, from where, and how it
+        ended (ok, refused or failed)."""
+        with Session(self.engine) as session:
+            audit(
+                session,
+                at=self.now(),
+                user=user,
+                action=action,
+                outcome=outcome,
+                target=target,
+                detail=detail,
+                address=address_of(request),
+            )
+            session.commit()
+
     def flash(self, session_key: str, kind: str, text: str) -> None:
         """A message for the next page this login sees (after a form's redirect)."""
         with self._lock:
@@ -62,6 +82,11 @@ class Console:
         return self.templates.TemplateResponse(
             request, name, {"who": who, "flash": flash, **context}, status_code=status_code
         )
+
+
+def address_of(request: Request) -> str:
+    """The client's address (behind the reverse proxy, uvicorn's proxy headers give the forwarded one)."""
+    return request.client.host if request.client else ""
 
 
 def console_of(request: Request) -> Console:

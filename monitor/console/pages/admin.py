@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
 from monitor.adapters.store.accounts import accounts, add_user, audit, audit_entries, set_active
-from monitor.console.auth import Admin, address_of
-from monitor.console.context import console_of
+from monitor.console.auth import Admin
+from monitor.console.context import address_of, console_of
 from monitor.core.roles import ROLES, is_role
 
 router = APIRouter()

@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from monitor.adapters.store.accounts import audit, mark_reviewed
+from monitor.adapters.store.accounts import mark_reviewed
 from monitor.adapters.store.incidents import incident_by_id
 from monitor.console.actions import record_action
-from monitor.console.auth import Forbidden, Supervisor, Viewer, address_of
+from monitor.console.auth import Forbidden, Supervisor, Viewer
 from monitor.console.context import Console, console_of
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
@@ -130,17 +130,8 @@ def review(request: Request, incident_id: str, who: Supervisor) -> Response:
             raise Forbidden(f"没有编号为 {incident_id} 的违纪记录") from None
         fresh = mark_reviewed(session, incident_id, who.name, console.now())
         message = "已标记为已审核" if fresh else "此前已审核"
-        audit(
-            session,
-            at=console.now(),
-            user=who.name,
-            action="review",
-            outcome="ok",
-            target=incident_id,
-            detail=message,
-            address=address_of(request),
-        )
         session.commit()
+    console.note(request, who.name, "review", "ok", target=incident_id, detail=message)
     console.flash(who.key, "ok", message)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 

@@ -11,8 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from monitor.adapters.documents.text import html_text
-from monitor.adapters.store.accounts import audit
-from monitor.console.auth import Admin, Viewer, address_of
+from monitor.console.auth import Admin, Viewer
 from monitor.console.context import Console, console_of
 from monitor.core.notices.periods import check_month, check_week, iso_week
 from monitor.errors import InputError, MonitorError
@@ -143,17 +142,6 @@ def issue(request: Request, who: Admin) -> Response:
         outcome, text = "refused", f"未印发：{exc}"
     else:
         outcome, text = "ok", f"已印发：{notice.doc_number}（{period} {KINDS[kind]}）"
-    with Session(console.engine) as session:
-        audit(
-            session,
-            at=console.now(),
-            user=who.name,
-            action="issue",
-            outcome=outcome,
-            target=f"{kind} {period}",
-            detail=text,
-            address=address_of(request),
-        )
-        session.commit()
+    console.note(request, who.name, "issue", outcome, target=f"{kind} {period}", detail=text)
     console.flash(who.key, "ok" if outcome == "ok" else "error", text)
     return back

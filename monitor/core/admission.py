@@ -39,10 +39,16 @@ class Charge:
     session: str
 
 
-def _span(event: IncidentEvent, session_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """The time the incident claims the post was not staffed as it should be."""
+def _span(event: IncidentEvent, session_start: dt.datetime, leaves: list[LeaveSpan]) -> tuple[dt.datetime, dt.datetime]:
+    """The time the incident claims the post was not staffed as it should be. A late arrival is late from the
+    start of duty: the session's start, or the end of the leave that covered it (back from leave at 10:00, in
+    the seat at 10:08: 8 minutes late)."""
     if event.kind == LATE_ARRIVAL:
-        return session_start, event.started_at
+        duty = session_start
+        for leave in sorted(leaves, key=lambda leave: leave.start):
+            if leave.start <= duty < leave.end:
+                duty = leave.end
+        return duty, event.started_at
     return event.started_at, event.ended_at or event.started_at
 
 
@@ -70,7 +76,14 @@ def admit(
     if session is None:
         hours = "；".join(f"{s.name} {s.start:%H:%M}–{s.end:%H:%M}" for s in calendar.sessions_on(local.date()))
         raise Refused(f"{local:%Y-%m-%d %H:%M} is outside the duty sessions ({hours})")
-    start, end = _span(event, session.start)
+    leaves = list(leaves)
+    start, end = _span(event, session.start, leaves)
+    if event.kind == LATE_ARRIVAL and end <= start:
+        tz = config.hall.tz
+        raise Refused(
+            f"window {window.id} was on approved leave until {start.astimezone(tz):%Y-%m-%d %H:%M}: an arrival at "
+            f"{end.astimezone(tz):%H:%M} is not late"
+        )
     for leave in leaves:  # an empty post that ends as a leave begins (the camera ends it there) is admitted
         if leave.start < end and start < leave.end:
             tz = config.hall.tz

@@ -39,7 +39,7 @@ def grant(grant_id: str, window: str, day: int, start: int, end: int) -> LeaveGr
 @contextmanager
 def recorder_at_now(config: MonitorConfig) -> Iterator[Recorder]:
     recorder = Recorder(config, open_database(config.database.url), clock=lambda: NOW)
-    assert recorder.start(), "the broker did not confirm the recorder's subscriptions"
+    assert recorder.start(wait=60), "the broker did not confirm the recorder's subscriptions"
     try:
         yield recorder
     finally:

@@ -59,9 +59,15 @@ def _leave(start: str, end: str) -> LeaveSpan:
 
 def test_approved_leave_refuses_what_it_covers(hedong: MonitorConfig) -> None:
     calendar = WorkCalendar(hedong.calendar, hedong.duty, hedong.hall.tz)
-    # A late arrival spans the session start to the arrival: leave over the session start covers it.
-    with pytest.raises(Refused, match=r"approved leave 2020-11-04 09:00–10:00 \(病假\)"):
-        admit(event(at=dt.datetime(2020, 11, 4, 10, 5, tzinfo=TZ)), hedong, calendar, [_leave("09:00", "10:00")])
+    # A late arrival is late from the start of duty: back from leave at 10:00, in the seat at 10:05 is late
+    # (docs/video.md: the end of a leave is judged like a session start); in the seat during the leave is not.
+    assert admit(event(at=dt.datetime(2020, 11, 4, 10, 5, tzinfo=TZ)), hedong, calendar, [_leave("09:00", "10:00")])
+    with pytest.raises(Refused, match=r"on approved leave until 2020-11-04 10:00: an arrival at 09:50 is not late"):
+        admit(event(at=dt.datetime(2020, 11, 4, 9, 50, tzinfo=TZ)), hedong, calendar, [_leave("09:00", "10:00")])
+    # Leave inside the span claimed late (late at 09:00, leave 09:30–09:45, arrival 10:08) is refused: a person
+    # decides, with a patrol finding if it stands.
+    with pytest.raises(Refused, match=r"approved leave 2020-11-04 09:30–09:45 \(病假\)"):
+        admit(event(at=dt.datetime(2020, 11, 4, 10, 8, tzinfo=TZ)), hedong, calendar, [_leave("09:30", "09:45")])
     empty = IncidentEvent(
         id="e", event="new", kind="empty_post", window="C20", started_at=dt.datetime(2020, 11, 4, 14, 0, tzinfo=TZ)
     )

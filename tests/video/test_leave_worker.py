@@ -96,7 +96,7 @@ def one_camera(base: MonitorConfig, camera_id: str, video: str, directory: Path,
 def recorder(config: MonitorConfig) -> Iterator[Recorder]:
     """The hall's recorder; its clock at 08:00 that day, so that the day's leave is still to come."""
     running = Recorder(config, open_database(config.database.url), clock=lambda: moment("08:00"))
-    assert running.start(), "the broker did not confirm the recorder's subscriptions"
+    assert running.start(wait=60), "the broker did not confirm the recorder's subscriptions"
     try:
         yield running
     finally:

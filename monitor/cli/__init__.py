@@ -50,7 +50,7 @@ def _root(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
-    from monitor.cli import bench, duty, hall, incidents, keys, notices, services, video, zones  # noqa: F401
+    from monitor.cli import bench, console, db, duty, hall, incidents, keys, notices, services, video, zones  # noqa: F401
 
 
 def main() -> None:

@@ -47,9 +47,13 @@ class RecorderConfig(Section):
 
 
 class PathsConfig(Section):
-    data_dir: str = Field("var", description="Local data: outboxes, evidence, broker persistence, notices.")
+    data_dir: str = Field(
+        "var",
+        description="Local data: the cameras' outboxes and the embedded broker's persistence (evidence is kept in "
+        "the database; notices go to [notices] output_dir).",
+    )
     signing_key: str | None = Field(
         None,
         description="The key file the camera service signs its incidents with (`monitor key new --role camera`); "
-        "$MONITOR_SIGNING_KEY overrides. Its public key is a [[signers]] entry with role camera.",
+        "without it, $MONITOR_SIGNING_KEY names the file. Its public key is a [[signers]] entry with role camera.",
     )

@@ -147,11 +147,13 @@ class LiveHall:
                     status = "offline: 视频服务未运行"
                 stats = self._stats.get(camera, {})
                 inference = stats.get("inference_ms")
+                last_frame = stats.get("last_frame")
                 reports[camera] = CameraReport(
                     status=status,
                     at=at,
                     fps=self._rates.get(camera),
                     inference_ms=float(inference) if isinstance(inference, int | float) else None,
                     stats_at=stats.get("at_time"),  # type: ignore[arg-type]
+                    last_frame=dt.datetime.fromisoformat(last_frame) if isinstance(last_frame, str) else None,
                 )
             return reports

@@ -44,6 +44,7 @@ class CameraReport:
     fps: float | None = None
     inference_ms: float | None = None
     stats_at: dt.datetime | None = None
+    last_frame: dt.datetime | None = None
 
     @property
     def online(self) -> bool:

@@ -54,6 +54,8 @@ class Stats:
     dropped: int = 0
     decoding: Decoding | None = None
     """How the camera's source decodes its stream (set by the camera service before each report)."""
+    last_frame: dt.datetime | None = None
+    """The time of the last frame read."""
 
     def payload(self, camera: str, at: dt.datetime) -> bytes:
         mean_ms = 1000 * self.inference_seconds / self.frames if self.frames else 0.0
@@ -66,6 +68,8 @@ class Stats:
             "inference_ms": round(mean_ms, 1),
             "dropped_frames": self.dropped,
         }
+        if self.last_frame is not None:
+            document["last_frame"] = self.last_frame.isoformat()
         if self.decoding is not None:
             document["decode"] = {
                 "mode": self.decoding.mode,
@@ -156,6 +160,7 @@ class CameraPipeline:
             detections = self.detector.detect(frame.image)
             self.stats.inference_seconds += time.perf_counter() - began
         self.stats.frames += 1
+        self.stats.last_frame = frame.at
         self.stats.detections += len(detections)
         if readings is None:
             readings = read_seats(

@@ -4,6 +4,7 @@ the audit trail, imports that refuse a bad row, and records the recorder refuses
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from tests.support.console import (
     logged_in,
     running_console,
 )
+from tests.support.mqtt import publish
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -196,3 +199,31 @@ def test_the_console_refuses_to_start_without_an_account_or_its_key(tmp_path, on
     keyless = hall.model_copy(update={"console": hall.console.model_copy(update={"signing_key": None})})
     with pytest.raises(ConsoleNotReady, match="monitor key new"):
         build_console(keyless, open_database(hall.database.url))
+
+
+def test_the_cameras_page_shows_each_cameras_picture_with_its_zones_and_its_statistics(tmp_path, one_broker):
+    hall = console_hall(tmp_path, hall="fixture", mqtt_url=one_broker).config
+    prefix = hall.mqtt.topic_prefix
+    with running_console(hall) as base:
+        viewer = logged_in(base, VIEWER)
+        publish(one_broker, f"{prefix}/cameras/cam-f03/status", [b"online"], retain=True)
+        for seconds, frames in ((0, 0), (10, 20)):
+            at = dt.datetime(2020, 11, 3, 9, 30, seconds, tzinfo=dt.UTC)
+            stats = {
+                "schema": 1,
+                "camera": "cam-f03",
+                "at": at.isoformat(),
+                "frames": frames,
+                "detections": frames,
+                "inference_ms": 41.5,
+                "dropped_frames": 0,
+                "last_frame": at.isoformat(),
+            }
+            publish(one_broker, f"{prefix}/cameras/cam-f03/stats", [json.dumps(stats).encode()])
+        wait_for(lambda: "2.00 帧/秒" in viewer.get("/cameras").text, what="the camera's rate on the page")
+        page = viewer.get("/cameras").text
+        assert "41.5 毫秒/帧" in page and "2020-11-03 17:30:10" in page  # the last frame, in the hall's time
+        picture = viewer.get("/cameras/cam-f03/zones.jpg")
+        assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+        assert picture.content[:2] == b"\xff\xd8" and len(picture.content) > 20_000
+        assert viewer.get("/cameras/no-such/zones.jpg").status_code == 404

@@ -35,6 +35,10 @@ class Console:
     templates: Jinja2Templates = field(init=False)
     _flashes: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    pictures: dict[str, tuple[float, bytes]] = field(default_factory=dict, init=False)
+    """Each camera's drawn picture (JPEG) and when it was taken (monotonic seconds), for the cameras page."""
+    camera_reads: threading.Lock = field(default_factory=threading.Lock, init=False)
+    """One camera read at a time: a page of many cameras must not open them all at once."""
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(directory=TEMPLATES)

@@ -3,7 +3,6 @@ latest statistics, as its camera service reports them."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import cv2
@@ -19,8 +18,6 @@ from monitor.services.calibration import zones_picture
 router = APIRouter()
 PICTURE_TTL = 30.0
 """Seconds a camera's drawn picture is reused before the camera is read again."""
-_pictures: dict[str, tuple[float, bytes]] = {}
-_grab = threading.Lock()
 
 
 @router.get("/cameras")
@@ -39,15 +36,15 @@ async def picture(request: Request, camera_id: str, who: Viewer) -> Response:
         return Response("没有这个摄像头", status_code=404, media_type="text/plain; charset=utf-8")
 
     def grab() -> bytes:
-        with _grab:  # one camera read at a time: a page of many cameras must not open them all at once
-            cached = _pictures.get(camera_id)
+        with console.camera_reads:
+            cached = console.pictures.get(camera_id)
             if cached and time.monotonic() - cached[0] < PICTURE_TTL:
                 return cached[1]
             made = zones_picture(console.config, camera)
             ok, encoded = cv2.imencode(".jpg", made.picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
             if not ok:
                 raise MonitorError("JPEG 编码失败")
-            _pictures[camera_id] = (time.monotonic(), encoded.tobytes())
+            console.pictures[camera_id] = (time.monotonic(), encoded.tobytes())
             return encoded.tobytes()
 
     try:

@@ -493,9 +493,9 @@ class Recorder:
         client.on_message = on_message
         address = broker_address(self.config.mqtt)
         keepalive = int(self.config.mqtt.keepalive.total_seconds())
+        self._client = client  # before the network thread runs: on_connect's system alert goes out through it
         client.connect_async(address.host, address.port, keepalive=keepalive)
         client.loop_start()
-        self._client = client
         # A watcher with a client id of its own announces, at every lease renewal, that this instance holds the
         # session, and hears any other instance that believes the same (`_check_owner`).
         watch = make_client(self.config.mqtt, f"{COMPONENT}-watch-{uuid.uuid4().hex[:8]}")

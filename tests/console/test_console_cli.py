@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from monitor.adapters.keys import write_key
@@ -23,6 +25,8 @@ from monitor.config import SignerConfig, load_config
 from monitor.core.signature import SigningKey
 from tests.support.config import hall_config, write_config
 from tests.support.waiting import wait_for
+
+PG_URL = os.environ.get("MONITOR_TEST_PG_URL")
 
 
 def monitor(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -93,23 +97,35 @@ def test_accounts_and_the_console_from_the_command_line(hall: Path) -> None:
     assert any("督查控制台" in line for line in lines)
 
 
-def test_services_starting_together_on_postgresql_take_turns_to_migrate(db_url: str) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip(
-            "SQLite serves one machine's processes, which `monitor run` starts as one; the race is PostgreSQL's"
-        )
-    engines = [create_engine(db_url) for _ in range(3)]
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="MONITOR_TEST_PG_URL not set (.ci/run sets it); the race is PostgreSQL's")
+def test_services_starting_together_on_postgresql_take_turns_to_migrate() -> None:
+    """SQLite serves one machine, whose services `monitor run` starts as one process; PostgreSQL serves several."""
+    assert PG_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in PG_URL else "?"
+    engines = [create_engine(f"{PG_URL}{separator}options=-csearch_path%3D{schema}") for _ in range(3)]
     errors: list[BaseException] = []
 
-    def start(engine) -> None:  # type: ignore[no-untyped-def]
+    def start(engine: Engine) -> None:
         try:
             migrate(engine)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    try:
+        threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors
+    finally:
+        for engine in engines:
+            engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -11,6 +11,7 @@ Every test is marked by its folder: `unit` (tests/unit), `integration` (tests/in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -104,14 +105,14 @@ def _brokers() -> list[object]:
     ]
 
 
-@pytest.fixture(params=_brokers())
-def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A running broker: the shared Mosquitto, one of the test's own, or the embedded amqtt."""
-    if request.param == "shared":
+@contextlib.contextmanager
+def _running_broker(kind: str, workdir: Path) -> Iterator[str]:
+    """The URL of a running broker of `kind`: the shared Mosquitto, one of the test's own, or the embedded amqtt."""
+    if kind == "shared":
         assert MQTT_URL
         yield MQTT_URL
-    elif request.param == "mosquitto":
-        with Mosquitto(tmp_path / "mosquitto") as broker:
+    elif kind == "mosquitto":
+        with Mosquitto(workdir / "mosquitto") as broker:
             yield broker.url
     else:
         amqtt = AmqttBroker(free_port())
@@ -120,23 +121,20 @@ def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield f"mqtt://127.0.0.1:{amqtt.port}"
         finally:
             amqtt.stop()
+
+
+@pytest.fixture(params=_brokers())
+def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each running broker in turn: the shared Mosquitto, one of the test's own, the embedded amqtt."""
+    with _running_broker(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def one_broker(tmp_path: Path) -> Iterator[str]:
     """One running broker: the shared Mosquitto, else one of the test's own, else the embedded amqtt."""
-    if MQTT_URL:
-        yield MQTT_URL
-    elif MOSQUITTO:
-        with Mosquitto(tmp_path / "mosquitto") as broker:
-            yield broker.url
-    else:
-        amqtt = AmqttBroker(free_port())
-        amqtt.start()
-        try:
-            yield f"mqtt://127.0.0.1:{amqtt.port}"
-        finally:
-            amqtt.stop()
+    with _running_broker("shared" if MQTT_URL else "mosquitto" if MOSQUITTO else "amqtt", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

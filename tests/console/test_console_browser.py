@@ -226,7 +226,7 @@ def test_a_supervisors_day_in_the_console(tmp_path, one_broker):
         driver.find_element(By.NAME, "file").send_keys(str(bad))
         driver.find_element(By.CSS_SELECTOR, "form.card button").click()
         problems = _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".problems")).text
-        assert "未导入任何数据" in problems and "cases-bad.csv" in problems and ":6" in problems, problems
+        assert "未导入任何数据" in problems and "cases-bad.csv:6:4: 公共服务" in problems, problems
 
         driver.get(f"{base}/notices?kind=monthly&period=2020-11")
         _shot(driver, shots, "notices")

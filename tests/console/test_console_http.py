@@ -150,7 +150,7 @@ def test_an_import_with_a_bad_row_shows_its_line_and_saves_nothing(hall, tmp_pat
                 files={"file": ("cases.csv", file, "text/csv")},
             )
         assert response.status_code == 400
-        assert "第 4 行" in response.text or "cases.csv:4" in response.text or ":4" in response.text, response.text
+        assert "cases.csv:4:2: 行政审批：“十”不是 0 或正整数" in response.text, response.text  # file:line:column
         assert "未导入任何数据" in response.text
         with Session(open_database(hall.database.url)) as session:
             assert session.exec(select(CaseVolumeRow)).all() == []

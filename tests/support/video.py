@@ -7,7 +7,11 @@ tests the product's eyes and shows no skip for want of weights.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,8 +21,12 @@ import numpy as np
 import pytest
 
 from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.frames import Decoding, Frame, FrameSource
+from monitor.config import MonitorConfig
 from monitor.config.video import DetectorConfig
+from monitor.services.camera import run_cameras
 from tests.support.paths import EXTRA_WEIGHTS, VIDEOS, WEIGHTS
+from tests.support.waiting import in_background
 
 
 @dataclass(frozen=True)
@@ -98,3 +106,45 @@ class WhiteBoxes:
         if not boxes:
             return Detections.empty()
         return Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32))
+
+
+class PausingSource:
+    """A camera's real source that stops delivering after `pause_after` frames until `release` is set: the
+    test, not the clock, decides what has happened when."""
+
+    def __init__(self, source: FrameSource, pause_after: int, release: threading.Event) -> None:
+        self._source, self._pause_after, self._release = source, pause_after, release
+        self._closed = threading.Event()
+        self.problem: str | None = None
+
+    def decoding(self) -> Decoding:
+        return self._source.decoding()
+
+    def frames(self) -> Iterator[Frame]:
+        for count, frame in enumerate(self._source.frames()):
+            if count == self._pause_after:
+                while not self._release.wait(0.1):
+                    if self._closed.is_set():
+                        return
+            yield frame
+
+    def hold(self, frame: Frame) -> None:
+        self._source.hold(frame)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._source.close()
+
+
+@contextmanager
+def running_cameras(config: MonitorConfig, start: dt.datetime) -> Iterator[list[BaseException]]:
+    """The camera service (every camera of `config`, files played from `start`) in a thread for the body of the
+    `with`, then a clean stop; yields its failure list, for `wait_for(..., failure=...)`."""
+    stop = threading.Event()
+    worker, failure = in_background(lambda: run_cameras(config, stop, start=start))
+    try:
+        yield failure
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    assert not failure and not worker.is_alive(), failure

@@ -14,7 +14,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -25,12 +24,12 @@ from monitor.adapters.video.frames import Decoding, Frame, FrameSource
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import IncidentEvent, Topics, WindowState
 from monitor.services import camera as camera_service
-from monitor.services.camera import run_cameras, start_reader
+from monitor.services.camera import start_reader
 from monitor.services.pipeline import Stats
 from tests.support.config import hall_config
 from tests.support.mqtt import Mosquitto, Subscriber
-from tests.support.video import clip, truth
-from tests.support.waiting import in_background, wait_for
+from tests.support.video import PausingSource, clip, running_cameras, truth
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -67,19 +66,6 @@ def with_cameras(directory: Path, broker: Mosquitto, cameras: list[CameraConfig]
         detector={"gating": gating, "threads": 1},
         cameras=cameras,
     ).config
-
-
-@contextmanager
-def hall(config: MonitorConfig) -> Iterator[list[BaseException]]:
-    """run_cameras in a thread for the body of the `with`, then a clean stop; yields its failure, if any."""
-    stop = threading.Event()
-    worker, failure = in_background(lambda: run_cameras(config, stop, start=START))
-    try:
-        yield failure
-    finally:
-        stop.set()
-        worker.join(timeout=60)
-    assert not failure and not worker.is_alive(), failure
 
 
 def after_the_stop(broker: Mosquitto, topics: Topics, windows: dict[str, str], data: Path) -> None:
@@ -129,34 +115,6 @@ def detector_calls(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
     return frames, calls
 
 
-class PausingSource:
-    """A camera's real source that stops delivering after `pause_after` frames until `release` is set: the
-    test, not the clock, decides what has happened when."""
-
-    def __init__(self, source: FrameSource, pause_after: int, release: threading.Event) -> None:
-        self._source, self._pause_after, self._release = source, pause_after, release
-        self._closed = threading.Event()
-        self.problem: str | None = None
-
-    def decoding(self) -> Decoding:
-        return self._source.decoding()
-
-    def frames(self) -> Iterator[Frame]:
-        for count, frame in enumerate(self._source.frames()):
-            if count == self._pause_after:
-                while not self._release.wait(0.1):
-                    if self._closed.is_set():
-                        return
-            yield frame
-
-    def hold(self, frame: Frame) -> None:
-        self._source.hold(frame)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._source.close()
-
-
 PAUSE_AFTER = 50
 """cam-f03 and cam-f05 wait after their 50th frame until cam-f04 (40 frames) has gone offline."""
 
@@ -194,7 +152,7 @@ def test_the_optimised_hall_delivers_the_truth_and_a_stopped_camera_goes_offline
     f05_stats = f"{topics.prefix}/cameras/cam-f05/stats"
     with Subscriber(own_mosquitto.url, f"{topics.prefix}/#") as watcher:
         try:
-            with hall(config) as failure:
+            with running_cameras(config, START) as failure:
                 # cam-f04's source ends first: the watchdog turns it offline and its window unknown...
                 wait_for(
                     lambda: b"offline" in watcher.payloads(status) and b'"unknown"' in last(watcher, f04_state),
@@ -242,7 +200,7 @@ def test_the_plain_hall_runs_every_frame_through_the_shared_detector(
     topics = Topics(config.mqtt.topic_prefix)
     statuses = [topics.camera_status(c.id) for c in cameras]
     windows = [topics.window_state(w) for w in ("F03", "F04")]
-    with Subscriber(own_mosquitto.url, f"{topics.prefix}/#") as watcher, hall(config) as failure:
+    with Subscriber(own_mosquitto.url, f"{topics.prefix}/#") as watcher, running_cameras(config, START) as failure:
         wait_for(
             lambda: (
                 all(b"offline" in watcher.payloads(t) for t in statuses)

@@ -21,16 +21,15 @@ from sqlmodel import Session, select
 
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.tables import IncidentRow
-from monitor.adapters.video.frames import Decoding, Frame, FrameSource
+from monitor.adapters.video.frames import FrameSource
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import LeaveGrant, Receipt, Topics, WindowState
 from monitor.services import camera as camera_service
-from monitor.services.camera import run_cameras
 from monitor.services.recorder import Recorder
 from tests.support.config import SUPERVISOR, hall_config, signed
 from tests.support.mqtt import Subscriber, publish
-from tests.support.video import clip
-from tests.support.waiting import in_background, wait_for
+from tests.support.video import PausingSource, clip, running_cameras
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -49,33 +48,6 @@ def grant(window: str, start: str, end: str) -> LeaveGrant:
         by=SUPERVISOR,
         at=moment("08:00"),
     )
-
-
-class PausingSource:
-    """A camera's real source that stops delivering after `pause_after` frames until `release` is set."""
-
-    def __init__(self, source: FrameSource, pause_after: int, release: threading.Event) -> None:
-        self._source, self._pause_after, self._release = source, pause_after, release
-        self._closed = threading.Event()
-        self.problem: str | None = None
-
-    def decoding(self) -> Decoding:
-        return self._source.decoding()
-
-    def frames(self) -> Iterator[Frame]:
-        for count, frame in enumerate(self._source.frames()):
-            if count == self._pause_after:
-                while not self._release.wait(0.1):
-                    if self._closed.is_set():
-                        return
-            yield frame
-
-    def hold(self, frame: Frame) -> None:
-        self._source.hold(frame)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._source.close()
 
 
 def one_camera(base: MonitorConfig, camera_id: str, video: str, directory: Path, broker: str) -> MonitorConfig:
@@ -102,19 +74,6 @@ def recorder(config: MonitorConfig) -> Iterator[Recorder]:
     finally:
         running.stop()
         running.engine.dispose()
-
-
-@contextmanager
-def cameras(config: MonitorConfig, start: dt.datetime) -> Iterator[list[BaseException]]:
-    """run_cameras in a thread for the body of the `with`, then a clean stop; yields its failure, if any."""
-    stop = threading.Event()
-    worker, failure = in_background(lambda: run_cameras(config, stop, start=start))
-    try:
-        yield failure
-    finally:
-        stop.set()
-        worker.join(timeout=60)
-    assert not failure and not worker.is_alive(), failure
 
 
 def grant_leave(config: MonitorConfig, broker: str, leave: LeaveGrant, watcher: Subscriber) -> None:
@@ -163,7 +122,7 @@ def test_leave_granted_while_the_camera_runs_covers_the_open_absence(
     topics = Topics(config.mqtt.topic_prefix)
     with recorder(config) as running, Subscriber(one_broker, f"{topics.prefix}/#") as watcher:
         try:
-            with cameras(config, moment("09:30")) as failure:
+            with running_cameras(config, moment("09:30")) as failure:
                 wait_for(
                     lambda: frames_done(watcher, topics, "cam-f03") == 240,
                     timeout=120,
@@ -206,7 +165,7 @@ def test_leave_granted_before_the_camera_starts_reaches_it_with_the_retained_lis
     with recorder(config) as running, Subscriber(one_broker, f"{topics.prefix}/#") as watcher:
         grant_leave(config, one_broker, grant("F11", "09:02", "12:00"), watcher)
         wait_for(lambda: watcher.payloads(topics.window_leaves("F11")), what="F11's leave list")
-        with cameras(config, moment("08:58")) as failure:
+        with running_cameras(config, moment("08:58")) as failure:
             wait_for(
                 lambda: frames_done(watcher, topics, "cam-f11") == 600,
                 timeout=180,

@@ -61,21 +61,10 @@ async def upload(request: Request, who: Admin) -> Response:
             try:
                 result = import_file(console.config, session, part, month, path, name, console.now())  # type: ignore[arg-type]
             except InputError as exc:
-                session.rollback()
                 message = str(exc).replace(folder + "/", "")
-                audit(
-                    session,
-                    at=console.now(),
-                    user=who.name,
-                    action="import",
-                    outcome="refused",
-                    target=f"{month} {part} {name}",
-                    detail=message,
-                    address=address_of(request),
-                )
-                session.commit()
+                console.note(request, who.name, "import", "refused", target=f"{month} {part} {name}", detail=message)
                 return _show(request, part, month, message, status_code=400)
-            audit(
+            audit(  # in the import's transaction: recorded with what it saved, or not at all
                 session,
                 at=console.now(),
                 user=who.name,

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from monitor.adapters.video.annotate import annotate, draw_grid
-from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.detections import Detections
 from monitor.adapters.video.source import grab_frame
 from monitor.adapters.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
 from monitor.config import MonitorConfig
@@ -45,7 +45,7 @@ def zones_picture(
     zones_, exclusions = seat_zones(camera), exclusion_zones(camera)
     detections = readings = None
     if detect:
-        from monitor.adapters.video.detector import load_detector  # loads ultralytics: only when asked
+        from monitor.adapters.video.detector import load_detector  # loads the detector runtime: only when asked
 
         detections = load_detector(config.detector).detect(image)
         readings = read_seats(detections, zones_, exclusions, image.shape, min_overlap=camera.min_overlap)

@@ -22,9 +22,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.adapters.video.detector import Detections, Detector, MotionDetector
+from monitor.adapters.video.detections import Detections, Detector
+from monitor.adapters.video.detector import MotionDetector
 from monitor.adapters.video.frames import Frame, FrameSource
 from monitor.adapters.video.gating import GateSettings, ZoneGate
+from monitor.adapters.video.onnx_yolo import OnnxYoloDetector, onnx_session
 from monitor.adapters.video.regions import Crop, Rect, concatenate, detect_crops, pack, zone_region
 from monitor.adapters.video.zones import SeatReading, read_seats
 from monitor.config.video import DetectorConfig
@@ -99,7 +101,7 @@ class GatedCamera:
         self.stats.frames += 1
         self.stats.zones_read += len(due)
         self.stats.zones_skipped += len(self._regions) - len(due)
-        return [(window, Crop(frame.image, self._regions[window])) for window in due]
+        return [(window, Crop(frame.image, self._regions[window], frame.pixel_aspect)) for window in due]
 
     def finish(self, frame: Frame, found: dict[str, Detections]) -> list[Message]:
         """Feed the pipeline the frame with the boxes of every zone; `found` has the zones read now.
@@ -210,25 +212,18 @@ def detect_round(
 
 
 def limit_threads(detector: Detector, weights: str | Path, threads: int) -> bool:
-    """Give an ONNX YOLO detector an onnxruntime session with `threads` inference threads and no spinning.
-
-    onnxruntime's default (one thread per core, spinning while waiting for work) costs about twice
-    the CPU per call on a busy 2-core machine for the same result; with many cameras the parallelism
-    comes from the loop, not from inside one call. Returns False (and changes nothing) for detectors
-    that are not ultralytics ONNX models.
-    """
+    """Give an ONNX YOLO detector an onnxruntime session with `threads` inference threads and no spinning
+    (monitor.adapters.video.onnx_yolo.onnx_session says why). Returns False (and changes nothing) for
+    detectors that do not run .onnx weights."""
+    if isinstance(detector, OnnxYoloDetector):
+        detector.use_threads(threads)
+        return True
     predictor = getattr(getattr(detector, "_model", None), "predictor", None)
     backend = getattr(getattr(predictor, "model", None), "backend", None)
     session = getattr(backend, "session", None)
     if session is None or not str(weights).endswith(".onnx"):
         return False
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    backend.session = onnxruntime.InferenceSession(str(weights), options, providers=session.get_providers())
+    backend.session = onnx_session(weights, threads, session.get_providers())
     return True
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from monitor.adapters.mqtt.client import OFFLINE, ONLINE
 from monitor.adapters.video.annotate import annotate, encode_jpeg
-from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.detections import Detections, Detector
 from monitor.adapters.video.frames import Decoding, Frame
 from monitor.adapters.video.zones import SeatReading, exclusion_zones, read_seats, seat_zones
 from monitor.config import CameraConfig, MonitorConfig

@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 
 from monitor.adapters.keys import key_from
-from monitor.adapters.video.detector import Detector, load_detector
+from monitor.adapters.video.detections import Detector
+from monitor.adapters.video.detector import load_detector
 from monitor.adapters.video.gating import GateSettings
 from monitor.adapters.video.source import open_source
 from monitor.config import MonitorConfig

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.detections import Detections, Detector
 from monitor.adapters.video.frames import Decoding, Frame, FrameSource
 from monitor.config import MonitorConfig
 from monitor.config.video import DetectorConfig
@@ -91,15 +91,17 @@ def seated_and_empty(name: str, window: str) -> tuple[float, float]:
 
 class WhiteBoxes:
     """A real, exact detector for geometry tests: it finds pure white rectangles (the tests draw the
-    people), and counts its calls."""
+    people), counts its calls and keeps the images it was given."""
 
     name = "white-boxes"
 
     def __init__(self) -> None:
         self.calls = 0
+        self.seen: list[np.ndarray] = []
 
     def detect(self, image: np.ndarray) -> Detections:
         self.calls += 1
+        self.seen.append(image.copy())
         mask = (image.min(axis=2) >= 250).astype(np.uint8)
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
         boxes = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:count]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.detections import Detections
 from monitor.adapters.video.regions import (
     MIN_SIDE,
     PAD_GREY,
@@ -73,16 +73,10 @@ def test_a_box_cut_by_the_region_is_clipped_to_it() -> None:
 
 
 def test_the_canvas_background_is_the_letterbox_grey() -> None:
-    seen: list[np.ndarray] = []
-
-    class Spy(WhiteBoxes):
-        def detect(self, image: np.ndarray) -> Detections:
-            seen.append(image.copy())
-            return super().detect(image)
-
-    detect_crops(Spy(), [Crop(frame_with([]), (0, 0, 100, 100))], canvas_size=320, per_side=2)
-    assert seen[0].shape == (320, 320, 3)
-    assert (seen[0][200:, 200:] == PAD_GREY).all()
+    spy = WhiteBoxes()
+    detect_crops(spy, [Crop(frame_with([]), (0, 0, 100, 100))], canvas_size=320, per_side=2)
+    assert spy.seen[0].shape == (320, 320, 3)
+    assert (spy.seen[0][200:, 200:] == PAD_GREY).all()
 
 
 @pytest.mark.parametrize(
@@ -105,20 +99,33 @@ def test_a_crop_gets_the_densest_cell_that_shows_it_large_enough(
 def test_tall_crops_go_two_a_call_side_by_side_and_map_back() -> None:
     image = frame_with([(120, 80, 200, 260)], shape=(576, 704))
     crops = [Crop(image, (85, 22, 267, 318)), Crop(image, (0, 0, 250, 280)), Crop(image, (85, 22, 267, 318))]
-    seen: list[np.ndarray] = []
-
-    class Spy(WhiteBoxes):
-        def detect(self, image: np.ndarray) -> Detections:
-            seen.append(image.copy())
-            return super().detect(image)
-
-    found = detect_crops(Spy(), crops, canvas_size=320, per_side=2)
-    assert len(seen) == len(pack(crops, canvas_size=320, per_side=2)) == 2  # the two tall ones share a call
-    tall = next(canvas for canvas in seen if (canvas[:, 160:] != PAD_GREY).any())
+    spy = WhiteBoxes()
+    found = detect_crops(spy, crops, canvas_size=320, per_side=2)
+    assert len(spy.seen) == len(pack(crops, canvas_size=320, per_side=2)) == 2  # the two tall ones share a call
+    tall = next(canvas for canvas in spy.seen if (canvas[:, 160:] != PAD_GREY).any())
     person = np.argwhere(tall[:, :160, 0] == 255)
     assert person[:, 1].max() - person[:, 1].min() + 1 >= 0.85 * 80 > MIN_SIDE / 2  # shown at 0.88, not 0.54
     for boxes in found:
         np.testing.assert_allclose(boxes.xyxy, [[120, 80, 200, 260]], atol=2.5)
+
+
+D1_ASPECT = 16 / 11
+"""A 16:9 camera's D1 substream (704x576) declares its pixels this much wider than high."""
+
+
+def test_a_squeezed_stream_s_crops_are_widened_back_and_go_four_a_call() -> None:
+    assert grid_for((85, 22, 267, 318), 320, 2, D1_ASPECT) == (2, 2)  # 143x160 in a quarter, true proportions
+    person = (120, 80, 200, 260)  # 80 pixels wide in the squeezed frame: 116 in true proportions
+    image = frame_with([person], shape=(576, 704))
+    crops = [Crop(image, (85, 22, 267, 318), D1_ASPECT)] * 4
+    spy = WhiteBoxes()
+    found = detect_crops(spy, crops, canvas_size=320, per_side=2)
+    assert len(spy.seen) == 1
+    shown = np.argwhere(spy.seen[0][:160, :160, 0] == 255)
+    width, height = np.ptp(shown[:, 1]) + 1, np.ptp(shown[:, 0]) + 1
+    assert width / height == pytest.approx(80 * D1_ASPECT / 180, rel=0.03)  # the person's true shape
+    for boxes in found:  # and the boxes back in the squeezed frame's pixels
+        np.testing.assert_allclose(boxes.xyxy, [person], atol=2.5)
 
 
 def test_per_side_must_be_positive() -> None:

@@ -19,7 +19,7 @@ from monitor.adapters.video.annotate import (
     draw_zones,
     encode_jpeg,
 )
-from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.detections import Detections
 from monitor.adapters.video.zones import SeatReading, SeatZone
 
 GREY = np.full((270, 480, 3), 90, np.uint8)

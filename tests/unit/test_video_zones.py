@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.detections import Detections
 from monitor.adapters.video.zones import (
     DEFAULT_MIN_OVERLAP,
     SeatReading,

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -95,6 +96,7 @@ def test_h264_kinds_are_streams_as_an_nvr_sends_them_shared_by_the_cameras_and_k
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 704, 576)
         assert stream.average_rate == 25
+        assert stream.sample_aspect_ratio == Fraction(16, 11)  # the 16:9 mosaic squeezed into 704x576, declared
         keyframes = [n for n, packet in enumerate(container.demux(stream)) if packet.is_keyframe]
     assert keyframes == [0, 25, 50, 75]
     written = {video: video.stat().st_mtime_ns for video in hall.videos.values()}

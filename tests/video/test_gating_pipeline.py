@@ -14,7 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.adapters.files import load_truth
-from monitor.adapters.video.detector import Detector, MotionDetector
+from monitor.adapters.video.detections import Detector
+from monitor.adapters.video.detector import MotionDetector
 from monitor.adapters.video.frames import Frame
 from monitor.adapters.video.gating import GateSettings
 from monitor.adapters.video.source import open_source

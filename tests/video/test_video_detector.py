@@ -15,7 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor.adapters.video.detector import Detections, DetectorError, MotionDetector, YoloDetector, load_detector
+from monitor.adapters.video.detections import Detections
+from monitor.adapters.video.detector import DetectorError, MotionDetector, load_detector
+from monitor.adapters.video.onnx_yolo import OnnxYoloDetector
 from monitor.adapters.video.regions import Crop, detect_crops
 from monitor.adapters.video.source import open_source
 from monitor.adapters.video.zones import exclusion_zones, read_seats, seat_zones
@@ -49,9 +51,9 @@ def model(request: pytest.FixtureRequest) -> Model:
 
 
 @pytest.fixture(scope="module")
-def yolo(model: Model) -> YoloDetector:
+def yolo(model: Model) -> OnnxYoloDetector:
     found = detector(model)
-    assert isinstance(found, YoloDetector)
+    assert isinstance(found, OnnxYoloDetector)  # .onnx exports run on onnxruntime alone
     assert found.name.startswith("yolo:")
     return found
 
@@ -66,7 +68,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> MonitorConfig:
 
 @pytest.mark.parametrize("clip", ["on_time", "late", "long_absence"])
 def test_yolo_finds_the_seated_person_in_the_seat_zone_and_nobody_at_an_empty_seat(
-    yolo: YoloDetector, hall: MonitorConfig, clip: str
+    yolo: OnnxYoloDetector, hall: MonitorConfig, clip: str
 ) -> None:
     """A frame where the truth has the staff member seated, and one where the seat (and the scene) is empty."""
     camera = next(c for c in hall.cameras if c.id == truth(clip)["camera"])
@@ -90,7 +92,7 @@ def test_yolo_finds_the_seated_person_in_the_seat_zone_and_nobody_at_an_empty_se
 
 
 def test_yolo_finds_a_person_cropped_into_a_tile_where_the_whole_frame_finds_him(
-    yolo: YoloDetector, model: Model
+    yolo: OnnxYoloDetector, model: Model
 ) -> None:
     """The citizen at F05's counter (the right-hand person), cropped into one of four tiles of one detector
     call, is found where the whole frame finds him; a crop of bare wall in another tile finds nobody."""
@@ -106,7 +108,7 @@ def test_yolo_finds_a_person_cropped_into_a_tile_where_the_whole_frame_finds_him
     assert iou(citizen, best) > 0.7
 
 
-def test_yolo_on_an_empty_image_finds_nobody(yolo: YoloDetector) -> None:
+def test_yolo_on_an_empty_image_finds_nobody(yolo: OnnxYoloDetector) -> None:
     assert len(yolo.detect(np.full((270, 480, 3), 180, np.uint8))) == 0
 
 
@@ -114,7 +116,7 @@ def test_yolo_on_an_empty_image_finds_nobody(yolo: YoloDetector) -> None:
 
 
 @needs_demo_images
-def test_yolo_finds_the_four_people_on_the_bus_and_not_the_bus(yolo: YoloDetector) -> None:
+def test_yolo_finds_the_four_people_on_the_bus_and_not_the_bus(yolo: OnnxYoloDetector) -> None:
     image = cv2.imread(str(DEMO_IMAGES / "bus.jpg"))
     found = yolo.detect(image)
     assert len(found) == 4
@@ -127,7 +129,7 @@ def test_yolo_finds_the_four_people_on_the_bus_and_not_the_bus(yolo: YoloDetecto
 
 
 @needs_demo_images
-def test_yolo_finds_the_two_men_in_zidane(yolo: YoloDetector) -> None:
+def test_yolo_finds_the_two_men_in_zidane(yolo: OnnxYoloDetector) -> None:
     found = yolo.detect(cv2.imread(str(DEMO_IMAGES / "zidane.jpg")))
     assert 2 <= len(found) <= 3  # the full-size model also proposes a weak box on the left man's torso
     assert max(iou(ZIDANE_PEOPLE[0], tuple(box)) for box in found.xyxy.tolist()) > 0.8
@@ -135,7 +137,7 @@ def test_yolo_finds_the_two_men_in_zidane(yolo: YoloDetector) -> None:
 
 @needs_demo_images
 def test_yolo_finds_the_person_in_a_tile_of_zidane_where_the_whole_frame_finds_him(
-    yolo: YoloDetector, model: Model
+    yolo: OnnxYoloDetector, model: Model
 ) -> None:
     """zidane.jpg's right-hand man, cropped into one of four tiles, is found where he stands in the frame."""
     image = cv2.imread(str(DEMO_IMAGES / "zidane.jpg"))
@@ -164,7 +166,7 @@ def test_missing_weights_are_one_clear_error_and_never_a_download(
 def test_unloadable_weights_are_a_clear_error(tmp_path: Path) -> None:
     junk = tmp_path / "broken.onnx"
     junk.write_bytes(b"\x00not an onnx model")
-    with pytest.raises(DetectorError, match=r"broken\.onnx.*ultralytics cannot load it"):
+    with pytest.raises(DetectorError, match=r"broken\.onnx.*onnxruntime cannot load it"):
         load_detector(DetectorConfig(weights=str(junk)))
 
 

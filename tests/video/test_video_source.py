@@ -320,3 +320,25 @@ def test_a_held_gop_delivers_its_samples_without_decoding_them(tmp_path: Path) -
     # GOPs at 0 and 2 s: every frame (the GOP is known once two intervals are seen); 4 s: up to its second
     # sample (5 frames); 6, 8 and 10 s: their keyframes alone.
     assert decoding.decoded == 16 + 5 + 3
+
+
+def test_a_stream_s_declared_pixel_shape_reaches_its_frames_unless_the_camera_says_otherwise(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from monitor.tools.streams.encode import StreamFormat, write_stream
+
+    pictures = [np.full((48, 64, 3), 60, np.uint8)] * 4
+    squeezed = write_stream(tmp_path / "d1.mp4", pictures, StreamFormat(64, 48, fps=2, sample_aspect=Fraction(16, 11)))
+    square = write_stream(tmp_path / "sq.mp4", pictures, StreamFormat(64, 48, fps=2))
+
+    def aspects(cam: CameraConfig) -> set[float]:
+        source = open_source(cam, start=START, detect_fps=1.0)
+        try:
+            return {frame.pixel_aspect for frame in source.frames()}
+        finally:
+            source.close()
+
+    assert aspects(camera(squeezed)) == {16 / 11}
+    assert aspects(camera(square)) == {1.0}
+    assert aspects(camera(square, pixel_aspect=1.4545)) == {1.4545}  # a substream that does not declare it
+    assert aspects(camera(squeezed, pixel_aspect=1.0)) == {1.0}

@@ -12,7 +12,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.detections import Detections
 from monitor.adapters.video.zones import Polygon2D, SeatReading, SeatZone
 
 OCCUPIED = (60, 200, 60)

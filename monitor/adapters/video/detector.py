@@ -3,7 +3,9 @@
 `load_detector(config)` gives a `Detector` whose `detect(image)` returns the persons in a BGR image.
 
 The YOLO backend runs any weights ultralytics loads (.pt, .onnx through onnxruntime, an OpenVINO
-directory), person class (COCO class 0) only. The weights path is checked before ultralytics sees
+directory), person class (COCO class 0) only. An ultralytics .onnx detection export with a fixed
+input size (the shipped model) is run by onnxruntime alone, the same way without PyTorch
+(monitor.adapters.video.onnx_yolo; `[detector] backend`). The weights path is checked before ultralytics sees
 it: given a bare name such as "yolo11n.pt" that does not exist, ultralytics would try to download
 it, and the hall's machines must never fetch code or weights at run time.
 
@@ -33,13 +35,14 @@ import contextlib
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
 
+from monitor.adapters.video.detections import PERSON_CLASS, Detections, Detector
+from monitor.adapters.video.onnx_yolo import OnnxYoloDetector, onnx_session, yolo_onnx_layout
 from monitor.config.video import DetectorConfig
 from monitor.errors import MonitorError
 
@@ -50,7 +53,6 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-PERSON_CLASS = 0
 FALLBACK_HISTORY = 7200
 """Frames the fallback's background model remembers: two hours at 1 fps."""
 FALLBACK_WARMUP = 30
@@ -63,31 +65,6 @@ FALLBACK_MAX_AREA = 0.25
 
 class DetectorError(MonitorError):
     """The configured detector cannot be loaded."""
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Persons found in one image: boxes in pixels (x1, y1, x2, y2) and their confidences."""
-
-    xyxy: np.ndarray = field(repr=False)
-    confidence: np.ndarray = field(repr=False)
-
-    def __post_init__(self) -> None:
-        if self.xyxy.shape != (len(self.confidence), 4):
-            raise ValueError(f"xyxy must be (N, 4) for N confidences, got {self.xyxy.shape}")
-
-    def __len__(self) -> int:
-        return len(self.confidence)
-
-    @classmethod
-    def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4), dtype=np.float32), np.zeros((0,), dtype=np.float32))
-
-
-class Detector(Protocol):
-    name: str
-
-    def detect(self, image: np.ndarray) -> Detections: ...
 
 
 class YoloDetector:
@@ -147,7 +124,47 @@ class MotionDetector:
         return Detections(np.asarray(boxes, dtype=np.float32), np.asarray(scores, dtype=np.float32))
 
 
-def _load_yolo(config: DetectorConfig) -> YoloDetector:
+def _check_person(config: DetectorConfig, names: dict[int, str]) -> None:
+    if names.get(PERSON_CLASS) != "person":
+        raise DetectorError(
+            f"detector.weights = {config.weights!r}: class 0 is {names.get(PERSON_CLASS)!r}, not 'person': "
+            "use COCO-trained detection weights"
+        )
+
+
+def _load_onnx(config: DetectorConfig) -> OnnxYoloDetector | None:
+    """The export run by onnxruntime alone, or None when it is not an export this path runs the same way."""
+    if config.backend == "ultralytics":
+        return None
+    if not config.weights.endswith(".onnx"):
+        if config.backend == "onnxruntime":
+            raise DetectorError(
+                f'detector.weights = {config.weights!r}: backend = "onnxruntime" runs .onnx exports only; use '
+                'backend = "auto" (ultralytics runs other weights)'
+            )
+        return None
+    try:
+        session = onnx_session(config.weights, config.threads)
+    except Exception as exc:  # onnxruntime raises its own errors for a corrupt or foreign file
+        raise DetectorError(
+            f"detector.weights = {config.weights!r}: onnxruntime cannot load it ({type(exc).__name__}: {exc}). "
+            "Use a YOLO detection export (.onnx) or .pt weights"
+        ) from None
+    layout = yolo_onnx_layout(session)
+    if layout is None or config.device != "cpu":
+        if config.backend == "onnxruntime":
+            raise DetectorError(
+                f'detector.weights = {config.weights!r}: backend = "onnxruntime" runs ultralytics detection '
+                'exports with a fixed input size on the CPU only; use backend = "auto" or "ultralytics"'
+            )
+        return None
+    _check_person(config, layout.names)
+    detector = OnnxYoloDetector(config.weights, session, layout, conf=config.conf)
+    detector.detect(np.zeros((64, 64, 3), dtype=np.uint8))  # load the runtime now, not at the first frame
+    return detector
+
+
+def _load_yolo(config: DetectorConfig) -> Detector:
     path = Path(config.weights)
     if not path.exists():
         raise DetectorError(
@@ -155,6 +172,9 @@ def _load_yolo(config: DetectorConfig) -> YoloDetector:
             'there (e.g. yolo11n.pt or an .onnx export in models/), fix the path, or set fallback = "opencv" '
             "to run the weaker OpenCV-only detector"
         )
+    lean = _load_onnx(config)
+    if lean is not None:
+        return lean
     try:
         # ultralytics binds its log handler to sys.stdout when first imported, and logs its settings banner
         # (on a new machine) and each model load there; stdout is for results (`replay --json`, the demo).
@@ -162,12 +182,7 @@ def _load_yolo(config: DetectorConfig) -> YoloDetector:
             from ultralytics import YOLO
         logging.getLogger("ultralytics").setLevel(logging.WARNING)
         model = YOLO(str(path), task="detect")
-        names = model.names
-        if names.get(PERSON_CLASS) != "person":
-            raise DetectorError(
-                f"detector.weights = {config.weights!r}: class 0 is {names.get(PERSON_CLASS)!r}, not 'person': "
-                "use COCO-trained detection weights"
-            )
+        _check_person(config, model.names)
         detector = YoloDetector(model, config)
         detector.detect(np.zeros((64, 64, 3), dtype=np.uint8))  # load the runtime now, not at the first frame
     except DetectorError:

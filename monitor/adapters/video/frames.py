@@ -28,6 +28,9 @@ class Frame:
     """The keyframe interval (GOP) the frame lies in, numbered by the source; for `FrameSource.hold`."""
     held: bool = False
     """Not decoded: its GOP was held (`FrameSource.hold`), and `image` is the last picture decoded."""
+    pixel_aspect: float = 1.0
+    """The width of a pixel against its height: the stream's declared sample aspect ratio (16:11 for a 16:9
+    picture in 704x576) or the camera's `pixel_aspect`; 1 for square pixels."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ high (two a call), a wide one into the converse, and one that neither fits, alon
 substreams (704x576 carrying a 16:9 picture, so people are squeezed to 0.73 of their width): seat
 regions of 182x296 pixels shown 98x160 in a 2x2 tile found the seated person on as few as 47% of the
 frames (4 seats of 12 under 95%), shown 160x260 on all of them (docs/benchmarks.md, "Camera streams").
+A stream that declares its pixels' shape (a D1 substream of a 16:9 camera: 16:11), or a camera
+configured with `pixel_aspect`, has its crops widened back to true proportions on the canvas: the
+same region is then 143x160 in a 2x2 tile, and the person is found there (four regions a call).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.detections import Detections, Detector
 from monitor.adapters.video.zones import SeatZone
 
 Rect = tuple[int, int, int, int]
@@ -71,6 +74,9 @@ class Crop:
 
     image: np.ndarray = field(repr=False)
     rect: Rect
+    pixel_aspect: float = 1.0
+    """The width of the frame's pixels against their height (`Frame.pixel_aspect`): the crop is widened by it on
+    the canvas, so the detector sees people in their true proportions."""
 
 
 Grid = tuple[int, int]
@@ -81,29 +87,31 @@ Grid = tuple[int, int]
 class _Placement:
     offset: tuple[int, int]  # where the crop's top-left lies on the canvas
     size: tuple[int, int]  # the scaled crop's width and height on the canvas
-    scale: float
+    scale: tuple[float, float]  # canvas pixels per frame pixel, across and down
 
 
-def _shown(rect: Rect, cell: tuple[int, int]) -> tuple[float, tuple[int, int]]:
-    """The scale of a crop fitted into a cell (width, height), and its size there."""
+def _shown(rect: Rect, cell: tuple[int, int], pixel_aspect: float = 1.0) -> tuple[tuple[float, float], tuple[int, int]]:
+    """The scales (across, down) of a crop fitted into a cell (width, height) with its pixels made square, and its
+    size there."""
     x1, y1, x2, y2 = rect
-    w, h = x2 - x1, y2 - y1
+    w, h = (x2 - x1) * pixel_aspect, y2 - y1  # in square pixels
     scale = min(cell[0] / w, cell[1] / h, MAX_UPSCALE)
-    return scale, (max(1, min(cell[0], round(w * scale))), max(1, min(cell[1], round(h * scale))))
+    size = max(1, min(cell[0], round(w * scale))), max(1, min(cell[1], round(h * scale)))
+    return (scale * pixel_aspect, scale), size
 
 
-def grid_for(rect: Rect, canvas_size: int, per_side: int) -> Grid:
+def grid_for(rect: Rect, canvas_size: int, per_side: int, pixel_aspect: float = 1.0) -> Grid:
     """The densest grid whose cell shows this crop at least MIN_SIDE pixels wide and high (or at its own
     size, when that is smaller): per_side x per_side, else fewer cells (more columns than rows for tall
     crops, the converse for wide ones), else the whole canvas."""
     x1, y1, x2, y2 = rect
-    need = (min(MIN_SIDE, x2 - x1), min(MIN_SIDE, y2 - y1))
+    need = (min(MIN_SIDE, round((x2 - x1) * pixel_aspect)), min(MIN_SIDE, y2 - y1))
     grids = sorted(
         ((columns, rows) for columns in range(1, per_side + 1) for rows in range(1, per_side + 1)),
         key=lambda grid: -grid[0] * grid[1],
     )
     for grid in grids:
-        _, size = _shown(rect, (canvas_size // grid[0], canvas_size // grid[1]))
+        _, size = _shown(rect, (canvas_size // grid[0], canvas_size // grid[1]), pixel_aspect)
         if size[0] >= need[0] and size[1] >= need[1]:
             return grid
     return 1, 1
@@ -115,7 +123,7 @@ def pack(crops: Sequence[Crop], *, canvas_size: int, per_side: int) -> list[tupl
         raise ValueError("per_side must be at least 1")
     by_grid: dict[Grid, list[int]] = {}
     for index, crop in enumerate(crops):
-        by_grid.setdefault(grid_for(crop.rect, canvas_size, per_side), []).append(index)
+        by_grid.setdefault(grid_for(crop.rect, canvas_size, per_side, crop.pixel_aspect), []).append(index)
     calls = []
     for grid, indexes in by_grid.items():
         cells = grid[0] * grid[1]
@@ -125,11 +133,11 @@ def pack(crops: Sequence[Crop], *, canvas_size: int, per_side: int) -> list[tupl
 
 def _place(crop: Crop, grid: Grid, slot: int, canvas: np.ndarray) -> _Placement:
     cell = (canvas.shape[1] // grid[0], canvas.shape[0] // grid[1])
-    scale, size = _shown(crop.rect, cell)
+    scale, size = _shown(crop.rect, cell, crop.pixel_aspect)
     x1, y1, x2, y2 = crop.rect
     ox, oy = (slot % grid[0]) * cell[0], (slot // grid[0]) * cell[1]
     part = crop.image[y1:y2, x1:x2]
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    interpolation = cv2.INTER_AREA if max(scale) < 1 else cv2.INTER_LINEAR
     canvas[oy : oy + size[1], ox : ox + size[0]] = cv2.resize(part, size, interpolation=interpolation)
     return _Placement((ox, oy), size, scale)
 
@@ -146,8 +154,8 @@ def _boxes_in(found: Detections, crop: Crop, placement: _Placement) -> Detection
     boxes = xyxy[keep].copy()
     boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], ox, ox + w)
     boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], oy, oy + h)
-    boxes[:, [0, 2]] = (boxes[:, [0, 2]] - ox) / placement.scale + crop.rect[0]
-    boxes[:, [1, 3]] = (boxes[:, [1, 3]] - oy) / placement.scale + crop.rect[1]
+    boxes[:, [0, 2]] = (boxes[:, [0, 2]] - ox) / placement.scale[0] + crop.rect[0]
+    boxes[:, [1, 3]] = (boxes[:, [1, 3]] - oy) / placement.scale[1] + crop.rect[1]
     return Detections(boxes.astype(np.float32), confidence[keep].astype(np.float32))
 
 

@@ -100,7 +100,13 @@ class FileSource:
             self._sampled += 1
             if not ok or is_no_signal(image, self._camera.no_signal_level):
                 continue
-            yield Frame(self._camera.id, self._start + timedelta(milliseconds=position_ms), index, image)
+            yield Frame(
+                self._camera.id,
+                self._start + timedelta(milliseconds=position_ms),
+                index,
+                image,
+                pixel_aspect=self._camera.pixel_aspect or 1.0,
+            )
             index += 1
 
     def close(self) -> None:
@@ -177,7 +183,7 @@ class LiveSource:
             self._sampled += 1
             if not ok or is_no_signal(image, self._camera.no_signal_level):
                 continue
-            yield Frame(self._camera.id, now, index, image)
+            yield Frame(self._camera.id, now, index, image, pixel_aspect=self._camera.pixel_aspect or 1.0)
             index += 1
 
     def close(self) -> None:

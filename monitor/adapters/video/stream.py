@@ -109,6 +109,15 @@ def open_container(camera: CameraConfig, url: str, *, live: bool) -> av.containe
     return container
 
 
+def pixel_aspect(camera: CameraConfig, container: av.container.InputContainer) -> float:
+    """The width of the stream's pixels against their height: the camera's `pixel_aspect`, else the stream's
+    declared sample aspect ratio, else square."""
+    if camera.pixel_aspect is not None:
+        return camera.pixel_aspect
+    declared = container.streams.video[0].sample_aspect_ratio
+    return float(declared) if declared and 0.25 < declared <= 4 else 1.0  # 0/1 is "not declared"
+
+
 class StreamSource:
     """A clip or a live stream of one camera, read with PyAV and sampled at `detect_fps`."""
 
@@ -190,9 +199,11 @@ class StreamSource:
                 return
             self._container = container
             try:
+                aspect = pixel_aspect(self._camera, container)
                 with self._reading:
                     for at, image, gop, held in self._decode(container):
-                        yield Frame(self._camera.id, self._clock() if self._live else at, index, image, gop, held)
+                        at = self._clock() if self._live else at
+                        yield Frame(self._camera.id, at, index, image, gop, held, aspect)
                         index += 1
             except av.FFmpegError as exc:
                 if not self._live:

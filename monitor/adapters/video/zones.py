@@ -26,7 +26,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from monitor.adapters.video.detector import Detections
+from monitor.adapters.video.detections import Detections
 from monitor.config.video import CameraConfig
 
 Polygon2D = tuple[tuple[float, float], ...]

@@ -46,6 +46,17 @@ class BenchReport:
         return json.dumps({**asdict(self), **ratios}, ensure_ascii=False, indent=2)
 
 
+def _cpuinfo(key: str) -> str | None:
+    """The first value of `key` in /proc/cpuinfo (Linux), or None."""
+    path = Path("/proc/cpuinfo")
+    if not path.exists():
+        return None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(key):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def machine() -> dict[str, str]:
     import os
     import platform
@@ -53,22 +64,13 @@ def machine() -> dict[str, str]:
     import av
     import onnxruntime
 
-    model = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor() or "unknown",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor() or "unknown"
-    )
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    flags = set((_cpuinfo("flags") or "").split())
+    # int8 inference runs about twice as fast with VNNI: the same "AMD EPYC" name covers both kinds here.
+    vnni = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-VNNI" if "avx_vnni" in flags else "none"
     return {
-        "load average (1, 5, 15 min) at the end": load,
-        "cpu": model,
+        "load average (1, 5, 15 min) at the end": ", ".join(f"{v:.1f}" for v in os.getloadavg()),
+        "cpu": _cpuinfo("model name") or platform.processor() or "unknown",
+        "int8 dot-product instructions": vnni if flags else "unknown",
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.adapters.video.detector import Detections, Detector
+from monitor.adapters.video.detections import Detections, Detector
 from monitor.adapters.video.frames import Decoding, Frame, FrameSource
 from monitor.adapters.video.gating import GateSettings
 from monitor.config import MonitorConfig

@@ -38,10 +38,13 @@ class StreamFormat:
     bitrate: int | None = None
     """Average bits a second instead of a constant quality, as cameras are set (the decoder's work grows
     with it)."""
+    sample_aspect: Fraction = Fraction(1)
+    """The width of a pixel against its height, declared in the stream (H.264 VUI): 16:11 for a 16:9
+    picture carried in 704x576, as D1 substreams of widescreen cameras do."""
 
 
-D1 = StreamFormat(704, 576, bitrate=768_000)
-"""An NVR's substream: D1 at 768 kbit/s."""
+D1 = StreamFormat(704, 576, bitrate=768_000, sample_aspect=Fraction(16, 11))
+"""An NVR's substream of a 16:9 camera: D1 at 768 kbit/s, pixels declared 16:11."""
 HD1080 = StreamFormat(1920, 1080, bitrate=4_000_000)
 """A camera's main stream: 1080p at 4 Mbit/s."""
 
@@ -63,6 +66,7 @@ def write_stream(path: Path, frames: Iterable[np.ndarray], fmt: StreamFormat) ->
         stream.width = fmt.width
         stream.height = fmt.height
         stream.pix_fmt = "yuv420p"
+        stream.codec_context.sample_aspect_ratio = fmt.sample_aspect
         stream.codec_context.time_base = 1 / rate
         options = {
             "preset": PRESET,

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.adapters.video.detections import Detections
+from monitor.adapters.video.detections import PAD_GREY, Detections
 from monitor.adapters.video.regions import (
     MIN_SIDE,
-    PAD_GREY,
     Crop,
     concatenate,
     detect_crops,

@@ -9,6 +9,8 @@ import numpy as np
 
 PERSON_CLASS = 0
 """COCO's person class: the only one the detectors report."""
+PAD_GREY = 114
+"""The grey YOLO letterboxes images with (ultralytics' padding value): what a canvas is filled with."""
 
 
 @dataclass(frozen=True)

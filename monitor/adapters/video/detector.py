@@ -150,16 +150,15 @@ def _load_onnx(config: DetectorConfig) -> OnnxYoloDetector | None:
             f"detector.weights = {config.weights!r}: onnxruntime cannot load it ({type(exc).__name__}: {exc}). "
             "Use a YOLO detection export (.onnx) or .pt weights"
         ) from None
-    layout = yolo_onnx_layout(session)
-    if layout is None or config.device != "cpu":
+    if yolo_onnx_layout(session) is None or config.device != "cpu":
         if config.backend == "onnxruntime":
             raise DetectorError(
                 f'detector.weights = {config.weights!r}: backend = "onnxruntime" runs ultralytics detection '
                 'exports with a fixed input size on the CPU only; use backend = "auto" or "ultralytics"'
             )
         return None
-    _check_person(config, layout.names)
-    detector = OnnxYoloDetector(config.weights, session, layout, conf=config.conf)
+    detector = OnnxYoloDetector(config.weights, session, conf=config.conf, threads=config.threads)
+    _check_person(config, detector.layout.names)
     detector.detect(np.zeros((64, 64, 3), dtype=np.uint8))  # load the runtime now, not at the first frame
     return detector
 

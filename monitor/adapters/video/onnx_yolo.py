@@ -1,12 +1,13 @@
 """YOLO detection exports (.onnx) run by onnxruntime alone: the same detector as ultralytics, without PyTorch.
 
 ultralytics runs .onnx weights through onnxruntime too, but importing it imports PyTorch (about
-1 GB of a camera service's memory) and wraps every call in tensor conversions (about 6 ms a call
-on the 2-core development machine, docs/benchmarks.md). For an ultralytics export with a fixed
-input size and the usual detection head (output 1 x (4 + classes) x anchors), this module does
-what ultralytics' predictor does, step for step (ultralytics 8.4: `LetterBox`, `preprocess`,
-`non_max_suppression`, `scale_boxes`), so the boxes are the same within float rounding
-(tests/video/test_onnx_yolo.py compares both on the fixture clips):
+1 GB of a camera service's memory) and wraps every call in tensor conversions (0.7 ms a call on
+a 320 canvas on a 2-vCPU VM with VNNI, about 6 ms on an AVX2-only one: docs/benchmarks.md).
+For an ultralytics export with a fixed input size and the usual detection head (output
+1 x (4 + classes) x anchors), this module does what ultralytics' predictor does, step for step
+(ultralytics 8.4: `LetterBox`, `preprocess`, `non_max_suppression`, `scale_boxes`), so the boxes
+are the same within float rounding (tests/video/test_onnx_yolo.py compares both on the fixture
+clips):
 - letterbox to the model's input: scale by min(side / image side), each side rounded, resized
   with bilinear interpolation, padded with grey 114 centred (the odd pixel of padding to the right
   and bottom);
@@ -30,13 +31,12 @@ import cv2
 import numpy as np
 import onnxruntime
 
-from monitor.adapters.video.detections import PERSON_CLASS, Detections
+from monitor.adapters.video.detections import PAD_GREY, PERSON_CLASS, Detections
 
 IOU = 0.7
 """ultralytics' default NMS IoU threshold for predict."""
 MAX_DETECTIONS = 300
 """ultralytics' default `max_det`."""
-PAD_GREY = 114
 
 
 def onnx_session(
@@ -64,7 +64,6 @@ class OnnxLayout:
     input_name: str
     height: int
     width: int
-    classes: int
     names: dict[int, str]
 
 
@@ -85,7 +84,7 @@ def yolo_onnx_layout(session: onnxruntime.InferenceSession) -> OnnxLayout | None
         return None
     if not isinstance(names, dict) or shape_in[0] != 1 or shape_in[1] != 3 or shape_out[1] != 4 + len(names):
         return None
-    return OnnxLayout(inputs[0].name, shape_in[2], shape_in[3], len(names), {int(k): str(v) for k, v in names.items()})
+    return OnnxLayout(inputs[0].name, shape_in[2], shape_in[3], {int(k): str(v) for k, v in names.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +128,27 @@ class OnnxYoloDetector:
     """A YOLO detection export run by onnxruntime, persons only (see the module docstring)."""
 
     def __init__(
-        self, weights: str | Path, session: onnxruntime.InferenceSession, layout: OnnxLayout, *, conf: float
+        self, weights: str | Path, session: onnxruntime.InferenceSession, *, conf: float, threads: int
     ) -> None:
+        """`session` (onnx_session) runs `weights`, an export yolo_onnx_layout knows, on `threads` threads."""
+        layout = yolo_onnx_layout(session)
+        if layout is None:
+            raise ValueError(f"{weights}: not an ultralytics detection export with a fixed input size")
         self.name = f"yolo:{Path(weights).name}"
+        self.layout = layout
         self._weights = weights
         self._session = session
-        self._layout = layout
         self._conf = conf
+        self._threads = threads
 
     def use_threads(self, threads: int) -> None:
         """Run with `threads` inference threads without spinning from now on (0: onnxruntime's default)."""
-        self._session = onnx_session(self._weights, threads)
+        if threads != self._threads:
+            self._threads = threads
+            self._session = onnx_session(self._weights, threads)
 
     def detect(self, image: np.ndarray) -> Detections:
-        layout = self._layout
+        layout = self.layout
         boxed, box = _letterbox(image, layout.height, layout.width)
         # As ultralytics: uint8 to float32, then divided by 255 (not multiplied by 1/255: the int8 model quantizes its
         # input, and a last-bit difference can move a value across a rounding step).

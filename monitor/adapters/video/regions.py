@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from monitor.adapters.video.detections import Detections, Detector
+from monitor.adapters.video.detections import PAD_GREY, Detections, Detector
 from monitor.adapters.video.zones import SeatZone
 
 Rect = tuple[int, int, int, int]
@@ -51,8 +51,6 @@ MAX_UPSCALE = 2.0
 """A small region is enlarged into its tile at most this much."""
 MIN_SIDE = 128
 """A crop is shown at least this many canvas pixels wide and high, or in a larger cell (see `grid_for`)."""
-PAD_GREY = 114
-"""The canvas background: the letterbox grey ultralytics pads with."""
 
 
 def zone_region(zone: SeatZone, frame_shape: Sequence[int]) -> Rect:

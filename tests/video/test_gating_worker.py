@@ -52,9 +52,12 @@ def test_gated_worker_runs_the_detector_on_few_frames(
             wait_for(
                 lambda: b"offline" in watcher.payloads(status), timeout=180, what="cam-f02 offline", failure=failure
             )
-            # A live worker's file plays from now (off duty at most hours): the state is published all the same.
-            state = WindowState.from_json(watcher.payloads(topics.window_state("F02"))[0])
-            assert state.camera == "cam-f02" and state.state in ("off_duty", "present", "absent")
+            # A live worker's file plays from now, so what it judges depends on the hour: off duty at night and at
+            # weekends; in a working session unknown first (nothing confirmed yet), then absent or present. A judged
+            # state is published whatever the hour.
+            states = [WindowState.from_json(p) for p in watcher.payloads(topics.window_state("F02"))]
+            assert {s.camera for s in states} == {"cam-f02"}
+            assert any(s.state in ("off_duty", "present", "absent") for s in states), states
             wait_for(lambda: counted(watcher, stats_topic) == 600, what="the statistics of all 600 frames")
         finally:
             stop.set()

@@ -139,9 +139,9 @@ class PausingSource:
 
 
 @contextmanager
-def running_cameras(config: MonitorConfig, start: dt.datetime) -> Iterator[list[BaseException]]:
-    """The camera service (every camera of `config`, files played from `start`) in a thread for the body of the
-    `with`, then a clean stop; yields its failure list, for `wait_for(..., failure=...)`."""
+def running_cameras(config: MonitorConfig, start: dt.datetime | None = None) -> Iterator[list[BaseException]]:
+    """The camera service (every camera of `config`, files played from `start`, else from now) in a thread for the
+    body of the `with`, then a clean stop; yields its failure list, for `wait_for(..., failure=...)`."""
     stop = threading.Event()
     worker, failure = in_background(lambda: run_cameras(config, stop, start=start))
     try:

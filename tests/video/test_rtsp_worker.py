@@ -18,10 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,13 +30,13 @@ import pytest
 from monitor.adapters.video import stream
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import IncidentEvent, Topics, WindowState
-from monitor.services.camera import WATCHDOG_EVERY, run_cameras
+from monitor.services.camera import WATCHDOG_EVERY
 from monitor.tools.streams.encode import D1, StreamFormat, write_stream
 from monitor.tools.streams.rtsp import PACKAGES, RtspServer, rtsp_server_available
 from tests.support.config import hall_config
 from tests.support.mqtt import Mosquitto, Subscriber
-from tests.support.video import clip, truth
-from tests.support.waiting import in_background, wait_for
+from tests.support.video import clip, running_cameras, truth
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -124,19 +122,6 @@ def live_hall(
     ).config
 
 
-@contextmanager
-def worker(config: MonitorConfig) -> Iterator[list[BaseException]]:
-    """run_cameras in a thread for the body of the `with`, then a clean stop; yields its failure, if any."""
-    stop = threading.Event()
-    thread, failure = in_background(lambda: run_cameras(config, stop))
-    try:
-        yield failure
-    finally:
-        stop.set()
-        thread.join(timeout=60)
-    assert not failure and not thread.is_alive(), failure
-
-
 class Hall:
     """What the subscriber has seen of the camera and its window."""
 
@@ -208,7 +193,11 @@ def test_a_worker_follows_a_stream_decoding_keyframes_only(
 ) -> None:
     server = RtspServer({"cam": stream_file})
     config = live_hall(fixture_hall, tmp_path / "hall", own_mosquitto, server.url("cam"))
-    with server, Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher, worker(config) as failure:
+    with (
+        server,
+        Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher,
+        running_cameras(config) as failure,
+    ):
         hall = Hall(watcher, config)
         hall.following(failure)
         assert hall.statuses() == ["online"]
@@ -244,7 +233,11 @@ def test_a_gated_worker_decodes_a_quiet_gop_no_further_than_its_first_sample(
     stream_file = seated_stream(tmp_path, StreamFormat(D1.width, D1.height, fps=25, gop=50))
     server = RtspServer({"cam": stream_file})
     config = live_hall(fixture_hall, tmp_path / "hall", own_mosquitto, server.url("cam"), gating=True)
-    with server, Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher, worker(config) as failure:
+    with (
+        server,
+        Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher,
+        running_cameras(config) as failure,
+    ):
         hall = Hall(watcher, config)
         hall.following(failure)
 
@@ -274,7 +267,11 @@ def test_a_stopped_server_turns_the_camera_offline_without_an_empty_post_and_it_
 ) -> None:
     server = RtspServer({"cam": stream_file})
     config = live_hall(fixture_hall, tmp_path / "hall", own_mosquitto, server.url("cam"))
-    with server, Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher, worker(config) as failure:
+    with (
+        server,
+        Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher,
+        running_cameras(config) as failure,
+    ):
         hall = Hall(watcher, config)
         hall.following(failure)
 
@@ -308,7 +305,11 @@ def test_a_stream_that_stalls_without_closing_is_detected_and_recovers(
 ) -> None:
     server = RtspServer({"cam": stream_file})
     config = live_hall(fixture_hall, tmp_path / "hall", own_mosquitto, server.url("cam"))
-    with server, Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher, worker(config) as failure:
+    with (
+        server,
+        Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher,
+        running_cameras(config) as failure,
+    ):
         hall = Hall(watcher, config)
         hall.following(failure)
 
@@ -343,7 +344,11 @@ def test_a_wrong_mount_is_one_clear_error_and_the_reason_on_the_status(
     server = RtspServer({"cam": stream_file})
     url = f"rtsp://127.0.0.1:{server.port}/no-such-channel"
     config = live_hall(fixture_hall, tmp_path / "hall", own_mosquitto, url)
-    with server, Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher, worker(config) as failure:
+    with (
+        server,
+        Subscriber(own_mosquitto.url, f"{config.mqtt.topic_prefix}/#") as watcher,
+        running_cameras(config) as failure,
+    ):
         hall = Hall(watcher, config)
         hall.dark(failure, within=OFFLINE_AFTER.total_seconds() + MARGIN)
         wait_for(lambda: attempts() >= 4, what="three retries", failure=failure)
@@ -371,7 +376,7 @@ def test_wrong_credentials_are_refused_without_the_password_ever_shown_and_right
     with server, Subscriber(own_mosquitto.url, "#") as everything:
         hall = Hall(everything, config)
         monkeypatch.setenv(CREDENTIALS_ENV, f"{USER}:{WRONG}")
-        with worker(config) as failure:
+        with running_cameras(config) as failure:
             hall.dark(failure, within=OFFLINE_AFTER.total_seconds() + MARGIN)
             wait_for(lambda: attempts() >= 3, what="two retries", failure=failure)
         assert hall.statuses() and all(s.startswith("offline: 认证失败") for s in hall.statuses()), hall.statuses()
@@ -380,7 +385,7 @@ def test_wrong_credentials_are_refused_without_the_password_ever_shown_and_right
 
         # The environment variable is read when the worker starts (an operator restarts it after fixing it).
         monkeypatch.setenv(CREDENTIALS_ENV, f"{USER}:{PASSWORD}")
-        with worker(config) as failure:
+        with running_cameras(config) as failure:
             hall.following(failure)
         messages = everything.snapshot()
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -46,19 +48,31 @@ def _plausible(moment: dt.datetime) -> dt.datetime:
 def _no_nul(text: str) -> str:
     if "\x00" in text:
         raise ValueError("contains a NUL character")
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise ValueError("contains a lone surrogate (not text a database can store)")
     return text
 
 
-# Strings are bounded by the columns that store them, and never hold NUL (PostgreSQL refuses it).
+def _topic_level(text: str) -> str:
+    if any(c in text for c in "/+#"):
+        raise ValueError("may not contain / + or # (it names an MQTT topic level)")
+    return text
+
+
+TopicLevel = AfterValidator(_topic_level)
+"""For ids that become a level of a topic (<prefix>/receipts/<kind>/<id>, <prefix>/evidence/<id>/<name>)."""
+
+# Strings are bounded by the columns that store them, and never hold NUL or a lone surrogate (PostgreSQL
+# refuses both).
 NoNul = AfterValidator(_no_nul)
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul, TopicLevel]
 Name = Annotated[str, StringConstraints(max_length=64), NoNul]
 KindName = Annotated[str, StringConstraints(min_length=1, max_length=32), NoNul]
-WindowId = Annotated[str, StringConstraints(min_length=1, max_length=16), NoNul]
+WindowId = Annotated[str, StringConstraints(min_length=1, max_length=16), NoNul, TopicLevel]
 Source = Annotated[str, StringConstraints(max_length=128), NoNul]
 Note = Annotated[str, StringConstraints(max_length=500), NoNul]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul]
-EvidenceName = Annotated[str, StringConstraints(min_length=1, max_length=80), NoNul]
+EvidenceName = Annotated[str, StringConstraints(min_length=1, max_length=80), NoNul, TopicLevel]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Signature = Annotated[str, StringConstraints(max_length=128), NoNul]
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
@@ -139,6 +153,11 @@ class IncidentEvent(Payload):
     digests: dict[EvidenceName, Sha256] = Field(
         default_factory=dict, max_length=16, description="sha256 (hex) of each evidence image, by name."
     )
+    correction: Reason | None = Field(
+        None,
+        description="A supervisor's finding for a month whose notice is issued: why it comes late. The notices "
+        "show it as a correction.",
+    )
     sent_at: Moment | None = Field(None, description="When the source published it.")
     signer: Name = Field("", description="Who signed it: a camera service or a supervisor ([[signers]]).")
     signature: Signature | None = Field(None, description="Ed25519 signature, base64 (monitor.core.signature).")
@@ -202,15 +221,19 @@ class WindowLeaves(Payload):
 class WindowState(Payload):
     """Retained current presence of a window, on <prefix>/windows/<id>/state."""
 
-    window: str
+    window: WindowId
     state: PresenceState
-    since: AwareDatetime
-    camera: str = ""
+    since: Moment
+    camera: Name = ""
 
 
 class Alert(Payload):
-    """A supervisor alert on <prefix>/alerts, with a short Chinese message for people."""
+    """A supervisor alert on <prefix>/alerts, with a short Chinese message for people.
 
+    Delivery is at least once (a recorder killed between the broker's acknowledgement and its own note of
+    it sends the alert again): `id` is the same on every delivery, and consumers drop an id they have seen."""
+
+    id: str = Field(description="Stable id of the alert, the same on every delivery: drop repeats by it.")
     incident_id: str
     kind: str
     label: str
@@ -231,12 +254,27 @@ class Rejection(Payload):
     at: AwareDatetime
 
 
+class Status(StrEnum):
+    """What the recorder made of one message."""
+
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    """The same record again (a replay, a redelivery): nothing changed."""
+    DISMISSED = "dismissed"
+    CONFLICT = "conflict"
+    """A record that reuses a recorded id with other content: refused, nothing changed."""
+    REJECTED = "rejected"
+
+
+RecordKind = Literal["incident", "dismissal", "leave"]
+
+
 class Receipt(Payload):
     """The recorder's answer to a supervisor's record, on <prefix>/receipts/<kind>/<id>."""
 
-    kind: Literal["incident", "dismissal", "leave"]
+    kind: RecordKind
     id: Id
-    status: str = Field(description="recorded, duplicate, dismissed or rejected.")
+    status: Status = Field(description="recorded, duplicate, dismissed, conflict or rejected.")
     detail: str = Field(description="What was recorded, or why it was refused.")
     at: Moment
 
@@ -250,8 +288,60 @@ class SystemAlert(Payload):
     at: Moment
 
 
+class RecorderHeartbeat(Payload):
+    """Retained, on <prefix>/recorder/heartbeat: the recorder holding the session is alive and working.
+
+    Published by the thread that applies messages, every `every` seconds and after each batch, so a recorder
+    whose work has stopped falls silent even if its process lives. Stale after `STALE_BEATS` beats: 记录器无响应."""
+
+    instance: Name = Field(description="host|pid|tag of the recorder holding the session.")
+    at: Moment = Field(description="When this heartbeat was sent.")
+    every: float = Field(gt=0, le=3600, description="Seconds between heartbeats.")
+    last_message_at: Moment | None = Field(None, description="When it last finished applying a message.")
+    processed: int = Field(0, ge=0, description="Messages applied since it took the session.")
+    waiting: int = Field(0, ge=0, description="Messages received and not yet applied.")
+
+    def stale(self, now: dt.datetime) -> bool:
+        """Whether the recorder has missed its beats (it is dead, stuck or cut off)."""
+        return (now - self.at).total_seconds() > STALE_BEATS * self.every
+
+
+STALE_BEATS = 3
+"""A heartbeat older than this many of its intervals means the recorder is not answering."""
+
+TopicKind = Literal[
+    "incidents",
+    "dismissals",
+    "leaves",
+    "alerts",
+    "system_alerts",
+    "rejected",
+    "heartbeat",
+    "evidence",
+    "window_state",
+    "window_leaves",
+    "camera_status",
+    "camera_stats",
+    "availability",
+    "receipt",
+    "owner",
+    "notice",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """What a topic under the prefix names: its kind and the ids in it (a window, camera, incident ...)."""
+
+    kind: TopicKind
+    subject: str = ""
+    """The window, camera, incident (evidence), component, record kind (receipt), session (owner), notice kind."""
+    name: str = ""
+    """The evidence's name, or the receipt's record id."""
+
+
 class Topics:
-    """Topic names under one hall's prefix."""
+    """Topic names under one hall's prefix: built here, and parsed here (`parse`), nowhere else."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -261,6 +351,41 @@ class Topics:
         self.alerts = f"{prefix}/alerts"
         self.rejected = f"{prefix}/rejected"
         self.system_alerts = f"{prefix}/alerts/system"
+        self.recorder_heartbeat = f"{prefix}/recorder/heartbeat"
+
+    def parse(self, topic: str) -> Addressed | None:
+        """What `topic` names, or None when it is not one of this prefix's topics (wildcards never are)."""
+        if not topic.startswith(self.prefix + "/") or "+" in topic or "#" in topic:
+            return None
+        parts = topic[len(self.prefix) + 1 :].split("/")
+        if not all(parts):
+            return None
+        match parts:
+            case ["incidents" | "dismissals" | "leaves" | "alerts" | "rejected" as kind]:
+                return Addressed(kind)
+            case ["alerts", "system"]:
+                return Addressed("system_alerts")
+            case ["recorder", "heartbeat"]:
+                return Addressed("heartbeat")
+            case ["evidence", incident, name]:
+                return Addressed("evidence", incident, name)
+            case ["windows", window, "state"]:
+                return Addressed("window_state", window)
+            case ["windows", window, "leaves"]:
+                return Addressed("window_leaves", window)
+            case ["cameras", camera, "status"]:
+                return Addressed("camera_status", camera)
+            case ["cameras", camera, "stats"]:
+                return Addressed("camera_stats", camera)
+            case ["availability", component]:
+                return Addressed("availability", component)
+            case ["receipts", kind, record]:
+                return Addressed("receipt", kind, record)
+            case ["recorders", session, "owner"]:
+                return Addressed("owner", session)
+            case ["notices", kind]:
+                return Addressed("notice", kind)
+        return None
 
     def availability(self, component: str) -> str:
         """Retained "online"/"offline" of one process, with an "offline" last will."""
@@ -278,6 +403,13 @@ class Topics:
 
     def camera_status(self, camera: str) -> str:
         return f"{self.prefix}/cameras/{camera}/status"
+
+    def camera_stats(self, camera: str) -> str:
+        return f"{self.prefix}/cameras/{camera}/stats"
+
+    def owner(self, session: str) -> str:
+        """Recorder instances announcing which one holds the durable session `session` (collision detection)."""
+        return f"{self.prefix}/recorders/{session}/owner"
 
     def notice(self, kind: str) -> str:
         return f"{self.prefix}/notices/{kind}"

@@ -20,9 +20,11 @@ from monitor.cli.incidents import print_scores
 from monitor.cli.output import out
 from monitor.config import MonitorConfig
 from monitor.console.server import ConsoleServer, build_console
+from monitor.contract import now_utc
 from monitor.errors import MonitorError
 from monitor.services.camera import run_cameras
 from monitor.services.recorder import Recorder, run_recorder
+from monitor.services.recorder.health import health, read_heartbeat
 from monitor.services.runtime import broker_for
 from monitor.services.scheduler import start_in_background
 from monitor.tools.demo import DEMO_ACCOUNT, console_config, demo_account, run_demo
@@ -48,8 +50,20 @@ def recorder(
             "supervisor publishes: the broker keeps messages for it from then on).",
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Say whether the recorder is working, from its heartbeat on the broker; exit 1 when it is not.",
+        ),
+    ] = False,
 ) -> None:
     """Run the recorder: incidents from MQTT into the database, alerts to supervisors (Ctrl-C stops)."""
+    if check:
+        config = state(ctx).config
+        found = health(read_heartbeat(config), now_utc(), config.hall.tz)
+        out.print(found.text, soft_wrap=True)
+        raise typer.Exit(0 if found.working else 1)
     if subscribe_only:
         config = state(ctx).config
         recorder = Recorder(config, open_database(config.database.url))

@@ -71,14 +71,14 @@ def replay_command(
     moment = parse_time(start, config, "--start")
     find_camera(config, camera)
     publish = None
-    outbox = client = None
+    outbox = session = None
     if not offline:
-        from monitor.adapters.mqtt.client import connect, disconnect, make_client
         from monitor.adapters.mqtt.outbox import Outbox
+        from monitor.adapters.mqtt.session import MqttSession
 
-        client = make_client(config.mqtt, f"replay-{camera}")
-        outbox = Outbox(Path(config.paths.data_dir) / f"outbox-replay-{camera}.sqlite", client)
-        connect(client, config.mqtt)
+        session = MqttSession(config.mqtt, f"replay-{camera}")
+        outbox = Outbox(Path(config.paths.data_dir) / f"outbox-replay-{camera}.sqlite", session)
+        session.open()
 
         def publish(message: Message) -> None:
             outbox.put(message.topic, message.payload, retain=message.retain)
@@ -99,11 +99,11 @@ def replay_command(
                 gate=gate_settings(config.detector, force=optimised),
             )
     finally:
-        if outbox is not None and client is not None:
+        if outbox is not None and session is not None:
             if not outbox.wait_empty(30):
                 err.print(f"还有 {outbox.pending()} 条消息在发件箱中，下次启动时重发 / left in the outbox")
             outbox.close()
-            disconnect(client, config.mqtt)
+            session.close()
     if as_json:
         sys.stdout.write(json.dumps([f.to_json() for f in found], ensure_ascii=False, indent=2) + "\n")
         return

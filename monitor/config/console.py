@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 
 from monitor.config.base import Section
 from monitor.units import Duration
@@ -24,7 +24,11 @@ class ConsoleConfig(Section):
         False, description="Mark the session cookie Secure: set true when the console is served over HTTPS."
     )
     login_attempts: int = Field(
-        5, ge=1, le=100, description="Failed logins allowed per account and per address within `login_window`."
+        5,
+        ge=1,
+        le=100,
+        description="Failed logins allowed for one account from one address within `login_window`; an account "
+        "takes 3 times as many from all addresses together, an address 10 times as many over all account names.",
     )
     login_window: Duration = Field(
         timedelta(minutes=15), description="The period over which failed logins are counted (login rate limiting)."
@@ -35,5 +39,14 @@ class ConsoleConfig(Section):
         "$MONITOR_CONSOLE_KEY overrides. Its public key is a [[signers]] entry with role console.",
     )
     upload_bytes: int = Field(
-        5 * 1024 * 1024, ge=1024, description="Largest import file (case volumes, ratings, scores) accepted, in bytes."
+        5 * 1024 * 1024,
+        ge=1024,
+        description="Largest import file (case volumes, ratings, scores) accepted, in bytes; a form whose body is "
+        "larger (by more than a form's overhead) is refused before it is read.",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For is believed, e.g. "
+        '["127.0.0.1"] for nginx on the same machine. Empty (the default): the header is never honoured and the '
+        "peer's address is the client's (login limits and the audit trail use it).",
     )

@@ -44,6 +44,27 @@ class RecorderConfig(Section):
     dead_letters: int = Field(
         10000, ge=100, description="Refused messages kept in the dead-letter table for inspection (the newest)."
     )
+    heartbeat: Duration = Field(
+        timedelta(seconds=10),
+        description="How often the recorder holding the session says it is working (<prefix>/recorder/heartbeat); "
+        "three missed beats show 记录器无响应 in the console and in `monitor recorder --check`.",
+    )
+    clock_tolerance: Duration = Field(
+        timedelta(minutes=2),
+        description="How far in the future an incident may start or end (clocks that disagree); later is refused.",
+    )
+    camera_max_age: Duration = Field(
+        timedelta(days=3),
+        description="A camera's incident that started longer ago than this is refused (an outbox may hold a long "
+        "outage's incidents; older ones are for a supervisor to enter). docs/security.md, Freshness.",
+    )
+
+    @field_validator("heartbeat")
+    @classmethod
+    def _heartbeat_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=10):
+            raise ValueError("between 1s and 10m")
+        return value
 
 
 class PathsConfig(Section):

@@ -26,6 +26,9 @@ def record_action(
     else:
         if receipt.status == "rejected":
             ok, outcome, message = False, "refused", f"{what}被拒绝：{receipt.detail}"
+        elif receipt.status == "conflict":  # the form's record id already names a record with other content
+            ok, outcome = False, "refused"
+            message = f"{what}未记录：此表单此前已提交过不同的内容，请刷新页面后重新填写（{receipt.detail}）"
         elif receipt.status == "duplicate":
             ok, outcome, message = True, "ok", f"{what}此前已记录"
         else:

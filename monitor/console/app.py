@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.console.auth import Forbidden, LoginRequired, login_redirect
+from monitor.console.auth import Forbidden, LoginRequired, TooLarge, login_redirect
 from monitor.console.auth import router as auth_router
 from monitor.console.context import STATIC, Console, console_of
 from monitor.console.pages import admin, board, cameras, duty, duty_rate, incidents, inputs, reports
+from monitor.console.params import BadParameter, validation_message
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -38,6 +40,19 @@ def create_app(console: Console) -> FastAPI:
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return console_of(request).page(request, "error.html", {"message": exc.message}, status_code=403)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """A query or path parameter out of range or malformed (params.py): the reason in Chinese, 400."""
+        return _error(request, validation_message(exc.errors()), 400)
+
+    @app.exception_handler(BadParameter)
+    async def _bad(request: Request, exc: BadParameter) -> Response:
+        return _error(request, f"请求参数有误：{exc}", 400)
+
+    @app.exception_handler(TooLarge)
+    async def _too_large(request: Request, exc: TooLarge) -> Response:
+        return _error(request, exc.message, 413)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = "页面不存在" if exc.status_code == 404 else f"请求无法完成（{exc.status_code}）"
@@ -53,3 +68,8 @@ def create_app(console: Console) -> FastAPI:
         return response
 
     return app
+
+
+def _error(request: Request, message: str, status_code: int) -> Response:
+    """The console's error page (error.html) with `message`, for the person logged in when there is one."""
+    return console_of(request).page(request, "error.html", {"message": message}, status_code=status_code)

@@ -3,12 +3,21 @@
 A session is a random token in an HttpOnly cookie; the store keeps only its sha256 and its expiry
 (`[console] session_ttl`). Every form carries the session's CSRF token and every POST is refused
 without it; the login form, before there is a session, carries a token that must match its cookie.
-Failed logins are kept in the audit trail; `[console] login_attempts` failures for one account or
-from one address within `login_window` refuse further attempts until the window has passed.
+A POST's role is checked from the session cookie before its body is read, and a body larger than an
+import may be (`[console] upload_bytes`) is refused (413) before it is read: a viewer's 60 MB upload costs
+nothing but the refusal.
+
+Failed logins are kept in the audit trail and drive the login limit (`login_failures`): within
+`login_window`, `login_attempts` failures for one account from one address, ACCOUNT_FACTOR times as many
+for one account from all addresses, or ADDRESS_FACTOR times as many from one address over all account
+names refuse further attempts until the window has passed. Counting per account and address (not per
+address alone) keeps one person's wrong passwords, or someone guessing one account, from locking every
+other account out of a shared machine or a proxy's address.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 import urllib.parse
@@ -16,25 +25,38 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
+from starlette.datastructures import FormData
+from starlette.types import Message
 
 from monitor.adapters.passwords import dummy_check, password_matches
 from monitor.adapters.store.accounts import (
     audit,
     close_session,
-    failed_logins,
     live_session,
     open_session,
     token_digest,
     user_row,
 )
+from monitor.adapters.store.tables import AuditRow
 from monitor.console.context import address_of, console_of
 from monitor.core.roles import ROLE_LABELS, Role, may
 
 COOKIE = "hm_session"
 LOGIN_COOKIE = "hm_login"
+FORM_OVERHEAD = 64 * 1024
+"""Bytes a form may carry beyond `[console] upload_bytes`: its other fields and the multipart framing, so that a
+file of exactly upload_bytes still goes through (and the import's own check names the file)."""
+LOGIN_BYTES = 16 * 1024
+"""The largest login form: a name, a password and two tokens."""
+ACCOUNT_FACTOR = 3
+"""Failed logins for one account from all addresses together, as a multiple of `login_attempts`."""
+ADDRESS_FACTOR = 10
+"""Failed logins from one address over all account names, as a multiple of `login_attempts`: generous (a shared
+PC, a proxy) yet an address cannot try name after name."""
 
 router = APIRouter()
 
@@ -52,6 +74,14 @@ class Who:
 
 class LoginRequired(Exception):
     """No valid session: the person is sent to the login page."""
+
+
+class TooLarge(Exception):
+    """A request body larger than the console takes: answered 413 before it is read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class Forbidden(Exception):
@@ -79,21 +109,57 @@ def current(request: Request) -> Who:
 
 def need(role: Role) -> Callable[[Request], Awaitable[Who]]:
     """A dependency: the person logged in, who must have `role`; on a POST the form's CSRF token is checked
-    and the parsed form is left on `request.state.form`."""
+    and the parsed form is left on `request.state.form`.
+
+    The role comes from the session cookie alone and is checked first: a refused POST's body is never read.
+    Then the body is bounded (`read_form`), and only then parsed."""
 
     async def check(request: Request) -> Who:
         who = current(request)
+        if not may(who.role, role):
+            _refuse(request, who, "forbidden", f"权限不足：此操作需要{_label(role)}权限，当前账号为{_label(who.role)}")
         if request.method == "POST":
-            form = await request.form()
+            upload_bytes = console_of(request).config.console.upload_bytes
+            form = await read_form(
+                request,
+                upload_bytes + FORM_OVERHEAD,
+                f"提交的内容太大：导入文件不能超过 {upload_bytes // 1024} KB，请拆分后导入",
+            )
             request.state.form = form
             sent = form.get("csrf")
             if not isinstance(sent, str) or not hmac.compare_digest(sent, who.csrf):
                 _refuse(request, who, "csrf", "表单已失效（缺少或错误的安全令牌）：请刷新页面后重新提交")
-        if not may(who.role, role):
-            _refuse(request, who, "forbidden", f"权限不足：此操作需要{_label(role)}权限，当前账号为{_label(who.role)}")
         return who
 
     return check
+
+
+async def read_form(request: Request, limit: int, message: str) -> FormData:
+    """The request's form, its body no larger than `limit` bytes; TooLarge (413, `message`) otherwise.
+
+    A declared Content-Length over the limit is refused before a byte of the body is read (the server holds
+    the body to it). A body without one (chunked) is read up to the limit and refused as soon as it passes it."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        digits = declared.strip()
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 15 or int(digits) > limit:
+            raise TooLarge(message)
+        return await request.form()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(message)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    return await Request(request.scope, replay).form()
 
 
 def _label(role: str) -> str:
@@ -134,33 +200,60 @@ def _login_form(request: Request, next_path: str, error: str | None, status_code
     return response
 
 
+def login_failures(session: Session, name: str, address: str, since: dt.datetime) -> tuple[int, int, int]:
+    """Failed logins since `since`: (for account `name` from `address`, for `name`, from `address`)."""
+
+    def count(*where: object) -> int:
+        query = (
+            select(func.count())
+            .select_from(AuditRow)
+            .where(
+                col(AuditRow.action) == "login", col(AuditRow.outcome) == "failed", col(AuditRow.at) >= since, *where
+            )
+        )
+        return int(session.exec(query).one())
+
+    by_name, by_address = col(AuditRow.user) == name, col(AuditRow.address) == address
+    return count(by_name, by_address), count(by_name), count(by_address)
+
+
 @router.post("/login")
-def login(
-    request: Request,
-    name: str = Form(""),
-    password: str = Form(""),
-    csrf: str = Form(""),
-    next: str = Form("/"),
-) -> Response:
+async def login(request: Request) -> Response:
+    """The login form, read here (not by FastAPI's Form parameters) so that its body is bounded before it is
+    read; the password check runs in a worker thread (argon2 takes a while)."""
+    form = await read_form(request, LOGIN_BYTES, "登录表单太大")
+
+    def text(key: str, default: str = "") -> str:
+        value = form.get(key, default)
+        return value if isinstance(value, str) else default
+
+    return await run_in_threadpool(_login, request, text("name"), text("password"), text("csrf"), text("next", "/"))
+
+
+def _login(request: Request, name: str, password: str, csrf: str, next_path: str) -> Response:
     console = console_of(request)
     settings = console.config.console
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf, expected):
-        return _login_form(request, next, "登录表单已失效：请重新输入", status_code=403)
+        return _login_form(request, next_path, "登录表单已失效：请重新输入", status_code=403)
     name = name.strip()[:64]
     now = console.now()
     where = address_of(request)
+    minutes = int(settings.login_window.total_seconds() // 60)
     with Session(console.engine) as session:
-        by_account, by_address = failed_logins(session, name, where, now - settings.login_window)
-        if by_account >= settings.login_attempts or by_address >= settings.login_attempts:
+        pair, account, address = login_failures(session, name, where, now - settings.login_window)
+        if pair >= settings.login_attempts or account >= ACCOUNT_FACTOR * settings.login_attempts:
+            refusal = f"登录失败次数过多，请 {minutes} 分钟后再试，或请管理员重置密码"
+        elif address >= ADDRESS_FACTOR * settings.login_attempts:
+            refusal = f"此地址登录失败次数过多，请 {minutes} 分钟后再试"
+        else:
+            refusal = None
+        if refusal is not None:
             audit(
                 session, at=now, user=name, action="login", outcome="refused", detail="登录失败次数过多", address=where
             )
             session.commit()
-            minutes = int(settings.login_window.total_seconds() // 60)
-            return _login_form(
-                request, next, f"登录失败次数过多，请 {minutes} 分钟后再试，或请管理员重置密码", status_code=429
-            )
+            return _login_form(request, next_path, refusal, status_code=429)
         row = user_row(session, name)
         if row is None or not row.active:
             dummy_check(password)
@@ -170,12 +263,12 @@ def login(
         if not ok:
             audit(session, at=now, user=name, action="login", outcome="failed", address=where)
             session.commit()
-            return _login_form(request, next, "用户名或密码错误", status_code=401)
+            return _login_form(request, next_path, "用户名或密码错误", status_code=401)
         token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         open_session(session, name, token, csrf_token, where, now, settings.session_ttl)
         audit(session, at=now, user=name, action="login", outcome="ok", address=where)
         session.commit()
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     response.set_cookie(
         COOKIE,
         token,

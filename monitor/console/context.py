@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +83,64 @@ class Console:
             return self._flashes.pop(session_key, None)
 
     def page(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
+        """A page for the person logged in: their flash message, and the recorder's silence (recomputed now,
+        not when a message last came: a dead recorder sends none) for the banner of every page."""
         who = getattr(request.state, "who", None)
         flash = self.take_flash(who.key) if who is not None else None
+        silence = self.live.recorder_silence(self.now()) if who is not None else None
         return self.templates.TemplateResponse(
-            request, name, {"who": who, "flash": flash, **context}, status_code=status_code
+            request, name, {"who": who, "flash": flash, "recorder_silence": silence, **context}, status_code=status_code
         )
 
 
 def address_of(request: Request) -> str:
-    """The client's address (behind the reverse proxy, uvicorn's proxy headers give the forwarded one)."""
-    return request.client.host if request.client else ""
+    """The client's address, for the login limit and the audit trail: the peer's, or behind one of
+    `[console] trusted_proxies` the one its X-Forwarded-For names (`client_address`)."""
+    peer = request.client.host if request.client else ""
+    trusted = console_of(request).config.console.trusted_proxies
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)[:64]
+
+
+def client_address(peer: str, forwarded: Sequence[str], trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The right-most address of X-Forwarded-For (`forwarded`: each header's value) that is not a trusted proxy,
+    when the peer is one; the peer's address otherwise.
+
+    Anyone can send the header, so it is believed only from a trusted proxy, and only as far as it is written
+    by trusted proxies: each appends the address it received the request from, so the addresses left of the
+    first untrusted one (walking from the right) are whatever the client wrote. A hop that is not an IP address
+    ends the walk at the last trusted one: the header cannot be followed past it."""
+    if not trusted or not _trusted(_ip(peer), trusted):
+        return peer
+    hops = [hop.strip() for header in forwarded for hop in header.split(",")]
+    address = peer
+    for hop in reversed(hops):
+        ip = _ip(hop)
+        if ip is None:
+            break
+        address = str(ip)
+        if not _trusted(ip, trusted):
+            break
+    return address
+
+
+def _ip(text: str) -> IPv4Address | IPv6Address | None:
+    """An address as a proxy writes it: bare, `[v6]:port` or `v4:port`; IPv4-mapped IPv6 as IPv4."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        ip = ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _trusted(ip: IPv4Address | IPv6Address | None, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+    return ip is not None and any(ip in network for network in trusted)
 
 
 def console_of(request: Request) -> Console:

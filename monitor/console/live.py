@@ -1,8 +1,13 @@
-"""The live view of the hall: the latest retained window states, camera statuses and statistics from MQTT.
+"""The live view of the hall: the latest retained window states, camera statuses and statistics from MQTT, and
+whether the recorder is answering.
 
 The console keeps no state of its own about the hall: it subscribes to what the camera services publish
 (retained, so a restarted console sees the hall at once) and renders it. `version` grows with every
 change, so a page's event stream knows when to tell the browser to refresh.
+
+The recorder's retained heartbeat says it is alive and working. Whether it has gone silent depends on the
+clock as much as on messages (a dead recorder sends nothing), so `recorder_silence` is asked at render time,
+and the board's event stream asks it too (docs/console.md, 记录器无响应).
 """
 
 from __future__ import annotations
@@ -12,21 +17,36 @@ import json
 import logging
 import threading
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.reasoncodes import ReasonCode
-
-from monitor.adapters.mqtt.client import connect, disconnect, make_client
+from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.config import MonitorConfig
-from monitor.contract import ContractError, Topics, WindowState
+from monitor.contract import Alert, ContractError, RecorderHeartbeat, Topics, WindowState
 from monitor.core.board import CameraReport, WindowReport
 
 log = logging.getLogger(__name__)
 
+NO_HEARTBEAT_GRACE = 30.0
+"""Seconds connected to the broker without any recorder heartbeat before the recorder is taken for silent
+(a retained heartbeat arrives at once; a recorder that has never beaten, or cleared it, is not running)."""
+HEARTBEAT_BEATS = 2
+"""Once a heartbeat has said its interval, this many intervals without one while connected mean silence."""
+SEEN_ALERTS = 1000
+"""Alert ids remembered to drop repeats (alerts are delivered at least once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderSilence:
+    """The recorder is not answering: the banner of every page says so, with its last heartbeat if any."""
+
+    last: dt.datetime | None
+    """When the last heartbeat was sent (the recorder's clock); None when none has arrived."""
+
 
 class LiveHall:
-    """Subscribed to `<p>/windows/+/state`, `<p>/cameras/+/status|stats`, `<p>/availability/+` and the alerts
-    (each alert is a newly recorded incident)."""
+    """Subscribed to `<p>/windows/+/state`, `<p>/cameras/+/status|stats`, `<p>/availability/+`, the alerts
+    (each alert is a newly recorded incident) and the recorder's heartbeat."""
 
     def __init__(self, config: MonitorConfig) -> None:
         self._config = config
@@ -38,60 +58,94 @@ class LiveHall:
         self._stats: dict[str, dict[str, object]] = {}
         self._rates: dict[str, float] = {}
         self._available: dict[str, str] = {}
+        self._alerts: OrderedDict[str, None] = OrderedDict()
+        self._heartbeat: RecorderHeartbeat | None = None
+        self._every: float | None = None
+        """The interval the last heartbeat announced (kept when a cleared heartbeat forgets the heartbeat)."""
+        self._connected_at: dt.datetime | None = None
         self.version = 0
-        self.connected = False
-        self._client: mqtt.Client | None = None
+        self._session: MqttSession | None = None
+
+    @property
+    def subscriptions(self) -> list[str]:
+        topics = self._topics
+        return [
+            topics.window_state("+"),
+            topics.camera_status("+"),
+            topics.camera_stats("+"),
+            topics.availability("+"),
+            topics.alerts,
+            topics.recorder_heartbeat,
+        ]
+
+    @property
+    def connected(self) -> bool:
+        """Whether the console holds a connection to the broker (the board warns when not)."""
+        return self._connected_at is not None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        client = make_client(self._config.mqtt, f"console-{uuid.uuid4().hex[:8]}")
-        prefix = self._topics.prefix
-        wanted = [f"{prefix}/windows/+/state", f"{prefix}/cameras/+/status", f"{prefix}/cameras/+/stats"]
-        wanted += [f"{prefix}/availability/+", self._topics.alerts]
-
-        def subscribe(c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
-            if not reason.is_failure:
-                self.connected = True
-                c.subscribe([(topic, 1) for topic in wanted])
-
-        def lost(_c: mqtt.Client, _u: object, _f: object, _r: object, _p: object) -> None:
-            self.connected = False
-            self._bump()
-
-        client.on_connect = subscribe
-        client.on_disconnect = lost
-        client.on_message = lambda _c, _u, message: self.take(message.topic, message.payload)
-        connect(client, self._config.mqtt)
-        self._client = client
+        """Connect and subscribe; BrokerUnreachable when the broker does not answer. paho reconnects afterwards,
+        and the session subscribes again on every connection."""
+        session = MqttSession(
+            self._config.mqtt,
+            f"console-{uuid.uuid4().hex[:8]}",
+            subscriptions=self.subscriptions,
+            on_message=self.received,
+            on_connected=self.connected_now,
+            on_lost=self.lost,
+        )
+        session.open()
+        self._session = session
 
     def stop(self) -> None:
-        if self._client is not None:
-            disconnect(self._client, self._config.mqtt)
-            self._client = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        self.lost()
 
     # -- updates (the MQTT thread) ----------------------------------------------------------------
 
+    def connected_now(self, _session_present: bool = False) -> None:
+        with self._lock:
+            self._connected_at = dt.datetime.now(dt.UTC)
+        self._bump()
+
+    def lost(self, _reason: str = "") -> None:
+        with self._lock:
+            self._connected_at = None
+        self._bump()
+
+    def received(self, message: Received) -> None:
+        self.take(message.topic, message.payload)
+
     def take(self, topic: str, payload: bytes) -> None:
         """One message; a malformed one is logged and ignored (it cannot stop the console)."""
-        parts = topic.removeprefix(self._topics.prefix + "/").split("/")
+        addressed = self._topics.parse(topic)
+        if addressed is None:
+            return
         try:
-            if len(parts) == 3 and parts[0] == "windows" and parts[2] == "state":
-                self._window(parts[1], payload)
-            elif len(parts) == 3 and parts[0] == "cameras" and parts[2] == "status":
-                with self._lock:
-                    self._status[parts[1]] = (payload.decode()[:300], dt.datetime.now(dt.UTC))
-            elif len(parts) == 3 and parts[0] == "cameras" and parts[2] == "stats":
-                self._camera_stats(parts[1], payload)
-            elif topic == self._topics.alerts:
-                pass  # a new incident: the board's marks of today's incidents change
-            elif len(parts) == 2 and parts[0] == "availability":
-                with self._lock:
-                    self._available[parts[1]] = payload.decode()[:32]
-            else:
-                return
-        except (ContractError, UnicodeDecodeError, ValueError, TypeError) as exc:
-            log.warning("console: ignored a message on %s: %s", topic, exc)
+            match addressed.kind:
+                case "window_state":
+                    self._window(addressed.subject, payload)
+                case "camera_status":
+                    with self._lock:
+                        self._status[addressed.subject] = (payload.decode()[:300], dt.datetime.now(dt.UTC))
+                case "camera_stats":
+                    self._camera_stats(addressed.subject, payload)
+                case "availability":
+                    with self._lock:
+                        self._available[addressed.subject] = payload.decode()[:32]
+                case "alerts":
+                    if not self._new_alert(payload):
+                        return
+                case "heartbeat":
+                    self._beat(payload)
+                case _:
+                    return
+        except (ContractError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+            log.warning("console: ignored a message on %s: %s", topic[:200], exc)
             return
         self._bump()
 
@@ -103,6 +157,28 @@ class LiveHall:
         state = WindowState.from_json(payload)
         with self._lock:
             self._windows[state.window] = WindowReport(state.state, state.since, state.camera)
+
+    def _new_alert(self, payload: bytes) -> bool:
+        """A new incident: the board's marks of today's incidents change. An alert is delivered at least once;
+        a repeat of an id already seen changes nothing."""
+        alert = Alert.from_json(payload)
+        with self._lock:
+            if alert.id in self._alerts:
+                return False
+            self._alerts[alert.id] = None
+            while len(self._alerts) > SEEN_ALERTS:
+                self._alerts.popitem(last=False)
+        return True
+
+    def _beat(self, payload: bytes) -> None:
+        if not payload:  # cleared: no recorder holds the session
+            with self._lock:
+                self._heartbeat = None
+            return
+        heartbeat = RecorderHeartbeat.from_json(payload)
+        with self._lock:
+            self._heartbeat = heartbeat
+            self._every = heartbeat.every
 
     def _camera_stats(self, camera: str, payload: bytes) -> None:
         document = json.loads(payload)
@@ -131,6 +207,20 @@ class LiveHall:
         with self._changed:
             self._changed.wait_for(lambda: self.version != seen, timeout=timeout)
             return self.version
+
+    def recorder_silence(self, now: dt.datetime) -> RecorderSilence | None:
+        """Whether the recorder is not answering at `now`: its last heartbeat is stale, or none has come while
+        the console has been connected for longer than a heartbeat should take (NO_HEARTBEAT_GRACE, or
+        HEARTBEAT_BEATS of the interval the recorder last announced). None while it answers, and while the
+        console has never been connected (the board says that instead)."""
+        with self._lock:
+            heartbeat, every, since = self._heartbeat, self._every, self._connected_at
+        if heartbeat is not None:
+            return RecorderSilence(heartbeat.at) if heartbeat.stale(now) else None
+        if since is None:
+            return None
+        grace = HEARTBEAT_BEATS * every if every is not None else NO_HEARTBEAT_GRACE
+        return RecorderSilence(None) if (now - since).total_seconds() > grace else None
 
     def windows(self) -> dict[str, WindowReport]:
         with self._lock:

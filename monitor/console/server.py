@@ -72,7 +72,7 @@ class ConsoleServer:
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
-                proxy_headers=True,
+                proxy_headers=False,  # X-Forwarded-For: context.address_of, from [console] trusted_proxies only
                 timeout_graceful_shutdown=3,
             )
         )

@@ -94,3 +94,39 @@ def admit(
     person = config.staff_by_window.get(window.id)
     department = (person.department if person and person.department else None) or window.department
     return Charge(department=department, staff=event.staff or (person.name if person else None), session=session.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old or new a record may be when it arrives (docs/security.md, Freshness)."""
+
+    now: dt.datetime
+    tolerance: dt.timedelta
+    """Clocks disagree: a start or end up to this far in the future is accepted."""
+    camera_max_age: dt.timedelta
+    """A camera's incident older than this is refused: a camera key cannot charge the past."""
+    issued_month: str | None = None
+    """The incident's month when its monthly notice is issued (then only a signed correction is accepted)."""
+
+
+def check_fresh(event: IncidentEvent, by_camera: bool, rule: Freshness, tz: dt.tzinfo) -> None:
+    """Refuse an event that starts or ends in the future, a camera's event from longer ago than its window,
+    and one for a month whose notice is issued unless a supervisor sends it as a correction (`correction`:
+    why it comes late), which the notices then show."""
+    limit = rule.now + rule.tolerance
+    for name, moment in (("started_at", event.started_at), ("ended_at", event.ended_at)):
+        if moment is not None and moment > limit:
+            raise Refused(
+                f"{name} {moment.astimezone(tz):%Y-%m-%d %H:%M} lies in the future (now "
+                f"{rule.now.astimezone(tz):%Y-%m-%d %H:%M}): only what has happened is recorded"
+            )
+    if by_camera and event.started_at < rule.now - rule.camera_max_age:
+        raise Refused(
+            f"a camera's incident from {event.started_at.astimezone(tz):%Y-%m-%d %H:%M} is older than the "
+            f"{rule.camera_max_age} a camera may report; a supervisor may enter it as a patrol finding"
+        )
+    if rule.issued_month is not None and (by_camera or event.correction is None):
+        raise Refused(
+            f"the notice of {rule.issued_month} is issued: a finding for that month is accepted only from a "
+            "supervisor as a correction (with its reason), which the notices show"
+        )

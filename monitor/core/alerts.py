@@ -23,6 +23,7 @@ def compose_alert(incident: Incident, points: Decimal, config: MonitorConfig) ->
     if source:
         message += f"来源：{source}"
     return Alert(
+        id=f"alert-{incident.id}",
         incident_id=incident.id,
         kind=incident.kind,
         label=rule.label if rule else incident.kind,

@@ -3,7 +3,7 @@
 `monitor run` runs every camera of the configuration; `monitor worker --camera ID` runs one — the same
 service with one camera. Each camera has a reader thread that keeps only its latest sampled frame
 (`start_reader`: a live frame that waits goes stale and is dropped, a file's frames all count), and its
-own link to the broker (`CameraLink`: MQTT client with the last will on its availability, the durable
+own link to the broker (`CameraLink`: MQTT session with the last will on its availability, the durable
 outbox, statistics). The main loop runs in rounds: it takes the frames that arrived, and with
 `[detector] gating` reads the due zones of all of them in shared tiled detector calls
 (monitor.services.gated); without it, each frame goes through the plain CameraPipeline.on_frame over
@@ -16,9 +16,10 @@ Messages (docs/mqtt.md): incident events on <prefix>/incidents and evidence JPEG
 <prefix>/windows/<id>/state and camera status on <prefix>/cameras/<id>/status (retained, through the
 outbox, so the last word always arrives); statistics on <prefix>/cameras/<id>/stats (QoS 0, best
 effort). The process's availability (<prefix>/availability/camera-<id>, last will "offline") comes
-from monitor.adapters.mqtt.client. In: each camera's link subscribes to the approved leave of its
-windows (<prefix>/windows/<id>/leaves, retained, from the recorder); the loop hands each list to the
-presence machine at the start of its next round, so a window on leave shows `leave` and raises nothing.
+from its MqttSession (monitor.adapters.mqtt.session). In: each camera's link subscribes to the approved
+leave of its windows (<prefix>/windows/<id>/leaves, retained, from the recorder); the loop hands each
+list to the presence machine at the start of its next round, so a window on leave shows `leave` and
+raises nothing.
 """
 
 from __future__ import annotations
@@ -32,12 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.reasoncodes import ReasonCode
-
 from monitor.adapters.keys import key_from
-from monitor.adapters.mqtt.client import BrokerUnreachable, broker_address, connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
+from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.adapters.video.detector import load_detector
 from monitor.adapters.video.frames import Frame, FrameSource
 from monitor.adapters.video.source import is_live, open_source
@@ -60,7 +58,7 @@ LEAVES_WAIT = 5.0  # seconds a camera's start waits for the broker to confirm it
 
 @dataclass
 class CameraLink:
-    """One camera's way out: its MQTT client (last will on its availability), its durable outbox, its stats; and
+    """One camera's way out: its MQTT session (last will on its availability), its durable outbox, its stats; and
     its way in: the approved leave of its windows, as the recorder last published it (`take_leaves`).
 
     The outbox file is per camera, so a camera moved between processes loses nothing.
@@ -72,24 +70,26 @@ class CameraLink:
     def __post_init__(self) -> None:
         self.component = f"camera-{self.camera.id}"
         self.topics = Topics(self.config.mqtt.topic_prefix)
-        self.client = make_client(self.config.mqtt, self.component, component=self.component)
         self._leaves: queue.Queue[tuple[str, tuple[Leave, ...]]] = queue.Queue()
-        self._listening = threading.Event()
-        self._listen_for_leaves()
-        self.outbox = Outbox(Path(self.config.paths.data_dir) / f"outbox-{self.camera.id}.sqlite", self.client)
-        try:
-            connect(self.client, self.config.mqtt)
+        # The session is clean: it subscribes again on every connection to the leave lists of the camera's windows.
+        self._windows = {zone.window for zone in self.camera.windows}
+        self.session = MqttSession(
+            self.config.mqtt,
+            self.component,
+            component=self.component,
+            subscriptions=[(self.topics.window_leaves(window), 1) for window in sorted(self._windows)],
+            on_message=self._on_leaves,
+            on_subscribed=self._on_subscribed,
+        )
+        self.outbox = Outbox(Path(self.config.paths.data_dir) / f"outbox-{self.camera.id}.sqlite", self.session)
+        # Unreachable: keep working; the outbox holds everything until paho's background reconnect succeeds.
+        if self.session.open_or_retry():
             # The broker sends the retained lists right after confirming: a file replayed from a time on leave
             # knows it before its first frames (a live camera would learn it a moment later anyway).
-            if not self._listening.wait(LEAVES_WAIT):
+            if not self.session.wait_subscribed(LEAVES_WAIT) and not self.session.refused:
                 log.warning("camera %s: the broker did not confirm the subscription to approved leave", self.camera.id)
-        except BrokerUnreachable as exc:
-            # Keep working: the outbox holds everything until paho's background reconnect succeeds.
-            log.warning("%s; retrying in the background, incidents wait in the outbox", exc)
-            address = broker_address(self.config.mqtt)
-            keepalive = int(self.config.mqtt.keepalive.total_seconds())
-            self.client.connect_async(address.host, address.port, keepalive=keepalive)
-            self.client.loop_start()
+        else:
+            log.warning("camera %s: incidents wait in the outbox until the broker answers", self.camera.id)
         self._every = self.config.presence.stats_every.total_seconds()
         self._next_stats = time.monotonic() + self._every
 
@@ -106,39 +106,23 @@ class CameraLink:
             except queue.Empty:
                 return taken
 
-    def _listen_for_leaves(self) -> None:
-        """Subscribe on every connection (the session is clean) to the leave lists of the camera's windows."""
-        topics = {self.topics.window_leaves(zone.window): zone.window for zone in self.camera.windows}
-        announce = self.client.on_connect
+    def _on_subscribed(self, refused: list[str]) -> None:
+        if refused:
+            log.error("camera %s: the broker refused the subscription to approved leave: check its ACL", self.camera.id)
 
-        def on_connect(c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object) -> None:
-            if announce is not None:
-                announce(c, userdata, flags, reason, props)
-            if not reason.is_failure:
-                c.subscribe([(topic, 1) for topic in topics])
-
-        def on_subscribe(c: mqtt.Client, userdata: object, mid: int, codes: list[ReasonCode], props: object) -> None:
-            if any(code.is_failure for code in codes):
-                log.error(
-                    "camera %s: the broker refused the subscription to approved leave: check its ACL", self.camera.id
-                )
-            self._listening.set()
-
-        def on_message(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-            window = topics.get(message.topic)
-            try:
-                listed = WindowLeaves.from_json(message.payload)
-            except ContractError as exc:
-                log.warning("camera %s: approved leave on %s ignored: %s", self.camera.id, message.topic, exc)
-                return
-            if window is None or listed.window != window:
-                log.warning("camera %s: leave of window %s on %s ignored", self.camera.id, listed.window, message.topic)
-                return
-            self._leaves.put((window, tuple(Leave(window, leave.start, leave.end) for leave in listed.leaves)))
-
-        self.client.on_connect = on_connect
-        self.client.on_subscribe = on_subscribe
-        self.client.on_message = on_message
+    def _on_leaves(self, message: Received) -> None:
+        """A window's leave list (the session's network thread): queued for the loop's next round."""
+        addressed = self.topics.parse(message.topic)
+        window = addressed.subject if addressed is not None and addressed.kind == "window_leaves" else None
+        try:
+            listed = WindowLeaves.from_json(message.payload)
+        except ContractError as exc:
+            log.warning("camera %s: approved leave on %s ignored: %s", self.camera.id, message.topic, exc)
+            return
+        if window is None or window not in self._windows or listed.window != window:
+            log.warning("camera %s: leave of window %s on %s ignored", self.camera.id, listed.window, message.topic)
+            return
+        self._leaves.put((window, tuple(Leave(window, leave.start, leave.end) for leave in listed.leaves)))
 
     def stats_due(self, stats: Stats, source: FrameSource | None) -> None:
         """Publish the statistics (QoS 0, best effort), with how `source` decodes, when `[presence] stats_every`
@@ -148,7 +132,7 @@ class CameraLink:
             if source is not None:
                 stats.decoding = source.decoding()
             payload = stats.payload(self.camera.id, dt.datetime.now(dt.UTC))
-            self.client.publish(f"{self.topics.prefix}/cameras/{self.camera.id}/stats", payload, qos=0)
+            self.session.publish(self.topics.camera_stats(self.camera.id), payload, qos=0)
 
     def close(self, last_words: list[Message], *, timeout: float = 5.0) -> None:
         """Send the clean stop's messages, wait up to `timeout` seconds for the broker to acknowledge what
@@ -159,7 +143,7 @@ class CameraLink:
                 "camera %s: %d messages wait in the outbox for the next start", self.camera.id, self.outbox.pending()
             )
         self.outbox.close()
-        disconnect(self.client, self.config.mqtt, self.component)
+        self.session.close()
 
 
 class FrameClock:

@@ -11,7 +11,7 @@ import datetime as dt
 import queue
 import uuid
 
-from monitor.adapters.mqtt.client import connect, disconnect, make_client
+from monitor.adapters.mqtt.session import MqttSession
 from monitor.config import MonitorConfig
 from monitor.contract import ContractError, Dismissal, IncidentEvent, LeaveGrant, Payload, Receipt, Topics, now_utc
 from monitor.core.incident import LATE_ARRIVAL
@@ -72,24 +72,22 @@ def submit(config: MonitorConfig, record: Record, key: SigningKey, *, timeout: f
     topics = Topics(config.mqtt.topic_prefix)
     kind, record_id = kind_of(signed), _record_id(signed)
     answers: queue.Queue[bytes] = queue.Queue()
-    subscribed: queue.Queue[bool] = queue.Queue()
-    client = make_client(config.mqtt, f"cli-{uuid.uuid4().hex[:8]}")
-    client.on_message = lambda _c, _u, message: answers.put(message.payload)
-    client.on_subscribe = lambda _c, _u, _mid, codes, _p: subscribed.put(not any(c.is_failure for c in codes))
-    connect(client, config.mqtt)
+    session = MqttSession(
+        config.mqtt,
+        f"cli-{uuid.uuid4().hex[:8]}",
+        subscriptions=[(topics.receipt(kind, record_id), 1)],
+        on_message=lambda message: answers.put(message.payload),
+    )
+    session.open()
     try:
-        client.subscribe(topics.receipt(kind, record_id), qos=1)
-        try:
-            if not subscribed.get(timeout=timeout):
+        if not session.wait_subscribed(timeout):
+            if session.refused:
                 raise PublishFailed(
                     f"the broker refused this account the recorder's receipts ({topics.receipt(kind, '…')}): "
                     "check the account's ACL (docs/security.md)"
                 )
-        except queue.Empty:
-            raise PublishFailed(f"the broker did not confirm the receipt subscription within {timeout:.0f}s") from None
-        info = client.publish(_topic(topics, signed), signed.to_json(), qos=1)
-        info.wait_for_publish(timeout=timeout)
-        if not info.is_published():
+            raise PublishFailed(f"the broker did not confirm the receipt subscription within {timeout:.0f}s")
+        if not session.publish(_topic(topics, signed), signed.to_json(), qos=1).wait(timeout):
             raise PublishFailed(f"the broker did not take the message within {timeout:.0f}s; nothing was recorded")
         try:
             raw = answers.get(timeout=timeout)
@@ -104,20 +102,18 @@ def submit(config: MonitorConfig, record: Record, key: SigningKey, *, timeout: f
         except ContractError as exc:
             raise PublishFailed(f"the recorder's receipt is unreadable: {exc}") from None
     finally:
-        disconnect(client, config.mqtt)
+        session.close()
 
 
 def publish(config: MonitorConfig, topic_of: str, payloads: list[Payload]) -> None:
     """Publish at QoS 1 and return once the broker has acknowledged every message (no receipts: the
     demo watches the recorder itself)."""
     topic = getattr(Topics(config.mqtt.topic_prefix), topic_of)
-    client = make_client(config.mqtt, f"cli-{uuid.uuid4().hex[:8]}")
-    connect(client, config.mqtt)
+    session = MqttSession(config.mqtt, f"cli-{uuid.uuid4().hex[:8]}")
+    session.open()
     try:
         for payload in payloads:
-            info = client.publish(topic, payload.to_json(), qos=1)
-            info.wait_for_publish(timeout=10)
-            if not info.is_published():
+            if not session.publish(topic, payload.to_json(), qos=1).wait(10):
                 raise PublishFailed(f"the broker did not acknowledge the message on {topic} within 10s; try again")
     finally:
-        disconnect(client, config.mqtt)
+        session.close()

@@ -6,9 +6,7 @@ import json
 import threading
 from typing import Protocol
 
-import paho.mqtt.client as mqtt
-
-from monitor.adapters.mqtt.client import connect, disconnect, make_client
+from monitor.adapters.mqtt.session import MqttSession
 from monitor.adapters.webhooks import send_text
 from monitor.config import MonitorConfig
 from monitor.contract import Topics
@@ -25,24 +23,24 @@ class BrokerAndWebhooks:
 
     def __init__(self, config: MonitorConfig) -> None:
         self.config = config
-        self._client: mqtt.Client | None = None
+        self._session: MqttSession | None = None
         self._lock = threading.Lock()
 
-    def _mqtt(self) -> mqtt.Client:
+    def _mqtt(self) -> MqttSession:
         with self._lock:
-            if self._client is None:
-                client = make_client(self.config.mqtt, "scheduler", component="scheduler")
-                connect(client, self.config.mqtt)
-                self._client = client
-            return self._client
+            if self._session is None:
+                session = MqttSession(self.config.mqtt, "scheduler", component="scheduler")
+                session.open()
+                self._session = session
+            return self._session
 
     def publish(self, message: NoticeIssued) -> None:
         timeout = self.config.notices.schedule.publish_timeout
-        client = self._mqtt()
         topic = Topics(self.config.mqtt.topic_prefix).notice(message.kind)
-        info = client.publish(topic, message.to_json(), qos=1, retain=True)
-        info.wait_for_publish(timeout=timeout)
-        if not info.is_published():
+        publication = self._mqtt().publish(topic, message.to_json(), qos=1, retain=True)
+        if not publication.queued:
+            raise RuntimeError(f"MQTT: {topic} not sent: {publication.error}")
+        if not publication.wait(timeout):
             raise RuntimeError(f"MQTT: {topic} not acknowledged within {timeout:.0f}s")
         if self.config.notices.publish_webhooks:
             failures = []
@@ -57,6 +55,6 @@ class BrokerAndWebhooks:
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                disconnect(self._client, self.config.mqtt, "scheduler")
-                self._client = None
+            if self._session is not None:
+                self._session.close()
+                self._session = None

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import Engine
@@ -26,8 +25,8 @@ from sqlmodel import Session
 
 from monitor.adapters.files import load_cases_file, load_reviews_file, load_scores_file
 from monitor.adapters.keys import read_key, write_key
-from monitor.adapters.mqtt.client import connect, disconnect, make_client
 from monitor.adapters.mqtt.outbox import Outbox
+from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.adapters.passwords import hash_password
 from monitor.adapters.store.accounts import add_user
 from monitor.adapters.store.database import open_database
@@ -35,7 +34,7 @@ from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.inputs import load_month_inputs, save_cases, save_reviews, save_scores
 from monitor.adapters.video.detector import load_detector
 from monitor.config import MonitorConfig, SignerConfig, load_config
-from monitor.contract import Alert, IncidentEvent, Topics, now_utc
+from monitor.contract import Alert, ContractError, IncidentEvent, Topics, now_utc
 from monitor.core.scoring import EnteredScores, MonthScores, month_bounds, score_month
 from monitor.core.signature import SigningKey
 from monitor.errors import MonitorError
@@ -116,20 +115,39 @@ def seed_hall_config(data_dir: Path, supervisor: SigningKey, camera_key: Path) -
             "mqtt": config.mqtt.model_copy(update={"url": "embedded", "embedded_port": 0}),
             "paths": config.paths.model_copy(update={"data_dir": str(data_dir), "signing_key": str(camera_key)}),
             "notices": config.notices.model_copy(update={"output_dir": str(data_dir)}),
+            # The demo replays December 2020: its cameras' incidents are years old, and accepted as such.
+            "recorder": config.recorder.model_copy(update={"camera_max_age": DEMO_CAMERA_AGE}),
             "signers": signers,
         }
     )
 
 
-def _alert_listener(config: MonitorConfig, console: Console) -> mqtt.Client:
-    """A supervisor's phone: prints every alert the recorder publishes."""
-    client = make_client(config.mqtt, "demo-supervisor")
-    client.on_message = lambda _c, _u, m: console.print(
-        f"  [yellow]告警[/] {Alert.from_json(m.payload).message}", soft_wrap=True
+LISTEN_WAIT = 5.0
+"""Seconds the demo waits for the broker to confirm the supervisor's subscription to alerts."""
+
+
+def _alert_listener(config: MonitorConfig, console: Console) -> MqttSession:
+    """A supervisor's phone: prints every alert the recorder publishes, once (a redelivery has the same id)."""
+    seen: set[str] = set()
+
+    def show(message: Received) -> None:
+        try:
+            alert = Alert.from_json(message.payload)
+        except ContractError as exc:
+            console.print(f"  [red]无法读取的告警[/]：{exc}", soft_wrap=True)
+            return
+        if alert.id in seen:
+            return
+        seen.add(alert.id)
+        console.print(f"  [yellow]告警[/] {alert.message}", soft_wrap=True)
+
+    session = MqttSession(
+        config.mqtt, "demo-supervisor", subscriptions=[(Topics(config.mqtt.topic_prefix).alerts, 1)], on_message=show
     )
-    connect(client, config.mqtt)
-    client.subscribe(Topics(config.mqtt.topic_prefix).alerts, qos=1)
-    return client
+    session.open()
+    if not session.wait_subscribed(LISTEN_WAIT):
+        console.print("  [yellow]告警订阅未获确认[/]：告警可能不显示 / the alerts subscription was not confirmed")
+    return session
 
 
 def import_seed_inputs(config: MonitorConfig, engine: Engine) -> None:
@@ -163,19 +181,20 @@ def replay_clips(config: MonitorConfig, clips: Path, console: Console, counted: 
     `counted` is told how many messages for the recorder (incidents and evidence) were published.
     """
     detector = load_detector(config.detector)
-    client = make_client(config.mqtt, "demo-cameras")
-    outbox = Outbox(Path(config.paths.data_dir) / "outbox-demo.sqlite", client)
-    connect(client, config.mqtt)
+    session = MqttSession(config.mqtt, "demo-cameras")
+    outbox = Outbox(Path(config.paths.data_dir) / "outbox-demo.sqlite", session)
     topics = Topics(config.mqtt.topic_prefix)
     for_recorder = 0
 
     def publish(message: Message) -> None:
         nonlocal for_recorder
         outbox.put(message.topic, message.payload, retain=message.retain)
-        if message.topic == topics.incidents or message.topic.startswith(f"{topics.prefix}/evidence/"):
+        addressed = topics.parse(message.topic)
+        if addressed is not None and addressed.kind in ("incidents", "evidence"):
             for_recorder += 1
 
     try:
+        session.open()
         with Progress(console=console, transient=True) as bar:
             for clip, camera_id, _windows in DEMO_CLIPS:
                 video = clips / f"{clip}.mp4"
@@ -195,7 +214,7 @@ def replay_clips(config: MonitorConfig, clips: Path, console: Console, counted: 
         outbox.wait_empty(30)
     finally:
         outbox.close()
-        disconnect(client, config.mqtt)
+        session.close()
     counted(for_recorder)
 
 
@@ -270,7 +289,7 @@ def run_demo(
                 _video_day(config, clips, recorder, handled, console, timeout)
         finally:
             recorder.stop()
-            disconnect(phone, config.mqtt)
+            phone.close()
     import_seed_inputs(config, engine)
     start, end = month_bounds(DEMO_MONTH, config.hall.tz)
     with Session(engine) as session:
@@ -289,6 +308,10 @@ def run_demo(
         year, week, _ = VIDEO_DAY.isocalendar()
         notices += write_notices(config, engine, video_month, f"{year}-W{week:02d}")[:3]
     return sheets, notices
+
+
+DEMO_CAMERA_AGE = dt.timedelta(days=365 * 30)
+"""The demo's `[recorder] camera_max_age`: it replays 2020 as if live."""
 
 
 DEMO_ACCOUNT = "demo"

@@ -1,5 +1,6 @@
 """The console over HTTP against a real recorder, broker and store: who may do what, CSRF, the login limit,
-the audit trail, imports that refuse a bad row, and records the recorder refuses when they name the wrong person."""
+uploads refused before they are read, the audit trail, imports that refuse a bad row, and records the recorder
+refuses when they name the wrong person."""
 
 from __future__ import annotations
 
@@ -119,8 +120,24 @@ def test_failed_logins_are_limited_per_account(hall):
         token = form_token(client.get("/login").text)
         limited = client.post("/login", data={"name": SUPERVISOR, "password": PASSWORD, "csrf": token})
         assert limited.status_code == 429 and "登录失败次数过多" in limited.text
+        # Counted per account and address: another account logs in from the same address.
+        assert "大厅看板" in logged_in(base, ADMIN).get("/").text
         # A login form posted without its own token is refused before any password is checked.
         assert logged_out(base).post("/login", data={"name": ADMIN, "password": PASSWORD}).status_code == 403
+
+
+def test_an_upload_is_refused_by_role_or_size_before_it_is_read(hall):
+    body = b"x" * (hall.console.upload_bytes + 1024 * 1024)
+    with running_console(hall) as base:
+        for name, status, reason in ((VIEWER, 403, "权限不足"), (ADMIN, 413, "提交的内容太大")):
+            client = logged_in(base, name)
+            response = client.post(
+                "/inputs",
+                data={"csrf": form_token(client.get("/").text), "part": "cases", "month": "2020-11"},
+                files={"file": ("cases.csv", body, "text/csv")},
+            )
+            assert response.status_code == status and reason in response.text, response.text[:300]
+            assert client.get("/").status_code == 200  # the refusal ended that connection, not the console
 
 
 def test_the_recorder_refuses_a_console_record_that_names_someone_who_may_not_act(hall):

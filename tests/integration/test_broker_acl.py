@@ -285,6 +285,7 @@ ALLOWED_PUBLISHES = [
     allowed("recorder", OWNER, "its-owner-topic"),
     allowed("recorder", T.window_leaves("C25"), "window-leaves"),
     allowed("recorder", T.availability("recorder"), "its-availability"),
+    allowed("recorder", T.recorder_heartbeat, "its-heartbeat"),
     allowed("cameras", T.incidents, "incidents"),
     allowed("cameras", T.evidence("cam-03-C25-empty_post-20201124T141000", "threshold.jpg"), "evidence"),
     allowed("cameras", T.window_state("C25"), "window-state"),
@@ -399,6 +400,7 @@ ALLOWED_SUBSCRIPTIONS = [
     reads("viewer", f"{PREFIX}/cameras/#", "camera-status", "cameras", T.camera_status("cam-03")),
     reads("viewer", T.alerts, "alerts", "recorder"),
     reads("viewer", T.system_alerts, "system-alerts", "recorder"),
+    reads("viewer", T.recorder_heartbeat, "recorder-heartbeat", "recorder"),
     reads("viewer", T.availability("+"), "availability", "cameras", T.availability("camera-cam-03")),
 ]
 

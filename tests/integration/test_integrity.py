@@ -257,7 +257,7 @@ def test_an_unexpected_error_quarantines_that_message_alone(
     """A fault no payload can cause today (a bug, a driver error), before the message wrote anything or
     after its incident row was written: that one message is refused and kept, nothing of it stays, and
     the rest of its batch is recorded."""
-    import monitor.services.recorder as recorder_module
+    from monitor.services.recorder import handlers as recorder_module
 
     config, _ = hall_config(tmp_path)
     recorder = Recorder(config, open_database(config.database.url))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.adapters.mqtt.client import make_client
 from monitor.adapters.mqtt.outbox import Outbox, OutboxError
+from monitor.adapters.mqtt.session import MqttSession
 from monitor.config import MqttConfig
 from tests.support.mqtt import Mosquitto, Subscriber
 from tests.support.waiting import wait_for
@@ -16,10 +16,10 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.mosquitto
 
 
-def publisher(broker: Mosquitto, name: str):
-    client = make_client(MqttConfig(url=broker.url, client_id="outbox-test"), name)
-    client.reconnect_delay_set(min_delay=1, max_delay=2)
-    return client
+def publisher(broker: Mosquitto, name: str) -> MqttSession:
+    session = MqttSession(MqttConfig(url=broker.url, client_id="outbox-test"), name)
+    session.client.reconnect_delay_set(min_delay=1, max_delay=2)  # the test restarts the broker: retry soon
+    return session
 
 
 def expected(n: int) -> list[bytes]:
@@ -30,10 +30,9 @@ def test_broker_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
     broker = Mosquitto(tmp_path / "broker")
     broker.start()
     subscriber = Subscriber(broker.url, "t/out/#", client_id="test-sub")
-    client = publisher(broker, "pub")
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    outbox = Outbox(tmp_path / "outbox.sqlite", client)
+    session = publisher(broker, "pub")
+    session.open()
+    outbox = Outbox(tmp_path / "outbox.sqlite", session)
     try:
         for k, payload in enumerate(expected(150)):
             if k == 50:
@@ -48,8 +47,7 @@ def test_broker_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
         wait_for(lambda: set(subscriber.payloads()) >= set(expected(150)), what="all 150 messages")
     finally:
         outbox.close()
-        client.loop_stop()
-        client.disconnect()
+        session.close()
         subscriber.close()
         broker.stop()
 
@@ -67,8 +65,7 @@ def test_worker_restart_resends_pending_entries_in_order(tmp_path: Path) -> None
     broker.start()
     subscriber = Subscriber(broker.url, "t/out/#", client_id="test-sub")  # returns once subscribed
     second = publisher(broker, "pub")
-    second.connect("127.0.0.1", broker.port)
-    second.loop_start()
+    second.open()
     outbox = Outbox(path, second)
     try:
         assert outbox.wait_empty(60)
@@ -76,8 +73,7 @@ def test_worker_restart_resends_pending_entries_in_order(tmp_path: Path) -> None
         assert subscriber.payloads()[:20] == expected(20)
     finally:
         outbox.close()
-        second.loop_stop()
-        second.disconnect()
+        second.close()
         subscriber.close()
         broker.stop()
 

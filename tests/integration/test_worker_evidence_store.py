@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.evidence import purge_evidence, save_evidence
+from monitor.contract import Status
 from monitor.adapters.store.tables import EvidenceRow
 
 NOW = dt.datetime(2020, 11, 3, 2, 0, tzinfo=dt.UTC)
@@ -16,8 +17,9 @@ NOW = dt.datetime(2020, 11, 3, 2, 0, tzinfo=dt.UTC)
 def test_save_is_idempotent_and_purge_deletes_only_old_rows(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path / 'm.db'}")
     with Session(engine) as session:
-        assert save_evidence(session, "inc-1", "threshold.jpg", b"\xff\xd8one", NOW)
-        assert not save_evidence(session, "inc-1", "threshold.jpg", b"\xff\xd8again", NOW)
+        assert save_evidence(session, "inc-1", "threshold.jpg", b"\xff\xd8one", NOW) is Status.RECORDED
+        assert save_evidence(session, "inc-1", "threshold.jpg", b"\xff\xd8one", NOW) is Status.DUPLICATE
+        assert save_evidence(session, "inc-1", "threshold.jpg", b"\xff\xd8again", NOW) is Status.CONFLICT
         assert save_evidence(session, "inc-1", "return.jpg", b"\xff\xd8two", NOW + dt.timedelta(days=20))
         assert save_evidence(session, "inc-2", "threshold.jpg", b"\xff\xd8three", NOW - dt.timedelta(days=40))
         session.commit()

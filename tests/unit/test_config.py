@@ -117,7 +117,8 @@ def test_a_test_hall_is_the_hall_on_the_tests_own_services(hall: str, tmp_path: 
     assert [(s.name, s.role) for s in config.signers] == [(SUPERVISOR, "supervisor"), (CAMERAS, "camera")]
     assert config.paths.signing_key == str(tmp_path / "keys" / "cameras.key")
     own = load_config(SEED_HALL if hall == "seed" else FIXTURE_HALL)
-    unchanged = {"database", "mqtt", "paths", "notices", "presence", "detector", "cameras", "signers"}
+    unchanged = {"database", "mqtt", "paths", "notices", "presence", "detector", "cameras", "signers", "recorder"}
+    assert config.recorder.model_copy(update={"camera_max_age": own.recorder.camera_max_age}) == own.recorder
     assert config.model_copy(update={name: getattr(own, name) for name in unchanged}) == own
     assert config.presence.model_copy(update={"arrive_after": own.presence.arrive_after}) == own.presence
     assert [

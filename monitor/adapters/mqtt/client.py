@@ -13,6 +13,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -52,6 +53,48 @@ def broker_address(config: MqttConfig) -> BrokerAddress:
     return BrokerAddress(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls)
 
 
+CHOSEN_MIDS = range(32768, 65536)
+"""Message ids a caller chooses (`Client.publish_with_mid`); paho's own stay below them."""
+
+
+class Client(mqtt.Client):
+    """paho's client, able to publish with a message id the caller chooses.
+
+    A QoS 2 publish that a process sent before it was killed is still held by the broker under its message id,
+    for the client's durable session. Published again by the next process with the same id and the same
+    content, the broker recognises it and does not deliver it twice (Mosquitto: "Reused message ID ...");
+    a new message under an id still held is delivered as new. paho numbers its own messages below
+    CHOSEN_MIDS, so a chosen id never meets one of paho's in flight.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chosen: tuple[int, int] | None = None  # (thread id, message id) for the next publish of that thread
+
+    def _mid_generate(self) -> int:
+        with self._mid_generate_mutex:
+            chosen = self._chosen
+            if chosen is not None and chosen[0] == threading.get_ident():
+                self._chosen = None
+                return chosen[1]
+            self._last_mid = self._last_mid % (CHOSEN_MIDS.start - 1) + 1
+            return self._last_mid
+
+    def publish_with_mid(
+        self, mid: int, topic: str, payload: bytes, qos: int, retain: bool = False
+    ) -> mqtt.MQTTMessageInfo:
+        if mid not in CHOSEN_MIDS:
+            raise ValueError(f"message id {mid} is not in {CHOSEN_MIDS}")
+        with self._mid_generate_mutex:
+            self._chosen = (threading.get_ident(), mid)
+        try:
+            return self.publish(topic, payload, qos=qos, retain=retain)
+        finally:
+            with self._mid_generate_mutex:
+                if self._chosen is not None and self._chosen[0] == threading.get_ident():
+                    self._chosen = None
+
+
 def make_client(
     config: MqttConfig,
     name: str,
@@ -59,13 +102,13 @@ def make_client(
     component: str | None = None,
     clean_session: bool = True,
     manual_ack: bool = False,
-) -> mqtt.Client:
+) -> Client:
     """A configured, unconnected client with id <client_id>-<name>.
 
     `component` names the availability topic (last will "offline"); `clean_session=False` keeps
     the broker-side session (subscriptions and queued QoS 1 messages) across disconnects.
     """
-    client = mqtt.Client(
+    client = Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=f"{config.client_id}-{name}",
         clean_session=clean_session,

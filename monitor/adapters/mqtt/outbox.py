@@ -1,8 +1,9 @@
 """A durable local outbox: what a worker must deliver is written to SQLite before it is published.
 
 An entry (incident event, evidence image, retained state) is committed to the outbox file, then
-published with QoS 1; it is deleted only when the broker acknowledges it (PUBACK, paho's
-`on_publish` with the message id). A broker outage loses nothing: paho keeps unacknowledged QoS 1
+published with QoS 1 through the worker's MqttSession; it is deleted only when the broker acknowledges
+it (PUBACK: the session's `on_published` with the message id). A broker outage loses nothing: paho keeps
+unacknowledged QoS 1
 messages and resends them, in order, when it reconnects. A worker restart loses nothing either:
 `Outbox` publishes every entry left in the file, oldest first, before anything new. Delivery is
 at least once; receivers are idempotent (the recorder on (id, event, seq), evidence on
@@ -17,9 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.reasoncodes import ReasonCode
-
+from monitor.adapters.mqtt.session import MqttSession
 from monitor.errors import MonitorError
 
 log = logging.getLogger(__name__)
@@ -43,11 +42,14 @@ class OutboxError(MonitorError):
 
 
 class Outbox:
-    """Entries of one worker, stored in `path` and published through `client` (QoS 1)."""
+    """Entries of one worker, stored in `path` and published through `session` (QoS 1).
 
-    def __init__(self, path: Path, client: mqtt.Client) -> None:
+    The session may be connected or not: what it cannot send yet, paho queues until it connects.
+    """
+
+    def __init__(self, path: Path, session: MqttSession) -> None:
         self.path = path
-        self.client = client
+        self.session = session
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -61,9 +63,7 @@ class Outbox:
         self._by_mid: dict[int, int] = {}
         self._early: dict[int, float] = {}
         self._sent: set[int] = set()
-        previous = client.on_publish
-        self._previous = previous
-        client.on_publish = self._on_publish
+        self._unregister = session.on_published(self._on_publish)
         self.resend()
 
     def put(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
@@ -107,28 +107,26 @@ class Outbox:
         return True
 
     def close(self) -> None:
-        self.client.on_publish = self._previous
+        self._unregister()
         with self._lock:
             self._db.close()
 
     def _publish(self, entry: int, topic: str, payload: bytes, retain: bool) -> None:
         with self._send:
-            info = self.client.publish(topic, payload, qos=1, retain=retain)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            publication = self.session.publish(topic, payload, qos=1, retain=retain)
+            if not publication.queued:
                 # Not queued by paho (e.g. a full queue): the entry stays in the file for the next start.
-                log.warning("outbox: %s not queued (%s); kept for the next start", topic, mqtt.error_string(info.rc))
+                log.warning("outbox: %s not queued (%s); kept for the next start", topic, publication.error)
                 return
             with self._lock:
                 self._sent.add(entry)
-                acked = self._early.pop(info.mid, None)
+                acked = self._early.pop(publication.mid, None)
                 if acked is not None and time.monotonic() - acked < _EARLY_ACK_TTL:
                     self._delete(entry)
                 else:
-                    self._by_mid[info.mid] = entry
+                    self._by_mid[publication.mid] = entry
 
-    def _on_publish(
-        self, client: mqtt.Client, userdata: object, mid: int, reason: ReasonCode, properties: object
-    ) -> None:
+    def _on_publish(self, mid: int) -> None:
         with self._lock:
             entry = self._by_mid.pop(mid, None)
             if entry is None:
@@ -137,8 +135,6 @@ class Outbox:
                 self._early[mid] = now
             else:
                 self._delete(entry)
-        if self._previous is not None:
-            self._previous(client, userdata, mid, reason, properties)
 
     def _delete(self, entry: int) -> None:
         self._db.execute("DELETE FROM entry WHERE id = ?", (entry,))

@@ -129,22 +129,6 @@ def audit(
     )
 
 
-def failed_logins(session: Session, user: str, address: str, since: dt.datetime) -> tuple[int, int]:
-    """Failed logins since `since`: (for this account, from this address)."""
-
-    def count(*where: object) -> int:
-        query = (
-            select(func.count())
-            .select_from(AuditRow)
-            .where(
-                col(AuditRow.action) == "login", col(AuditRow.outcome) == "failed", col(AuditRow.at) >= since, *where
-            )
-        )
-        return int(session.exec(query).one())
-
-    return count(col(AuditRow.user) == user), count(col(AuditRow.address) == address)
-
-
 def audit_entries(session: Session, *, limit: int, offset: int = 0, user: str = "", action: str = "") -> list[AuditRow]:
     query = select(AuditRow)
     if user:

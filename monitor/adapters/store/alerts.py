@@ -56,6 +56,23 @@ def claim_due(session: Session, claim: str, now: dt.datetime, hold: timedelta, l
     return list(session.exec(select(AlertRow).where(AlertRow.claimed_by == claim).order_by(col(AlertRow.id))).all())
 
 
+def release_claims(session: Session, instance: str) -> int:
+    """Free the claims of undelivered alerts held by recorders other than `instance` (whose rounds claim as
+    `<instance>#<n>`): the lease is this instance's, so whoever claimed them no longer delivers. Returns how
+    many. The caller commits."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(AlertRow)
+        .where(
+            col(AlertRow.delivered_at).is_(None),
+            col(AlertRow.claimed_until).is_not(None),
+            col(AlertRow.claimed_by).not_like(f"{instance}#%"),
+        )
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
 def mark_delivered(session: Session, ids: Iterable[int], now: dt.datetime) -> None:
     _update(session, ids, delivered_at=now, claimed_until=None)
 

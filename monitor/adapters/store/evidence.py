@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from monitor.adapters.store.tables import EvidenceRow
+from monitor.contract import Status
 
 
 def save_evidence(
@@ -18,21 +19,21 @@ def save_evidence(
     received_at: dt.datetime,
     *,
     content_type: str = "image/jpeg",
-) -> bool:
-    """Keep one snapshot; a redelivery of the same (incident_id, name) changes nothing.
-
-    Returns True when the row is new. The caller commits (the recorder acknowledges after commit).
+) -> Status:
+    """Keep one snapshot: RECORDED; a redelivery of the same (incident_id, name) and bytes is a DUPLICATE and
+    other bytes under that name a CONFLICT, neither changing anything. The caller commits (the recorder
+    acknowledges after commit).
     """
     existing = session.exec(
-        select(EvidenceRow.id).where(EvidenceRow.incident_id == incident_id, EvidenceRow.name == name)
+        select(EvidenceRow.data).where(EvidenceRow.incident_id == incident_id, EvidenceRow.name == name)
     ).first()
     if existing is not None:
-        return False
+        return Status.DUPLICATE if bytes(existing) == data else Status.CONFLICT
     session.add(
         EvidenceRow(incident_id=incident_id, name=name, content_type=content_type, data=data, received_at=received_at)
     )
     session.flush()
-    return True
+    return Status.RECORDED
 
 
 def purge_evidence(session: Session, older_than: dt.datetime) -> int:

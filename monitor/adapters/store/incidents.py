@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from monitor.adapters.store.tables import DismissalRow, IncidentEventRow, IncidentRow
-from monitor.contract import Dismissal, IncidentEvent
+from monitor.contract import Dismissal, IncidentEvent, Status
 from monitor.core.admission import Charge
 from monitor.core.incident import Incident
 
@@ -105,6 +105,7 @@ def record_event(
             note=event.note,
             recorded_at=received_at,
             last_seq=-1,
+            correction=event.correction,
         )
     elif (row.kind, row.window) != (event.kind, event.window):
         raise Conflict(
@@ -126,13 +127,17 @@ def _content(event: IncidentEvent) -> dict[str, object]:
     return event.model_dump(exclude={"sent_at", "signature"})
 
 
-def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) -> bool:
-    """Withdraw an incident's deductions; False when it was dismissed already. Nothing is deleted."""
+def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) -> Status:
+    """Withdraw an incident's deductions: DISMISSED; DUPLICATE when this dismissal is recorded already (sent again,
+    even signed anew); CONFLICT when the incident was dismissed by another decision (another reason or person).
+    Nothing is deleted.
+    LookupError when no such incident is recorded."""
     if session.get(IncidentRow, dismissal.incident_id) is None:
         raise LookupError(f"no incident {dismissal.incident_id!r} is recorded")
     existing = session.exec(select(DismissalRow).where(DismissalRow.incident_id == dismissal.incident_id)).first()
     if existing is not None:
-        return False
+        same = (existing.reason, existing.by) == (dismissal.reason, dismissal.by)
+        return Status.DUPLICATE if same else Status.CONFLICT
     session.add(
         DismissalRow(
             incident_id=dismissal.incident_id,
@@ -142,7 +147,7 @@ def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) ->
             recorded_at=received_at,
         )
     )
-    return True
+    return Status.DISMISSED
 
 
 def as_incident(row: IncidentRow, *, dismissed: bool) -> Incident:
@@ -193,3 +198,37 @@ def dismissals_for(session: Session, incident_ids: Iterable[str]) -> dict[str, D
         return {}
     rows = session.exec(select(DismissalRow).where(col(DismissalRow.incident_id).in_(ids))).all()
     return {r.incident_id: r for r in rows}
+
+
+def standing_rank(session: Session, row: IncidentRow, month_start: dt.datetime) -> int:
+    """The incident's rank among the standing (not dismissed) incidents of its window and kind since
+    `month_start`, itself included, in start order — one indexed count, so the cost does not grow with the
+    month. An escalating rule charges by it."""
+    earlier = (col(IncidentRow.started_at) < row.started_at) | (
+        (col(IncidentRow.started_at) == row.started_at) & (col(IncidentRow.id) <= row.id)
+    )
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(IncidentRow)
+            .join(DismissalRow, col(DismissalRow.incident_id) == col(IncidentRow.id), isouter=True)
+            .where(
+                IncidentRow.window == row.window,
+                IncidentRow.kind == row.kind,
+                IncidentRow.started_at >= month_start,
+                earlier,
+                col(DismissalRow.id).is_(None),
+            )
+        ).one()
+    )
+
+
+def announced_evidence(session: Session, incident_id: str) -> tuple[set[str], dict[str, str]]:
+    """The evidence names an incident's recorded (signed) events announced, and their sha256 digests."""
+    names: set[str] = set()
+    digests: dict[str, str] = {}
+    for payload in session.exec(select(IncidentEventRow.payload).where(IncidentEventRow.incident_id == incident_id)):
+        event = IncidentEvent.from_json(payload)
+        names.update(event.evidence)
+        digests.update(event.digests)
+    return names, digests

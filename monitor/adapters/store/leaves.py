@@ -8,17 +8,27 @@ from collections.abc import Collection, Iterable
 from sqlmodel import Session, col, select
 
 from monitor.adapters.store.tables import LeaveRow
-from monitor.contract import IncidentEvent, LeaveGrant
+from monitor.contract import IncidentEvent, LeaveGrant, Status
 from monitor.core.admission import LeaveSpan
 
 MARGIN = dt.timedelta(days=1)
 """Leave looked up around an incident: what overlaps its start, give or take this."""
 
 
-def grant_leave(session: Session, grant: LeaveGrant, received_at: dt.datetime) -> bool:
-    """Record a grant in the caller's transaction; False when its id is known already."""
-    if session.get(LeaveRow, grant.id) is not None:
-        return False
+def grant_leave(session: Session, grant: LeaveGrant, received_at: dt.datetime) -> Status:
+    """Record a grant in the caller's transaction: RECORDED; DUPLICATE when the same grant is recorded already
+    (sent again, even signed anew); CONFLICT, writing nothing, when its id is recorded with another window,
+    time, reason or approver."""
+    known = session.get(LeaveRow, grant.id)
+    if known is not None:
+        same = (known.window, known.start, known.end, known.reason, known.by) == (
+            grant.window,
+            grant.start,
+            grant.end,
+            grant.reason,
+            grant.by,
+        )
+        return Status.DUPLICATE if same else Status.CONFLICT
     session.add(
         LeaveRow(
             id=grant.id,
@@ -31,7 +41,7 @@ def grant_leave(session: Session, grant: LeaveGrant, received_at: dt.datetime) -
             recorded_at=received_at,
         )
     )
-    return True
+    return Status.RECORDED
 
 
 def _span(row: LeaveRow) -> LeaveSpan:
@@ -90,9 +100,9 @@ class LeaveBook:
             return leaves_around(self._session, window, moment)
         return [s for s in self._spans[window] if s.start < moment + MARGIN and s.end > moment - MARGIN]
 
-    def grant(self, grant: LeaveGrant, received_at: dt.datetime) -> bool:
+    def grant(self, grant: LeaveGrant, received_at: dt.datetime) -> Status:
         """Record a grant (grant_leave), which the batch's later incidents then see."""
-        fresh = grant_leave(self._session, grant, received_at)
-        if fresh and grant.window in self._spans:
+        status = grant_leave(self._session, grant, received_at)
+        if status is Status.RECORDED and grant.window in self._spans:
             self._spans[grant.window].append(LeaveSpan(grant.start, grant.end, grant.reason))
-        return fresh
+        return status

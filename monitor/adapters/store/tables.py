@@ -37,6 +37,11 @@ class IncidentRow(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     last_seq: int = 0
+    correction: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="Why a supervisor's finding came after its month's notice was issued (shown as a correction).",
+    )
 
 
 class IncidentEventRow(SQLModel, table=True):

@@ -10,6 +10,7 @@ from monitor.adapters.passwords import MIN_LENGTH, hash_password
 from monitor.adapters.store.accounts import accounts, add_user, audit, audit_entries, set_active
 from monitor.console.auth import Admin
 from monitor.console.context import address_of, console_of
+from monitor.console.params import Page, Text
 from monitor.core.roles import ROLES, is_role
 
 router = APIRouter()
@@ -100,9 +101,8 @@ def user_active(request: Request, name: str, who: Admin) -> Response:
 
 
 @router.get("/audit")
-def audit_log(request: Request, who: Admin, user: str = "", action: str = "", page: int = 0) -> Response:
+def audit_log(request: Request, who: Admin, user: Text = "", action: Text = "", page: Page = 0) -> Response:
     console = console_of(request)
-    page = max(0, page)
     with Session(console.engine) as session:
         entries = audit_entries(session, limit=PAGE, offset=page * PAGE, user=user, action=action)
     return console.page(

@@ -47,16 +47,22 @@ def tiles(request: Request, who: Viewer) -> Response:
 
 @router.get("/events")
 async def events(request: Request, who: Viewer) -> Response:
-    """Server-sent events: `data: <version>` whenever the live hall changes (checked twice a second)."""
-    live = console_of(request).live
+    """Server-sent events: `data: <version>` whenever the live hall changes, or the recorder falls silent or answers
+    again (checked twice a second: silence comes with the clock, not with a message)."""
+    console = console_of(request)
+    live = console.live
+
+    def silent() -> bool:
+        return live.recorder_silence(console.now()) is not None
 
     async def stream() -> AsyncIterator[bytes]:
-        seen = live.version
+        seen, was_silent = live.version, silent()
         yield b"retry: 2000\n\n"
         quiet = 0.0
         while not await request.is_disconnected():
-            if live.version != seen:
-                seen = live.version
+            now_silent = silent()
+            if live.version != seen or now_silent != was_silent:
+                seen, was_silent = live.version, now_silent
                 quiet = 0.0
                 yield f"data: {seen}\n\n".encode()
             elif quiet >= HEARTBEAT:

@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from monitor.console.auth import Viewer
 from monitor.console.context import console_of
-from monitor.console.pages.incidents import SPANS, parse_day, span_bounds
+from monitor.console.pages.incidents import SPANS, day_or_today, span_bounds
+from monitor.console.params import Day, Span
 from monitor.errors import MonitorError
 from monitor.services.duty_rate import duty_rates_between
 
@@ -17,10 +18,9 @@ router = APIRouter()
 
 
 @router.get("/duty-rate")
-def duty_rate(request: Request, who: Viewer, span: str = "month", date: str | None = None) -> Response:
+def duty_rate(request: Request, who: Viewer, span: Span = "month", date: Day = None) -> Response:
     console = console_of(request)
-    span = span if span in SPANS else "month"
-    day = parse_day(console, date)
+    day = day_or_today(console, date)
     start, end = span_bounds(console, span, day)
     now = console.now()
     error = rates = None

@@ -15,6 +15,7 @@ from monitor.adapters.store.incidents import incident_by_id
 from monitor.console.actions import record_action
 from monitor.console.auth import Forbidden, Supervisor, Viewer
 from monitor.console.context import Console, console_of
+from monitor.console.params import Day, Span, Text
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
 from monitor.services.patrol import dismissal, patrol_incident
@@ -40,11 +41,9 @@ def span_bounds(console: Console, span: str, day: dt.date) -> tuple[dt.datetime,
     return dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(last, dt.time(), tz)
 
 
-def parse_day(console: Console, text: str | None) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text) if text else console.now().astimezone(console.config.hall.tz).date()
-    except ValueError:
-        return console.now().astimezone(console.config.hall.tz).date()
+def day_or_today(console: Console, day: dt.date | None) -> dt.date:
+    """The day a page asked for (already checked: params.Day), else today in the hall's time."""
+    return day if day is not None else console.now().astimezone(console.config.hall.tz).date()
 
 
 def kind_labels(console: Console) -> dict[str, str]:
@@ -55,15 +54,14 @@ def kind_labels(console: Console) -> dict[str, str]:
 def queue(
     request: Request,
     who: Viewer,
-    span: str = "month",
-    date: str | None = None,
-    department: str = "",
-    kind: str = "",
-    state: str = "",
+    span: Span = "month",
+    date: Day = None,
+    department: Text = "",
+    kind: Text = "",
+    state: Text = "",
 ) -> Response:
     console = console_of(request)
-    span = span if span in SPANS else "month"
-    day = parse_day(console, date)
+    day = day_or_today(console, date)
     start, end = span_bounds(console, span, day)
     with Session(console.engine) as session:
         views = incident_views(session, console.config, start, end)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from monitor.adapters.documents.text import html_text
+from monitor.console import params
 from monitor.console.auth import Admin, Viewer
 from monitor.console.context import Console, console_of
-from monitor.core.notices.periods import check_month, check_week, iso_week
-from monitor.errors import InputError, MonitorError
+from monitor.core.notices.periods import iso_week
+from monitor.errors import MonitorError
 from monitor.services.notices import compose, issue_notice, issued_entry, notice_folder, render
 from monitor.services.review import month_scores
 
@@ -33,27 +35,36 @@ def _today(console: Console) -> dt.date:
     return console.now().astimezone(console.config.hall.tz).date()
 
 
-def _month(console: Console, month: str | None) -> str:
-    try:
-        return check_month(month) if month else _today(console).strftime("%Y-%m")
-    except InputError:
-        return _today(console).strftime("%Y-%m")
-
-
-def _period(console: Console, kind: str, period: str | None) -> str:
+def _period(console: Console, kind: str, period: str | None, *, strict: bool) -> str:
+    """The notice period asked for, checked: a week (YYYY-Www) for a weekly notice, a month (YYYY-MM) for a
+    monthly one; BadParameter (400) when malformed or out of range. Empty, or (when not `strict`) the other
+    kind's form — the notices form keeps the period when only the kind is changed — means the default period:
+    last week, this month."""
     today = _today(console)
+    default = iso_week(today - dt.timedelta(days=7)) if kind == "weekly" else today.strftime("%Y-%m")
+    text = (period or "").strip()
+    if not text:
+        return default
+    weekly = "-W" in text
     try:
-        if kind == "weekly":
-            return check_week(period) if period else iso_week(today - dt.timedelta(days=7))
-        return check_month(period) if period else today.strftime("%Y-%m")
-    except InputError:
-        return iso_week(today) if kind == "weekly" else today.strftime("%Y-%m")
+        if weekly != (kind == "weekly"):
+            if not strict:
+                (params.check_week if weekly else params.check_month)(text)
+                return default
+            raise ValueError(
+                f"{KINDS[kind]}的期间写作 "
+                + ("YYYY-Www，例如 2020-W45" if kind == "weekly" else "YYYY-MM，例如 2020-11")
+            )
+        checked = params.check_week(text) if weekly else params.check_month(text)
+    except ValueError as exc:
+        raise params.BadParameter(str(exc)) from None
+    return checked or default
 
 
 @router.get("/scores")
-def scores(request: Request, who: Viewer, month: str | None = None) -> Response:
+def scores(request: Request, who: Viewer, month: params.Month = None) -> Response:
     console = console_of(request)
-    chosen = _month(console, month)
+    chosen = month or _today(console).strftime("%Y-%m")
     with Session(console.engine) as session:
         sheets = month_scores(session, console.config, chosen)
     return console.page(request, "scores.html", {"sheets": sheets, "month": chosen})
@@ -75,10 +86,14 @@ def _files(console: Console, kind: str, period: str) -> tuple[dict[str, bytes], 
 
 
 @router.get("/notices")
-def notices(request: Request, who: Viewer, kind: str = "monthly", period: str | None = None) -> Response:
+def notices(
+    request: Request,
+    who: Viewer,
+    kind: Annotated[str, params.one_of(KINDS, "monthly", "通报类型"), Query()] = "monthly",
+    period: Annotated[str | None, Query(max_length=params.TEXT_LENGTH)] = None,
+) -> Response:
     console = console_of(request)
-    kind = kind if kind in KINDS else "monthly"
-    chosen = _period(console, kind, period)
+    chosen = _period(console, kind, period, strict=False)
     with Session(console.engine) as session:
         issued = issued_entry(session, kind, chosen)
     notice = None if issued else compose(console.config, console.engine, kind, chosen)
@@ -101,7 +116,7 @@ def preview(request: Request, kind: str, period: str, who: Viewer) -> Response:
     console = console_of(request)
     if kind not in KINDS:
         return Response("没有这种通报", status_code=404)
-    chosen = _period(console, kind, period)
+    chosen = _period(console, kind, period, strict=True)
     with Session(console.engine) as session:
         issued = issued_entry(session, kind, chosen)
     if issued is not None:
@@ -116,7 +131,7 @@ def download(request: Request, kind: str, period: str, fmt: str, who: Viewer) ->
     console = console_of(request)
     if kind not in KINDS or fmt not in FORMATS:
         return Response("没有这种文件", status_code=404)
-    chosen = _period(console, kind, period)
+    chosen = _period(console, kind, period, strict=True)
     found, _number, issued = _files(console, kind, chosen)
     if fmt not in found:
         return Response("没有这种文件", status_code=404)
@@ -134,7 +149,11 @@ def issue(request: Request, who: Admin) -> Response:
     if kind not in KINDS:
         console.flash(who.key, "error", "没有这种通报")
         return RedirectResponse("/notices", status_code=303)
-    period = _period(console, kind, str(form.get("period", "")))
+    try:
+        period = _period(console, kind, str(form.get("period", ""))[: params.TEXT_LENGTH], strict=True)
+    except params.BadParameter as exc:
+        console.flash(who.key, "error", f"未印发：{exc}")
+        return RedirectResponse(f"/notices?kind={kind}", status_code=303)
     back = RedirectResponse(f"/notices?kind={kind}&period={period}", status_code=303)
     try:
         notice, _paths = issue_notice(console.config, console.engine, kind, period, now=console.now())

@@ -52,7 +52,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
 from monitor.adapters.mqtt.broker import MosquittoBroker, free_port
-from monitor.adapters.mqtt.client import connect, disconnect, make_client
+from monitor.adapters.mqtt.session import MqttSession
 from monitor.adapters.store.database import create_db_engine, open_database
 from monitor.adapters.store.tables import AlertRow, DeadLetterRow, IncidentEventRow, IncidentRow
 from monitor.config import MonitorConfig, SignerConfig, load_config
@@ -376,20 +376,18 @@ def _cpu() -> float:
 
 def _publish(config: MonitorConfig, payloads: list[bytes], on_progress: Progress | None) -> None:
     """Publish at QoS 1; return once the broker has acknowledged every message."""
-    client = make_client(config.mqtt, f"bench-publisher-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(100)
-    connect(client, config.mqtt)
+    session = MqttSession(config.mqtt, f"bench-publisher-{uuid.uuid4().hex[:8]}", max_inflight=100)
+    session.open()
     topic = Topics(config.mqtt.topic_prefix).incidents
     try:
-        infos = [client.publish(topic, payload, qos=1) for payload in payloads]
-        for done, info in enumerate(infos, start=1):
-            info.wait_for_publish(timeout=STALL)
-            if not info.is_published():
+        publications = [session.publish(topic, payload, qos=1) for payload in payloads]
+        for done, publication in enumerate(publications, start=1):
+            if not publication.wait(STALL):
                 raise BenchFailed(f"the broker did not acknowledge incident {done} of {len(payloads)} in {STALL:.0f}s")
-            if on_progress and (done % 200 == 0 or done == len(infos)):
-                on_progress("publish", done, len(infos))
+            if on_progress and (done % 200 == 0 or done == len(publications)):
+                on_progress("publish", done, len(publications))
     finally:
-        disconnect(client, config.mqtt)
+        session.close()
 
 
 class _TimedRecorder(Recorder):

@@ -15,4 +15,6 @@ def storable(text: str, limit: int) -> str:
     """`text` as both databases store it: no NUL (PostgreSQL refuses it), no lone surrogate (not UTF-8), at
     most `limit` characters. For what the recorder keeps about a refused message, whose text is anyone's."""
     clean = text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    if len(clean) <= limit:
+        return clean
+    return clean[: limit - 1] + "…" if limit > 0 else ""

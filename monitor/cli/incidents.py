@@ -53,8 +53,9 @@ def valid(build: Callable[[], _R]) -> _R:
 
 
 def confirmed(receipt: Receipt) -> Receipt:
-    """The recorder's receipt, or the recorder's reason for refusing as the command's error."""
-    if receipt.status == "rejected":
+    """The recorder's receipt, or the recorder's reason for refusing as the command's error (a conflict: the id
+    is recorded with other content, which stands)."""
+    if receipt.status in ("rejected", "conflict"):
         raise InputError(f"the recorder refused it: {receipt.detail}")
     return receipt
 
@@ -75,15 +76,27 @@ def incident_add(
     at: Annotated[str, typer.Option(help="When (ISO 8601; hall time if no offset): arrival, or start of absence.")],
     minutes: Annotated[int | None, typer.Option(min=0, help="Minutes late, or how long the post was empty.")] = None,
     note: Annotated[str, typer.Option(help="Free text for the record.")] = "",
+    correction: Annotated[
+        str | None,
+        typer.Option(
+            help="Why it comes after the month's notice was issued (补录、更正): the recorder takes a finding for "
+            "such a month only as a correction, which `incident list` and the notices show."
+        ),
+    ] = None,
     key: KeyOption = None,
     wait: WaitOption = RECEIPT_WAIT,
 ) -> None:
     """Record a patrol finding (纪律巡查), signed with your key; prints its id once the recorder has it."""
     config = state(ctx).config
+    if correction is not None and not correction.strip():
+        raise InputError("--correction must say why the finding comes after the month's notice was issued")
+    reason = correction.strip() if correction is not None else None
     signer = key_from(key)
     moment = parse_time(at, config)
     event = valid(
-        lambda: patrol_incident(window=window, kind=kind, at=moment, minutes=minutes, note=note, by=signer.name)
+        lambda: patrol_incident(
+            window=window, kind=kind, at=moment, minutes=minutes, note=note, by=signer.name, correction=reason
+        )
     )
     try:
         admit(event, config, WorkCalendar(config.calendar, config.duty, config.hall.tz))
@@ -146,6 +159,7 @@ def incident_list(
                 "points": plain(points.get(i.id, 0)),
                 "dismissed": i.dismissed,
                 "dismissal_reason": dismissals[i.id].reason if i.id in dismissals else None,
+                "correction": i.correction,
             }
             for i in incidents
         ]
@@ -165,7 +179,7 @@ def incident_list(
             labels.get(i.kind, i.kind),
             str(i.minutes or ""),
             plain(points.get(i.id, 0)) if not i.dismissed else "0",
-            i.source,
+            i.source + (f"\n更正：{i.correction}" if i.correction else ""),
             status,
         )
     out.print(table)

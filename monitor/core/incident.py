@@ -25,3 +25,5 @@ class Incident:
     source: str = ""
     note: str = ""
     dismissed: bool = False
+    correction: str | None = None
+    """Why it was recorded after its month's notice was issued (a supervisor's correction, shown as 更正)."""

@@ -27,10 +27,18 @@ class PublishFailed(MonitorError):
 
 
 def patrol_incident(
-    *, window: str, kind: str, at: dt.datetime, minutes: int | None, note: str, by: str
+    *,
+    window: str,
+    kind: str,
+    at: dt.datetime,
+    minutes: int | None,
+    note: str,
+    by: str,
+    correction: str | None = None,
 ) -> IncidentEvent:
     """A patrol finding (纪律巡查) by supervisor `by` as a complete incident; an absence of known length
-    has ended."""
+    has ended. `correction`: why it comes after its month's notice was issued (the recorder refuses a finding
+    for such a month without one, and the notices show it as a correction)."""
     lasted = minutes is not None and kind != LATE_ARRIVAL
     return IncidentEvent(
         id=f"patrol-{uuid.uuid4().hex[:12]}",
@@ -42,6 +50,7 @@ def patrol_incident(
         minutes=minutes,
         source=f"patrol:{by}",
         note=note,
+        correction=correction,
         sent_at=now_utc(),
     )
 

@@ -380,7 +380,7 @@ def reads(role: str, topic_filter: str, what: str, writer: str, topic: str | Non
 
 
 ALLOWED_SUBSCRIPTIONS = [
-    # The recorder's own subscriptions (monitor/services/recorder.py).
+    # The recorder's own subscriptions (monitor/services/recorder/handlers.py, `subscriptions`).
     reads("recorder", T.incidents, "incidents", "cameras"),
     reads("recorder", T.dismissals, "dismissals", "supervisor"),
     reads("recorder", T.leaves, "leaves", "supervisor"),

@@ -318,7 +318,7 @@ def at_limit_cases(key: SigningKey) -> list[Case]:
         ("incident", "staff"): (Status.RECORDED, ""),
         ("incident", "source"): (Status.REJECTED, "signs patrol findings as"),
         ("incident", "note"): (Status.RECORDED, ""),
-        ("incident", "correction"): (Status.RECORDED, ""),
+        ("incident", "correction"): (Status.REJECTED, "a correction is for a month whose notice is issued"),
         ("incident", "signer"): (Status.REJECTED, "is not a configured signer"),
         ("incident", "signature"): (Status.REJECTED, "the signature is not"),
         ("dismissal", "incident_id"): (Status.DISMISSED, ""),  # the incident recorded with LONGEST_ID
@@ -1061,16 +1061,16 @@ def test_generated_attacks_on_every_topic_leave_the_recorder_recording(
 def test_a_record_whose_id_holds_topic_wildcards_is_answered_or_refused(
     target: Target, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An id is any text of 1–64 characters (contract `Id`), and a receipt's topic holds its record's id
-    (<prefix>/receipts/<kind>/<id>): an id with `+` or `#` makes a topic no client can publish. Whatever the
-    contract allows must be answered like any other record — or refused, with its dead letter and rejection."""
+    """A receipt's topic holds its record's id (<prefix>/receipts/<kind>/<id>): an id with `/`, `+` or `#`
+    would make a topic no client can publish. Whatever the contract allows must be answered like any other
+    record — or refused, with its dead letter and rejection (the contract refuses such ids)."""
     caplog.set_level(logging.WARNING, logger="monitor")
     key = supervisor_key(target.config)
-    seen = camera_key(target.config).sign(
-        IncidentEvent.model_validate(incident("cam/#", kind="empty_post", source="camera:cam-c20"))
+    seen = signed_as(
+        camera_key(target.config), "incident", incident("cam/#", kind="empty_post", source="camera:cam-c20")
     )
     sent = [
-        (CAMERAS, T.incidents, seen.to_json()),  # a camera key's incident: no receipt (the camera waits for none)
+        (CAMERAS, T.incidents, seen),  # a camera key's incident: no receipt (the camera waits for none)
         (SUPERVISOR_ACCOUNT, T.incidents, signed_as(key, "incident", incident("patrol+1"))),
         (SUPERVISOR_ACCOUNT, T.dismissals, signed_as(key, "dismissal", dismissal("cam/#"))),
         (SUPERVISOR_ACCOUNT, T.leaves, signed_as(key, "leave", leave("leave#1"))),

@@ -68,10 +68,13 @@ def test_a_recorded_grant_publishes_the_windows_leave_to_come_retained_before_th
         more = [grant("leave-c20-am", "C20", 4, 9, 12), grant("leave-c20-early", "C20", 4, 8, 9)]
         publish(broker_url, topics.leaves, [signed(config, g).to_json() for g in [*more, more[0]]])
         wait_for(lambda: len(watcher.payloads(topics.receipt("leave", "leave-c20-am"))) == 2, what="the receipts")
-        wait_for(lambda: len(lists(watcher, topics, "C20")) == 3, what="three lists of C20")
-        first, second, third = lists(watcher, topics, "C20")
+        # One list a batch that granted leave: the two grants in one batch or two (as they arrive), never one
+        # more for the duplicate.
+        wait_for(lambda: ids(lists(watcher, topics, "C20")[-1]) == ["leave-c20-am", "leave-c20-pm"], what="C20's")
+        first, second, *rest = lists(watcher, topics, "C20")
+        assert len(rest) <= 1
         assert (first.window, ids(first), first.at) == ("C20", ["leave-c20-pm"], NOW)
-        assert ids(second) == ["leave-c20-am", "leave-c20-pm"] == ids(third)
+        assert all(ids(listed) == ["leave-c20-am", "leave-c20-pm"] for listed in (second, *rest))
         assert second.leaves[0].start == dt.datetime(2020, 11, 4, 9, 0, tzinfo=TZ)
         assert second.leaves[0].reason == "请假：家中有事"
         # The supervisor's command returns on the receipt: by then the cameras' list is out.

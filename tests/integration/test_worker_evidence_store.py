@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.evidence import purge_evidence, save_evidence
-from monitor.contract import Status
 from monitor.adapters.store.tables import EvidenceRow
+from monitor.contract import Status
 
 NOW = dt.datetime(2020, 11, 3, 2, 0, tzinfo=dt.UTC)
 

@@ -11,6 +11,7 @@ from monitor.core.inputs.types import CaseVolume, ChangeReason, MonthInputs, Rev
 from monitor.core.notices.monthly import MonthlyData, chinese_number, compose_monthly
 from tests.support.notices import CITY_HALL as HALL
 from tests.support.notices import CITY_INCIDENTS as INCIDENTS
+from tests.support.notices import city_incident
 
 INPUTS = MonthInputs(
     month="2021-03",
@@ -170,3 +171,13 @@ def test_a_draft_has_no_doc_number() -> None:
 
 def test_chinese_numbers() -> None:
     assert [chinese_number(n) for n in (1, 5, 10, 12, 20, 35)] == ["一", "五", "十", "十二", "二十", "三十五"]
+
+
+def test_a_finding_recorded_after_the_notice_is_shown_as_a_correction() -> None:
+    """A supervisor's finding for an issued month is recorded only as a correction, and the month's notice (its
+    correction, 更正) says so, with why it came late."""
+    why = "巡查记录遗漏，经核实补录"
+    late = city_incident("i7", "empty_post", "C1", "丁公司", "2021-03-12 14:00", 20, correction=why)
+    text = compose(incidents=[*INCIDENTS, late]).text
+    assert "更正：本月通报印发后经核实补录1起：3月12日C1窗口空岗（巡查记录遗漏，经核实补录）。" in text
+    assert "更正" not in compose().text

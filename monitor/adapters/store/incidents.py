@@ -164,6 +164,7 @@ def as_incident(row: IncidentRow, *, dismissed: bool) -> Incident:
         source=row.source,
         note=row.note,
         dismissed=dismissed,
+        correction=row.correction,
     )
 
 

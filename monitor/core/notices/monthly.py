@@ -337,6 +337,22 @@ def draft_marker(missing: list[str], number: str) -> list[Block]:
     return []
 
 
+def _corrections(config: MonitorConfig, standing: list[Incident]) -> str:
+    """Findings recorded after the month's notice was issued, as a correction says them (更正)."""
+    late = [i for i in standing if i.correction]
+    if not late:
+        return ""
+    tz = config.hall.tz
+
+    def said(incident: Incident) -> str:
+        local = incident.started_at.astimezone(tz)
+        rule = config.rule_set_on(local.date()).deduction(incident.kind)
+        label = rule.label if rule else incident.kind
+        return f"{local.month}月{local.day}日{incident.window}窗口{label}（{incident.correction}）"
+
+    return f"更正：本月通报印发后经核实补录{len(late)}起：" + "；".join(said(i) for i in late) + "。"
+
+
 def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
     notices = config.notices
     year, m = int(data.month[:4]), int(data.month[5:])
@@ -388,7 +404,7 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
     )
     section_2 = _section_cases(config, data, cases, missing, figures)
     section_3 = _section_reviews(config, reviews, missing, figures, data.month)
-    section_4 = _section_discipline(config, data, scores, standing, figures)
+    section_4 = _section_discipline(config, data, scores, standing, figures) + _corrections(config, standing)
     blocks = [
         *draft_marker(missing, number),
         Block("issuer", notices.issuer),

@@ -222,6 +222,8 @@ def on_evidence(ctx: Context, payload: bytes) -> Handled:
     if name in digests and hashlib.sha256(payload).hexdigest() != digests[name]:
         return Handled(Status.REJECTED, f"evidence {incident_id}/{name} does not match the digest its incident signed")
     status = save_evidence(ctx.session, incident_id, name, payload, ctx.now)
+    if status is Status.CONFLICT:
+        return Handled(status, f"evidence {incident_id}/{name} is kept with other bytes; these are refused")
     return Handled(status, f"evidence {incident_id}/{name} ({len(payload)} bytes)")
 
 

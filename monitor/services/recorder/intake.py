@@ -49,8 +49,10 @@ class Intake:
         link: Callable[[], RecorderLink | None],
         stop: threading.Event,
         on_handled: Callable[[str, Handled], None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.writer = writer
+        self._on_batch = on_batch
         self.leave_lists = leave_lists
         self.instance = instance
         self.clock = clock
@@ -85,6 +87,8 @@ class Intake:
             results = self.writer.apply([(m.topic, m.payload) for _, m in batch])
             if results is None:
                 return  # stopping: not acknowledged, the broker redelivers them
+            if self._on_batch is not None:
+                self._on_batch(len(results))
             granted = {h.leave_window for h in results if h.leave_window is not None}
             if granted:  # before the receipts: a supervisor's `leave add` returns once the cameras' list is out
                 self.leave_lists.publish_safely(granted)

@@ -59,8 +59,11 @@ class Recorder:
         *,
         clock: Callable[[], dt.datetime] = now_utc,
         on_handled: Callable[[str, Handled], None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
         on_fatal: Callable[[str], None] = exit_process,
     ) -> None:
+        """`on_handled(topic, handled)` after each message is answered; `on_batch(size)` when a batch has
+        committed (the benchmark times them)."""
         self.config = config
         self.engine = engine
         self.clock = clock
@@ -81,7 +84,7 @@ class Recorder:
         self.leave_lists = LeaveLists(engine, self.topics, clock, self.link)
         self.courier = AlertCourier(config, engine, self.instance, clock, self.link)
         self.intake = Intake(
-            config, self.writer, self.leave_lists, self.instance, clock, self.link, self._stop, on_handled
+            config, self.writer, self.leave_lists, self.instance, clock, self.link, self._stop, on_handled, on_batch
         )
         self.lease = LeaseKeeper(
             config,

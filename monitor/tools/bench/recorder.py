@@ -45,7 +45,6 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -390,20 +389,6 @@ def _publish(config: MonitorConfig, payloads: list[bytes], on_progress: Progress
         session.close()
 
 
-class _TimedRecorder(Recorder):
-    """The recorder, noting when it committed each batch and how many messages the batch held."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.batches: list[tuple[float, int]] = []
-
-    def apply(self, messages: Sequence[tuple[str, bytes]]) -> list[Handled] | None:
-        results = super().apply(messages)
-        if results is not None:
-            self.batches.append((time.perf_counter(), len(results)))
-        return results
-
-
 def _drain(
     config: MonitorConfig, engine: Engine, count: int, on_progress: Progress | None
 ) -> tuple[float, list[tuple[float, int]], Counter[str], float]:
@@ -419,7 +404,10 @@ def _drain(
             if statuses.total() >= count:
                 done.set()
 
-    recorder = _TimedRecorder(config, engine, on_handled=handled)
+    batches: list[tuple[float, int]] = []  # when each batch committed, and its size
+    recorder = Recorder(
+        config, engine, on_handled=handled, on_batch=lambda size: batches.append((time.perf_counter(), size))
+    )
     cpu, start = _cpu(), time.perf_counter()
     try:
         if not recorder.start(wait=START_WAIT):
@@ -444,7 +432,7 @@ def _drain(
     finally:
         recorder.stop()
     with lock:
-        return start, list(recorder.batches), Counter(statuses), cpu
+        return start, list(batches), Counter(statuses), cpu
 
 
 def _verify(config: MonitorConfig, engine: Engine, count: int, statuses: Counter[str]) -> Verified:

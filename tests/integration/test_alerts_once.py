@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,7 @@ from monitor.contract import Alert, Topics
 from tests.integration.test_integrity import Robot, patrol, robot  # noqa: F401 (the fixture)
 from tests.support.config import hall_config, supervisor_key
 from tests.support.mqtt import Mosquitto, Subscriber, publish
-from tests.support.recorder import subscribed_holder
+from tests.support.recorder import recorder_process, subscribed_holder
 from tests.support.waiting import wait_for
 
 INCIDENTS = 600
@@ -42,16 +40,6 @@ EXPECTED = sorted(f"once-{n}" for n in range(INCIDENTS))
 def _count(engine: object, table: type, *where: object) -> int:
     with Session(engine) as session:  # type: ignore[arg-type]
         return int(session.exec(select(func.count()).select_from(table).where(*where)).one())  # type: ignore[arg-type]
-
-
-def _recorder(path: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(path), "recorder"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
 
 
 def _stop(*processes: subprocess.Popen[bytes] | None) -> None:
@@ -98,12 +86,12 @@ def test_600_incidents_600_alerts_none_twice(tmp_path: Path, db_url: str, robot:
         phone = Subscriber(broker.url, topics.alerts, client_id=f"phone-{topics.prefix[-8:]}", qos=2)
         engine = open_database(db_url)
         log = tmp_path / "recorders.log"
-        first = _recorder(path, log)
+        first = recorder_process(path, log)
         second: subprocess.Popen[bytes] | None = None
         try:
             wait_for(lambda: subscribed_holder(engine) == first.pid, timeout=60, what="the recorder subscribed")
             if not restart:
-                second = _recorder(path, log)
+                second = recorder_process(path, log)
             publish(broker.url, topics.incidents, events[:300])
             wait_for(lambda: len(phone.payloads()) >= 100, timeout=60, what="the first alerts")
             if restart:
@@ -114,7 +102,7 @@ def test_600_incidents_600_alerts_none_twice(tmp_path: Path, db_url: str, robot:
             first.send_signal(signal.SIGKILL)  # no chance to note, acknowledge or say goodbye
             first.wait(10)
             if second is None:
-                second = _recorder(path, log)
+                second = recorder_process(path, log)
             publish(broker.url, topics.incidents, events[450:] if restart else events[300:])
             wait_for(lambda: _count(engine, IncidentRow) == INCIDENTS, timeout=120, what="all incidents")
             wait_for(

@@ -36,7 +36,7 @@ from monitor.core.signature import SigningKey
 from monitor.services.recorder import Recorder
 from tests.support.config import CAMERAS, SUPERVISOR, hall_config, signed, supervisor_key, supervisor_key_file
 from tests.support.mqtt import Mosquitto, Subscriber, publish
-from tests.support.recorder import subscribed_holder
+from tests.support.recorder import recorder_process, subscribed_holder
 from tests.support.waiting import wait_for
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -544,17 +544,6 @@ def test_each_alert_goes_out_once_across_broker_restarts(tmp_path: Path, robot: 
     assert sorted(Robot.alerts) == sorted(f"r-{n}" for n in range(40))
 
 
-def _recorder_process(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
-    """A recorder process; its log goes to `log` (the test's tmp_path keeps it for a failure's diagnosis)."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config_path), "recorder"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-
 @pytest.mark.parametrize("killed", ["holder", "standby"])
 def test_two_recorders_on_one_database_lose_nothing_and_alert_once_when_one_is_killed(
     tmp_path: Path, db_url: str, robot: WebhookConfig, killed: str
@@ -567,11 +556,11 @@ def test_two_recorders_on_one_database_lose_nothing_and_alert_once_when_one_is_k
         events = [key.sign(patrol(f"two-{n}", window=w, day=4 + n % 2)).to_json() for n, w in enumerate(windows)]
         phone = Subscriber(broker.url, topics.alerts, client_id=f"phone-{topics.prefix[-8:]}", qos=2)
         engine = open_database(db_url)
-        first = _recorder_process(path, tmp_path / "first.log")
+        first = recorder_process(path, tmp_path / "first.log")
         processes = [first]
         try:
             wait_for(lambda: subscribed_holder(engine) == first.pid, what="the first recorder subscribed")
-            second = _recorder_process(path, tmp_path / "second.log")
+            second = recorder_process(path, tmp_path / "second.log")
             processes.append(second)
             publish(broker.url, topics.incidents, events[:30])
             wait_for(lambda: count(engine, IncidentRow) >= 10, what="the first incidents")

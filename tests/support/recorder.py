@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -18,3 +23,15 @@ def subscribed_holder(engine: Engine) -> int | None:
         if row is None or row.session_since is None:
             return None
         return int(row.holder.split("|")[1])
+
+
+def recorder_process(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`monitor recorder` as a process; its log is added to `log` (the test's tmp_path keeps it for a failure's
+    diagnosis)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config_path), "recorder"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )

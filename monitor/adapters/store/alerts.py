@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Engine, text, update
 from sqlmodel import Session, col, select
 
 from monitor.adapters.store.tables import AlertRow
@@ -75,6 +75,19 @@ def release_claims(session: Session, instance: str) -> int:
 
 def mark_delivered(session: Session, ids: Iterable[int], now: dt.datetime) -> None:
     _update(session, ids, delivered_at=now, claimed_until=None)
+
+
+def note_delivered(engine: Engine, row_id: int, now: dt.datetime) -> None:
+    """Note one alert delivered, in a transaction of its own, as cheaply as the database allows: a Core
+    statement, and on PostgreSQL without waiting for the disk (synchronous_commit off: a database server that
+    crashes in the next moment loses the note, and the alert goes out once more, which its id lets consumers
+    drop). Called once per alert, in the MQTT network thread, while a backlog may be draining."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        connection.execute(
+            update(AlertRow).where(col(AlertRow.id) == row_id).values(delivered_at=now, claimed_until=None)
+        )
 
 
 def extend_claims(session: Session, ids: Iterable[int], now: dt.datetime, hold: timedelta) -> None:

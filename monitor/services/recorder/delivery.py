@@ -39,8 +39,8 @@ ALERT_CLAIM = dt.timedelta(seconds=60)
 """How long a recorder holds an alert it is delivering before another may take it (renewed while in flight)."""
 PUBLISH_WAIT = 2.0
 """Seconds a round called from outside waits for the broker to acknowledge its QoS 2 publishes."""
-MAX_IN_FLIGHT = 2000
-"""Most MQTT alerts this recorder holds unacknowledged (each has a message id of its own among CHOSEN_MIDS)."""
+ROUND = 200
+"""Most alerts claimed at once, and most MQTT alerts held unacknowledged (each with a message id of its own)."""
 EXTEND_EVERY = 10.0
 """Seconds between renewals of the claims of alerts still in flight (well inside ALERT_CLAIM)."""
 
@@ -86,9 +86,7 @@ class AlertCourier:
             self._by_mid.clear()
 
     def _note_delivered(self, row_id: int) -> None:
-        with Session(self.engine) as session:
-            alert_store.mark_delivered(session, [row_id], self.clock())
-            session.commit()
+        alert_store.note_delivered(self.engine, row_id, self.clock())
 
     def on_published(self, mid: int) -> None:
         """From the alert session's network thread, at PUBCOMP: noted delivered before the next is sent."""
@@ -105,7 +103,9 @@ class AlertCourier:
         with self._lock:
             self._in_flight.pop(row_id, None)
             self._by_mid.pop(mid, None)
-        self.wake.set()
+            drained = not self._in_flight
+        if drained:  # the round is done: the next one is claimed at once
+            self.wake.set()
 
     def settle(self) -> int:
         """Record as delivered every in-flight alert the broker has acknowledged, and keep the claims of the
@@ -132,17 +132,18 @@ class AlertCourier:
         return len(done)
 
     def deliver_due_alerts(self, wait: float = PUBLISH_WAIT) -> int:
-        """Claim the due alerts (up to 200), send each once, and record what became of them, waiting up to
-        `wait` seconds for the broker's acknowledgements (the delivery loop does not wait: it settles each
-        acknowledgement as it comes); return how many were delivered. No transaction is open while an alert
-        waits on the broker or a webhook (on SQLite it would hold the write lock)."""
+        """Claim the due alerts (up to ROUND, less those in flight), send each once, and record what became of
+        them, waiting up to `wait` seconds for the broker's acknowledgements (the delivery loop does not wait: each
+        acknowledgement is noted as it comes); return how many were delivered. No transaction is open while an
+        alert waits on the broker or a webhook (on SQLite it would hold the write lock)."""
         delivered = self.settle()
         self._round += 1
         now = self.clock()
         rows: list[AlertRow] = []
-        if self.in_flight() < MAX_IN_FLIGHT:  # a broker away for long: claim no more than it can take back
+        room = ROUND - self.in_flight()  # a broker away for long: claim no more than one round ahead
+        if room > 0:
             with Session(self.engine, expire_on_commit=False) as session:
-                rows = alert_store.claim_due(session, f"{self.instance}#{self._round}", now, ALERT_CLAIM)
+                rows = alert_store.claim_due(session, f"{self.instance}#{self._round}", now, ALERT_CLAIM, room)
                 session.commit()
         if rows:
             self._extend_at = time.monotonic() + EXTEND_EVERY

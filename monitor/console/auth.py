@@ -17,7 +17,6 @@ other account out of a shared machine or a proxy's address.
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 import urllib.parse
@@ -28,7 +27,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.types import Message
 
@@ -37,11 +36,11 @@ from monitor.adapters.store.accounts import (
     audit,
     close_session,
     live_session,
+    login_failures,
     open_session,
     token_digest,
     user_row,
 )
-from monitor.adapters.store.tables import AuditRow
 from monitor.console.context import address_of, console_of
 from monitor.core.roles import ROLE_LABELS, Role, may
 
@@ -198,23 +197,6 @@ def _login_form(request: Request, next_path: str, error: str | None, status_code
         LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=console.config.console.secure_cookies
     )
     return response
-
-
-def login_failures(session: Session, name: str, address: str, since: dt.datetime) -> tuple[int, int, int]:
-    """Failed logins since `since`: (for account `name` from `address`, for `name`, from `address`)."""
-
-    def count(*where: object) -> int:
-        query = (
-            select(func.count())
-            .select_from(AuditRow)
-            .where(
-                col(AuditRow.action) == "login", col(AuditRow.outcome) == "failed", col(AuditRow.at) >= since, *where
-            )
-        )
-        return int(session.exec(query).one())
-
-    by_name, by_address = col(AuditRow.user) == name, col(AuditRow.address) == address
-    return count(by_name, by_address), count(by_name), count(by_address)
 
 
 @router.post("/login")

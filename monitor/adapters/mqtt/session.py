@@ -132,10 +132,6 @@ class MqttSession:
         return self.client._client_id.decode()
 
     @property
-    def connected(self) -> bool:
-        return self.client.is_connected()
-
-    @property
     def running(self) -> bool:
         """Whether the network thread runs (started and not ended by a fault; paho has no public word for it)."""
         thread = self.client._thread
@@ -170,7 +166,7 @@ class MqttSession:
         self._answered.wait(timeout)
         return self.subscribed.is_set()
 
-    def close(self, *, timeout: float = 5.0) -> None:
+    def close(self) -> None:
         """A clean stop: "offline" on the availability topic (a clean disconnect does not fire the will)."""
         try:
             disconnect(self.client, self.config, self.component)
@@ -257,10 +253,15 @@ class MqttSession:
             self._guarded("on_lost", self._on_lost, str(reason))
 
     def _message(self, c: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if self._on_message is None:
-            return
+        if self._on_message is not None:
+            self._guarded("message", self._deliver, message)
+
+    def _deliver(self, message: mqtt.MQTTMessage) -> None:
+        # Inside the guard: paho decodes the topic here, and a broker that passes one not in UTF-8 must not end
+        # the network thread.
+        assert self._on_message is not None
         received = Received(message.topic, bytes(message.payload), message.qos, bool(message.retain), message.mid)
-        self._guarded(f"message on {received.topic[:200]!r}", self._on_message, received)
+        self._on_message(received)
 
     def _acknowledged(self, c: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any) -> None:
         for listener in list(self._published):

@@ -129,6 +129,23 @@ def audit(
     )
 
 
+def login_failures(session: Session, name: str, address: str, since: dt.datetime) -> tuple[int, int, int]:
+    """Failed logins since `since`: (for account `name` from `address`, for `name`, from `address`)."""
+
+    def count(*where: object) -> int:
+        query = (
+            select(func.count())
+            .select_from(AuditRow)
+            .where(
+                col(AuditRow.action) == "login", col(AuditRow.outcome) == "failed", col(AuditRow.at) >= since, *where
+            )
+        )
+        return int(session.exec(query).one())
+
+    by_name, by_address = col(AuditRow.user) == name, col(AuditRow.address) == address
+    return count(by_name, by_address), count(by_name), count(by_address)
+
+
 def audit_entries(session: Session, *, limit: int, offset: int = 0, user: str = "", action: str = "") -> list[AuditRow]:
     query = select(AuditRow)
     if user:

@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 COMPONENT = "recorder"
 
 
+def session_name(config: MonitorConfig) -> str:
+    """The durable session's client id, which the lease is named after too."""
+    return f"{config.mqtt.client_id}-{COMPONENT}"
+
+
 class RecorderLink:
     """The durable session and the owner watch of one recorder instance."""
 
@@ -33,6 +38,7 @@ class RecorderLink:
         self,
         config: MonitorConfig,
         instance: str,
+        session_name: str,
         *,
         expected_session: bool,
         clock: Callable[[], dt.datetime],
@@ -45,7 +51,7 @@ class RecorderLink:
         self.instance = instance
         self.clock = clock
         self.topics = Topics(config.mqtt.topic_prefix)
-        self.session_name = f"{config.mqtt.client_id}-{COMPONENT}"
+        self.session_name = session_name
         self.ready = threading.Event()
         """Set while the broker has confirmed the recorder's subscriptions (what it publishes is kept)."""
         self.collision = collision
@@ -85,9 +91,7 @@ class RecorderLink:
         )
         # Alerts go out through a durable session of their own, one unacknowledged at a time (delivery.py): the
         # broker holds at most one of them mid-handshake, and knows it again if the next recorder resends it.
-        self.alerts = MqttSession(
-            config.mqtt, f"{COMPONENT}-alerts", durable=True, max_inflight=1, on_fault=on_fault
-        )
+        self.alerts = MqttSession(config.mqtt, f"{COMPONENT}-alerts", durable=True, max_inflight=1, on_fault=on_fault)
         self.watch = MqttSession(
             config.mqtt,
             f"{COMPONENT}-watch-{uuid.uuid4().hex[:8]}",

@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from monitor.adapters.mqtt.session import Received
 from monitor.adapters.store.evidence import purge_evidence
 from monitor.config import MonitorConfig
 from monitor.contract import Topics, now_utc
@@ -30,7 +29,7 @@ from monitor.services.recorder.handlers import Handled
 from monitor.services.recorder.intake import Intake
 from monitor.services.recorder.lease import LeaseKeeper, new_instance
 from monitor.services.recorder.leave_lists import LeaveLists
-from monitor.services.recorder.link import COMPONENT, RecorderLink
+from monitor.services.recorder.link import RecorderLink, session_name
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class Recorder:
         self.clock = clock
         self.topics = Topics(config.mqtt.topic_prefix)
         self.instance = new_instance()
-        self.session_name = f"{config.mqtt.client_id}-{COMPONENT}"
+        self.session_name = session_name(config)
         self.ready = threading.Event()
         """Set once the broker has confirmed the recorder's subscriptions (what it publishes is kept)."""
         self.collision = threading.Event()
@@ -175,9 +174,10 @@ class Recorder:
         link = RecorderLink(
             self.config,
             self.instance,
+            self.session_name,
             expected_session=expected_session,
             clock=self.clock,
-            on_message=lambda message: self._received(link, message),
+            on_message=lambda message: self.intake.put(link, message),
             on_subscribed=self._subscribed,
             on_fault=self._fault,
             collision=self.collision,
@@ -185,9 +185,6 @@ class Recorder:
         link.alerts.on_published(self.courier.on_published)
         self._link = link  # before the network thread runs: a system alert on connecting goes out through it
         link.open()
-
-    def _received(self, link: RecorderLink, message: Received) -> None:
-        self.intake.put(link, message)
 
     def _subscribed(self) -> None:
         self.lease.note_session()
@@ -208,9 +205,6 @@ class Recorder:
             link.close()
 
     # --- what goes out after the commit ---
-
-    def publish_leaves(self, windows: list[str] | None = None) -> int:
-        return self.leave_lists.publish(windows)
 
     def deliver_due_alerts(self) -> int:
         """One round of alert delivery now, waiting briefly for the broker (the demo and tests)."""

@@ -227,22 +227,39 @@ class WindowState(Payload):
     camera: Name = ""
 
 
+CAMERA_OFFLINE = "camera_offline"
+"""The kind of the alert about a camera that is out of service in duty hours (its windows unknown)."""
+
+
 class Alert(Payload):
-    """A supervisor alert on <prefix>/alerts, with a short Chinese message for people.
+    """A supervisor alert on <prefix>/alerts, with a short Chinese message for people: a newly recorded incident,
+    or (kind `camera_offline`) a camera out of service in duty hours, whose windows nobody watches.
 
     Delivery is at least once (a recorder killed between the broker's acknowledgement and its own note of
     it sends the alert again): `id` is the same on every delivery, and consumers drop an id they have seen."""
 
     id: str = Field(description="Stable id of the alert, the same on every delivery: drop repeats by it.")
-    incident_id: str
-    kind: str
-    label: str
-    window: str
-    department: str
-    staff: str | None = None
-    points: str = Field(description='Points deducted, as printed ("1", "10").')
-    started_at: AwareDatetime
+    kind: str = Field(description="The incident's kind, or camera_offline.")
+    label: str = Field(description="What happened, as people say it: 迟到, 空岗, 摄像头服务无响应 ...")
+    started_at: AwareDatetime = Field(description="When the incident began, or since when the camera is out.")
     message: str
+    incident_id: str | None = Field(default=None, description="The incident (incident alerts).")
+    window: str | None = Field(default=None, description="The incident's window (incident alerts).")
+    department: str | None = Field(default=None, description="The department charged (incident alerts).")
+    staff: str | None = None
+    points: str | None = Field(default=None, description='Points deducted, as printed ("1", "10") (incident alerts).')
+    camera: str | None = Field(default=None, description="The camera out of service (camera_offline).")
+    place: str | None = Field(default=None, description="Where that camera is, as the hall names it (camera_offline).")
+    windows: list[str] | None = Field(default=None, description="The windows it watches, now unknown (camera_offline).")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.kind == CAMERA_OFFLINE:
+            if self.camera is None or self.windows is None:
+                raise ValueError("a camera_offline alert names its camera and windows")
+        elif None in (self.incident_id, self.window, self.department, self.points):
+            raise ValueError("an incident alert names its incident, window, department and points")
+        return self
 
 
 class Rejection(Payload):
@@ -309,6 +326,27 @@ class RecorderHeartbeat(Payload):
 STALE_BEATS = 3
 """A heartbeat older than this many of its intervals means the recorder is not answering."""
 
+Liveness = Literal["live", "silent", "gone", "dark"]
+"""A camera as the recorder hears it: `live`; `silent` (its service has published nothing for the camera's
+`offline_after`); `gone` (its service's connection is lost: the last will fired, or it stopped); `dark` (its
+service answers but says the camera is offline: no video)."""
+
+
+class CameraLiveness(Payload):
+    """Retained, on <prefix>/cameras/<id>/liveness: whether a camera's service answers, as the recorder judges it
+    from what the service publishes (its status, statistics and its windows' states). While it is `silent` or
+    `gone` the recorder has marked the camera's windows `unknown` in the history, and a board shows them 未知
+    (摄像头服务无响应)."""
+
+    camera: Id
+    state: Liveness
+    heard_at: Moment | None = Field(None, description="When the recorder last heard the camera's service (its clock).")
+    since: Moment | None = Field(
+        None, description="The latest time the camera vouched for, on its own frames' clock (its last frame, a state)."
+    )
+    at: Moment = Field(description="When the recorder judged.")
+
+
 TopicKind = Literal[
     "incidents",
     "dismissals",
@@ -322,6 +360,7 @@ TopicKind = Literal[
     "window_leaves",
     "camera_status",
     "camera_stats",
+    "camera_liveness",
     "availability",
     "receipt",
     "owner",
@@ -377,6 +416,8 @@ class Topics:
                 return Addressed("camera_status", camera)
             case ["cameras", camera, "stats"]:
                 return Addressed("camera_stats", camera)
+            case ["cameras", camera, "liveness"]:
+                return Addressed("camera_liveness", camera)
             case ["availability", component]:
                 return Addressed("availability", component)
             case ["receipts", kind, record]:
@@ -406,6 +447,10 @@ class Topics:
 
     def camera_stats(self, camera: str) -> str:
         return f"{self.prefix}/cameras/{camera}/stats"
+
+    def camera_liveness(self, camera: str) -> str:
+        """Retained: whether the camera's service answers (CameraLiveness), from the recorder."""
+        return f"{self.prefix}/cameras/{camera}/liveness"
 
     def owner(self, session: str) -> str:
         """Recorder instances announcing which one holds the durable session `session` (collision detection)."""

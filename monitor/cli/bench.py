@@ -129,7 +129,8 @@ def bench_command(
     out.print(report_table(report))
     out.print(
         f"CPU naive / optimised: [bold]{report.cpu_ratio:.1f}x[/]; "
-        f"naive-tuned / optimised (gating and tiling alone): [bold]{report.tuned_ratio:.1f}x[/]"
+        f"naive-tuned / optimised (gating and tiling alone): [bold]{report.tuned_ratio:.1f}x[/]; "
+        f"evidence (clips, pictures, citizens blurred) adds [bold]{100 * report.evidence_share:+.1f}%[/] CPU"
     )
     out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)
 

@@ -20,13 +20,21 @@ from monitor.adapters.store.incidents import dismissals_for, incident_by_id, loa
 from monitor.cli import app
 from monitor.cli.context import parse_time, state
 from monitor.cli.output import out
-from monitor.contract import Receipt
+from monitor.contract import Receipt, now_utc
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
+from monitor.core.incident import describe_source
 from monitor.core.scoring import MonthScores, deductions_for, month_bounds
 from monitor.errors import InputError
 from monitor.formatting import plain
-from monitor.services.patrol import RECEIPT_WAIT, dismissal, leave_grant, patrol_incident, submit
+from monitor.services.patrol import (
+    RECEIPT_WAIT,
+    dismissal,
+    leave_grant,
+    patrol_incident,
+    seen_in_future,
+    submit,
+)
 from monitor.services.review import month_scores
 
 _R = TypeVar("_R")
@@ -73,8 +81,21 @@ def incident_add(
     ctx: typer.Context,
     window: Annotated[str, typer.Option(help="Window id, e.g. C20.")],
     kind: Annotated[str, typer.Option(help="late_arrival, empty_post, early_leave (or a configured kind).")],
-    at: Annotated[str, typer.Option(help="When (ISO 8601; hall time if no offset): arrival, or start of absence.")],
-    minutes: Annotated[int | None, typer.Option(min=0, help="Minutes late, or how long the post was empty.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="When you saw it (ISO 8601; hall time if no offset; default now). A late arrival: when the person "
+            "arrived. Otherwise: when you saw the post empty, which ends the incident. Not in the future.",
+        ),
+    ] = None,
+    minutes: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="A late arrival: how many minutes late. Otherwise: how long the post had been empty when you saw "
+            "it; the incident began that many minutes before --at.",
+        ),
+    ] = None,
     note: Annotated[str, typer.Option(help="Free text for the record.")] = "",
     correction: Annotated[
         str | None,
@@ -86,16 +107,27 @@ def incident_add(
     key: KeyOption = None,
     wait: WaitOption = RECEIPT_WAIT,
 ) -> None:
-    """Record a patrol finding (纪律巡查), signed with your key; prints its id once the recorder has it."""
+    """Record a patrol finding (纪律巡查), signed with your key; prints its id once the recorder has it.
+
+    Say it as you saw it: when, and how long. "Just now C20 had been empty for 20 minutes" is
+    `--window C20 --kind empty_post --minutes 20`: empty from 20 minutes ago until now.
+    """
     config = state(ctx).config
     if correction is not None and not correction.strip():
         raise InputError("--correction must say why the finding comes after the month's notice was issued")
     reason = correction.strip() if correction is not None else None
+    now = now_utc()
+    moment = parse_time(at, config) if at is not None else now
+    if seen_in_future(moment, config, now):
+        tz = config.hall.tz
+        raise InputError(
+            f"not recorded: --at {moment.astimezone(tz):%Y-%m-%d %H:%M} is in the future (now "
+            f"{now.astimezone(tz):%Y-%m-%d %H:%M}): give the time you saw it, at the latest now (the default)"
+        )
     signer = key_from(key)
-    moment = parse_time(at, config)
     event = valid(
         lambda: patrol_incident(
-            window=window, kind=kind, at=moment, minutes=minutes, note=note, by=signer.name, correction=reason
+            window=window, kind=kind, seen_at=moment, minutes=minutes, note=note, by=signer.name, correction=reason
         )
     )
     try:
@@ -179,7 +211,7 @@ def incident_list(
             labels.get(i.kind, i.kind),
             str(i.minutes or ""),
             plain(points.get(i.id, 0)) if not i.dismissed else "0",
-            i.source + (f"\n更正：{i.correction}" if i.correction else ""),
+            describe_source(i.source, config) + (f"\n更正：{i.correction}" if i.correction else ""),
             status,
         )
     out.print(table)

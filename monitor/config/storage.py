@@ -31,7 +31,44 @@ class EvidenceConfig(Section):
     )
     purge_every: Duration = Field(timedelta(hours=1), description="How often the recorder deletes expired evidence.")
     max_bytes: int = Field(
-        2 * 1024 * 1024, ge=1024, description="Largest evidence image the recorder keeps, in bytes; larger is refused."
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest evidence picture or clip the recorder keeps, in bytes; larger is refused.",
+    )
+    picture_every: Duration = Field(
+        timedelta(minutes=10),
+        description="While an empty post lasts, a picture of the empty seat this often (with the post's updates).",
+    )
+    pictures_max: int = Field(
+        6, ge=0, le=50, description="At most this many of those pictures per empty post (the rest is in its times)."
+    )
+    clip_before: Duration = Field(
+        timedelta(seconds=60),
+        description="An incident's evidence clip starts this long before the incident (its sampled frames).",
+    )
+    clip_after: Duration = Field(
+        timedelta(seconds=60),
+        description="…and ends this long after it; a late arrival is sent once the clip is complete. "
+        "clip_before = clip_after = 0s sends no clips.",
+    )
+    clip_width: int = Field(
+        480,
+        ge=160,
+        le=1920,
+        description="Clips are scaled down by a whole factor to at most this width (pixels) to stay small.",
+    )
+    font: str = Field(
+        "auto",
+        description="The font the pictures' Chinese labels are drawn with: a .ttc/.ttf/.otf file with Chinese "
+        'glyphs, or "auto": Noto Sans CJK SC (Debian\'s fonts-noto-cjk) or another installed CJK font. '
+        "No such font is an error.",
+    )
+    blur_citizens: bool = Field(
+        True,
+        description="Blur the citizen side (each camera's `exclusions`) and the persons standing on it in the "
+        "evidence pictures and clips themselves, before they are labelled and stored: a charge needs the seat, not "
+        "the citizens' faces. Off: kept as seen, and only the citizen side is blurred where pictures leave the "
+        "console (the notices' photos); docs/security.md, Citizens' faces.",
     )
 
 

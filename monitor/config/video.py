@@ -93,6 +93,12 @@ class SeatZoneConfig(Section):
 
 class CameraConfig(Section):
     id: str = Field(description="Camera id, used in topics and commands.")
+    name: str = Field(
+        "",
+        max_length=40,
+        description="Where the camera is, as the hall says it (A区东侧): shown wherever a camera is, on pages, "
+        "pictures and alerts. Default: the camera's id.",
+    )
     url: str = Field(
         description="RTSP/HTTP URL, a video file path (relative to the working directory), or a device index such as 0."
     )
@@ -103,7 +109,9 @@ class CameraConfig(Section):
     )
     detect_fps: float = Field(1.0, gt=0.0, le=30.0, description="Frames a second sampled for detection.")
     offline_after: Duration = Field(
-        timedelta(seconds=30), description="No frame for this long: the camera is offline (its windows unknown)."
+        timedelta(seconds=30),
+        description="No frame for this long: the camera is offline (its windows unknown). Nothing heard from its "
+        "camera service for this long: the recorder takes the service for silent and marks its windows unknown.",
     )
     reconnect_initial: Duration = Field(
         timedelta(seconds=1), description="First wait before reconnecting a lost live stream; it doubles."
@@ -137,6 +145,11 @@ class CameraConfig(Section):
         description="Polygons of the citizen side (relative [[x, y], ...]): a person standing there (box bottom "
         "inside, or half the box inside) is a citizen and occupies no seat.",
     )
+
+    @property
+    def place(self) -> str:
+        """The camera as people name it: its `name`, else its id."""
+        return self.name or self.id
 
     @field_validator("url")
     @classmethod

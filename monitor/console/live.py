@@ -8,6 +8,12 @@ change, so a page's event stream knows when to tell the browser to refresh.
 The recorder's retained heartbeat says it is alive and working. Whether it has gone silent depends on the
 clock as much as on messages (a dead recorder sends nothing), so `recorder_silence` is asked at render time,
 and the board's event stream asks it too (docs/console.md, 记录器无响应).
+
+Whether a camera's service still answers is the recorder's judgement (retained on <p>/cameras/<id>/liveness): a
+service `silent` or `gone` makes its camera offline here (摄像头服务无响应, since it was last heard), whatever
+its last status and states say. While the recorder itself is silent its judgement is stale, so the console judges
+alone, the same way, from what it hears: a camera whose service it has not heard for the camera's
+`offline_after` is offline too (`services_down`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass
 
 from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.config import MonitorConfig
-from monitor.contract import Alert, ContractError, RecorderHeartbeat, Topics, WindowState
+from monitor.contract import Alert, CameraLiveness, ContractError, RecorderHeartbeat, Topics, WindowState
 from monitor.core.board import CameraReport, WindowReport
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,9 @@ HEARTBEAT_BEATS = 2
 """Once a heartbeat has said its interval, this many intervals without one while connected mean silence."""
 SEEN_ALERTS = 1000
 """Alert ids remembered to drop repeats (alerts are delivered at least once)."""
+SERVICE_SILENT = "摄像头服务无响应"
+"""Why a camera is offline when its service does not answer (as the board and the cameras page say it)."""
+CAMERA_COMPONENT = "camera-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +54,8 @@ class RecorderSilence:
 
 
 class LiveHall:
-    """Subscribed to `<p>/windows/+/state`, `<p>/cameras/+/status|stats`, `<p>/availability/+`, the alerts
-    (each alert is a newly recorded incident) and the recorder's heartbeat."""
+    """Subscribed to `<p>/windows/+/state`, `<p>/cameras/+/status|stats|liveness`, `<p>/availability/+`, the
+    alerts (each alert is a newly recorded incident, or a camera out of service) and the recorder's heartbeat."""
 
     def __init__(self, config: MonitorConfig) -> None:
         self._config = config
@@ -58,6 +67,11 @@ class LiveHall:
         self._stats: dict[str, dict[str, object]] = {}
         self._rates: dict[str, float] = {}
         self._available: dict[str, str] = {}
+        self._liveness: dict[str, CameraLiveness] = {}
+        self._heard: dict[str, dt.datetime] = {}
+        """When the console last heard each camera's service (not a retained message): its own judgement."""
+        self._offline_after = {camera.id: camera.offline_after for camera in config.cameras}
+        self._watcher = {zone.window: camera.id for camera in config.cameras for zone in camera.windows}
         self._alerts: OrderedDict[str, None] = OrderedDict()
         self._heartbeat: RecorderHeartbeat | None = None
         self._every: float | None = None
@@ -73,6 +87,7 @@ class LiveHall:
             topics.window_state("+"),
             topics.camera_status("+"),
             topics.camera_stats("+"),
+            topics.camera_liveness("+"),
             topics.availability("+"),
             topics.alerts,
             topics.recorder_heartbeat,
@@ -118,13 +133,16 @@ class LiveHall:
         self._bump()
 
     def received(self, message: Received) -> None:
-        self.take(message.topic, message.payload)
+        self.take(message.topic, message.payload, retained=message.retain)
 
-    def take(self, topic: str, payload: bytes) -> None:
-        """One message; a malformed one is logged and ignored (it cannot stop the console)."""
+    def take(self, topic: str, payload: bytes, *, retained: bool = False) -> None:
+        """One message; a malformed one is logged and ignored (it cannot stop the console). A message that is not
+        retained says its camera's service was heard now."""
         addressed = self._topics.parse(topic)
         if addressed is None:
             return
+        if not retained:
+            self._hear(addressed.kind, addressed.subject, payload)
         try:
             match addressed.kind:
                 case "window_state":
@@ -134,6 +152,8 @@ class LiveHall:
                         self._status[addressed.subject] = (payload.decode()[:300], dt.datetime.now(dt.UTC))
                 case "camera_stats":
                     self._camera_stats(addressed.subject, payload)
+                case "camera_liveness":
+                    self._camera_liveness(addressed.subject, payload)
                 case "availability":
                     with self._lock:
                         self._available[addressed.subject] = payload.decode()[:32]
@@ -157,6 +177,31 @@ class LiveHall:
         state = WindowState.from_json(payload)
         with self._lock:
             self._windows[state.window] = WindowReport(state.state, state.since, state.camera)
+
+    def _hear(self, kind: str, subject: str, payload: bytes) -> None:
+        """A camera service spoke: its status, statistics, availability `online`, or a state of its windows."""
+        if kind in ("camera_status", "camera_stats"):
+            camera: str | None = subject
+        elif kind == "availability" and subject.startswith(CAMERA_COMPONENT) and payload == b"online":
+            camera = subject.removeprefix(CAMERA_COMPONENT)
+        elif kind == "window_state":
+            camera = self._watcher.get(subject)
+        else:
+            return
+        if camera in self._offline_after:
+            with self._lock:
+                self._heard[camera] = dt.datetime.now(dt.UTC)
+
+    def _camera_liveness(self, camera: str, payload: bytes) -> None:
+        if not payload:  # cleared
+            with self._lock:
+                self._liveness.pop(camera, None)
+            return
+        liveness = CameraLiveness.from_json(payload)
+        if liveness.camera != camera:
+            raise ValueError(f"the liveness of camera {liveness.camera!r} on the topic of camera {camera!r}")
+        with self._lock:
+            self._liveness[camera] = liveness
 
     def _new_alert(self, payload: bytes) -> bool:
         """A new incident: the board's marks of today's incidents change. An alert is delivered at least once;
@@ -226,15 +271,36 @@ class LiveHall:
         with self._lock:
             return dict(self._windows)
 
-    def cameras(self) -> dict[str, CameraReport]:
-        """Each camera that said anything; offline when its camera service's availability is offline."""
+    def services_down(self, now: dt.datetime) -> dict[str, dt.datetime | None]:
+        """The cameras whose service does not answer at `now`, with when it was last heard: as the recorder judges
+        (`silent` or `gone`), or, while the recorder is silent, as the console hears them itself (nothing for the
+        camera's `offline_after` since the console connected)."""
+        recorder_silent = self.recorder_silence(now) is not None
         with self._lock:
-            names = set(self._status) | set(self._stats)
+            if not recorder_silent:
+                return {c: v.heard_at for c, v in self._liveness.items() if v.state in ("silent", "gone")}
+            if self._connected_at is None:
+                return {}
+            down: dict[str, dt.datetime | None] = {}
+            for camera, offline_after in self._offline_after.items():
+                heard = self._heard.get(camera)
+                if now - (self._connected_at if heard is None else max(heard, self._connected_at)) > offline_after:
+                    down[camera] = heard
+            return down
+
+    def cameras(self, now: dt.datetime | None = None) -> dict[str, CameraReport]:
+        """Each camera that said anything, or whose service does not answer at `now` (default: the clock's now);
+        offline when its camera service's availability is offline, or its service does not answer."""
+        down = self.services_down(now or dt.datetime.now(dt.UTC))
+        with self._lock:
+            names = set(self._status) | set(self._stats) | set(down)
             reports: dict[str, CameraReport] = {}
             for camera in names:
                 status, at = self._status.get(camera, ("online", None))  # stats flowing: it is running
                 if self._available.get(f"camera-{camera}") == "offline":
-                    status = "offline: 视频服务未运行"
+                    status = "offline: 摄像头服务无响应"
+                if camera in down:
+                    status, at = f"offline: {SERVICE_SILENT}", down[camera]
                 stats = self._stats.get(camera, {})
                 inference = stats.get("inference_ms")
                 last_frame = stats.get("last_frame")

@@ -126,9 +126,7 @@ def check_fresh(event: IncidentEvent, by_camera: bool, rule: Freshness, tz: dt.t
             f"{rule.camera_max_age} a camera may report; a supervisor may enter it as a patrol finding"
         )
     if rule.issued_month is None and event.correction is not None:
-        raise Refused(
-            "a correction is for a month whose notice is issued; this month's is not: send it without one"
-        )
+        raise Refused("a correction is for a month whose notice is issued; this month's is not: send it without one")
     if rule.issued_month is not None and (by_camera or event.correction is None):
         raise Refused(
             f"the notice of {rule.issued_month} is issued: a finding for that month is accepted only from a "

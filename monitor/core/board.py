@@ -36,8 +36,8 @@ class WindowReport:
 
 @dataclass(frozen=True, slots=True)
 class CameraReport:
-    """A camera's retained status (`online`, or `offline: why`; offline too when its service is gone) and its
-    latest statistics."""
+    """A camera's retained status (`online`, or `offline: why`; offline too when its service is gone, or does not
+    answer: `offline: 摄像头服务无响应` since it was last heard, as the recorder judges) and its latest statistics."""
 
     status: str
     at: dt.datetime | None = None
@@ -66,6 +66,7 @@ class Tile:
     since: dt.datetime | None
     camera: str
     camera_label: str
+    """The camera by its place (`[[cameras]] name`, else its id) and whether it is on: A区东侧 在线."""
     incidents_today: int
     note: str = ""
 
@@ -103,6 +104,7 @@ def compose_board(
     calendar = WorkCalendar(config.calendar, config.duty, config.hall.tz)
     on_duty = calendar.session_at(now) is not None
     watched = {zone.window: camera.id for camera in config.cameras for zone in camera.windows}
+    places = {camera.id: camera.place for camera in config.cameras}
     rows: dict[str, list[Tile]] = {}
     counts = dict.fromkeys(STATE_LABELS, 0)
     for window in config.window_list:
@@ -123,7 +125,7 @@ def compose_board(
                 label=STATE_LABELS[state],
                 since=since,
                 camera=camera_id,
-                camera_label=_camera_label(camera_id, camera),
+                camera_label=_camera_label(places.get(camera_id, ""), camera),
                 incidents_today=incidents_today.get(window.id, 0),
                 note=note,
             )
@@ -146,9 +148,9 @@ def _state(
     return report.state, report.since, ""
 
 
-def _camera_label(camera_id: str, camera: CameraReport | None) -> str:
-    if not camera_id:
+def _camera_label(place: str, camera: CameraReport | None) -> str:
+    if not place:
         return "无摄像头"
     if camera is None:
-        return f"{camera_id} 无信号"
-    return f"{camera_id} 在线" if camera.online else f"{camera_id} 离线"
+        return f"{place} 无信号"
+    return f"{place} 在线" if camera.online else f"{place} 离线"

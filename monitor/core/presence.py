@@ -56,16 +56,10 @@ from typing import Literal
 from monitor.config.presence import PresenceConfig
 from monitor.contract import IncidentEvent, Lifecycle, PresenceState, WindowState
 from monitor.core.calendar import DutySession
+from monitor.core.evidence import PictureKind
 from monitor.core.incident import EARLY_LEAVE, EMPTY_POST, LATE_ARRIVAL
 
 Physical = Literal["present", "absent", "unknown"]
-
-# Evidence snapshot names, as sent on <prefix>/evidence/<incident>/<name>.
-LAST_SEEN = "last_seen.jpg"
-THRESHOLD = "threshold.jpg"
-RETURN = "return.jpg"
-ARRIVAL = "arrival.jpg"
-SESSION_END = "session_end.jpg"
 
 NOTE_CAMERA_DARK = "摄像头离线，空岗只计至离线时刻"
 
@@ -108,12 +102,19 @@ class StateChange:
         return WindowState(window=self.window, state=self.state, since=self.since, camera=camera)
 
 
+ShotFrame = Literal["current", "last_seen", "run_start", "period_start"]
+"""Which frame a picture is of: the frame being read; the window's last frame with the seat occupied; the first
+frame of the window's current run of equal readings (an arrival or a return, as it was dated); the window's first
+frame of its current duty period (the seat at the session start)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Shot:
-    """An evidence snapshot the worker should send: of the current frame, or of the seat's last sighting."""
+    """An evidence picture the camera should send: what it shows, and of which frame (the worker names it after
+    both, monitor.core.evidence)."""
 
-    name: str
-    frame: Literal["current", "last_seen"]
+    kind: PictureKind
+    frame: ShotFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,12 @@ class WindowMachine:
     def state(self) -> PresenceState:
         return self._reported or "unknown"
 
+    @property
+    def period_start(self) -> dt.datetime | None:
+        """When the duty period under way started; None outside duty (the worker keeps the seat's first frame of
+        each period for a late arrival's evidence)."""
+        return self._period.start if self._period is not None else None
+
     def set_leaves(self, leaves: Iterable[Leave]) -> None:
         """Replace the window's approved leave (leaves of other windows are ignored; the same list again
         changes nothing). The duty periods of the days the change touches are worked out again, and the
@@ -347,7 +354,7 @@ class WindowMachine:
         if opened is not None and (period is None or opened.started_at < period.start):
             holder = self._period_at(opened.started_at)
             ended = holder.end if holder is not None else opened.started_at
-            self._close(ended, out, shots=(Shot(SESSION_END, "current"),))
+            self._close(ended, out, shots=(Shot("session_end", "current"),))
         if period is not None:
             self._period = replace(period, start=max(period.start, current.start))
             return
@@ -361,7 +368,7 @@ class WindowMachine:
 
     def _end_period(self, period: DutyPeriod, out: list[Output]) -> None:
         if self._open is not None:
-            self._close(period.end, out, shots=(Shot(SESSION_END, "current"),))
+            self._close(period.end, out, shots=(Shot("session_end", "current"),))
         elif (
             period.closes_session
             and self._staffed
@@ -380,7 +387,7 @@ class WindowMachine:
                     started_at=left,
                     ended_at=period.end,
                     minutes=whole_minutes(period.end - left),
-                    shots=(Shot(LAST_SEEN, "last_seen"), Shot(SESSION_END, "current")),
+                    shots=(Shot("last_seen", "last_seen"), Shot("session_end", "current")),
                 )
             )
         self._period = None
@@ -437,7 +444,7 @@ class WindowMachine:
         if period is None:
             return
         if self._open is not None:
-            self._close(max(since, self._open.started_at), out, shots=(Shot(RETURN, "current"),))
+            self._close(max(since, self._open.started_at), out, shots=(Shot("return", "run_start"),))
         elif (
             not self._staffed
             and self._known_since is not None
@@ -454,7 +461,7 @@ class WindowMachine:
                     started_at=since,
                     ended_at=since,
                     minutes=whole_minutes(since - period.start),
-                    shots=(Shot(ARRIVAL, "current"),),
+                    shots=(Shot("session_start", "period_start"), Shot("arrival", "run_start")),
                 )
             )
         self._staffed = True
@@ -466,9 +473,9 @@ class WindowMachine:
             start = max(self._physical_since, period.start)
             # Any arrival confirmed from now on is dated after at - arrive_after, so after the threshold.
             if at - start >= self.config.empty_post_after + self.config.arrive_after:
-                shots = (Shot(THRESHOLD, "current"),)
-                if self._physical_since >= period.start:
-                    shots = (Shot(LAST_SEEN, "last_seen"), *shots)
+                before = Shot("last_seen", "last_seen") if self._physical_since >= period.start else None
+                # Nobody came since the period started: the seat at its start shows it.
+                shots = (before or Shot("session_start", "period_start"), Shot("threshold", "current"))
                 self._open = _Open(incident_id(self.camera, self.window, EMPTY_POST, start), start, 0, at)
                 out.append(self._change("new", at, None, shots))
         elif at - self._open.last_sent >= self.config.update_every:

@@ -57,11 +57,12 @@ def zones_picture(
             detections = Detections(detections.xyxy * factor, detections.confidence)
     picture = annotate(
         draw_grid(image) if grid else image,
-        camera=camera.id,
+        place=camera.place,
         at=dt.datetime.now(config.hall.tz),
         zones=zones_,
         exclusions=exclusions,
         detections=detections,
         readings=readings,
+        font=config.evidence.font,
     )
     return ZonesPicture(picture, width, height, readings)

@@ -15,8 +15,9 @@ Messages (docs/mqtt.md): incident events on <prefix>/incidents and evidence JPEG
 <prefix>/evidence/<incident>/<name> (QoS 1, through the outbox); the retained window state on
 <prefix>/windows/<id>/state and camera status on <prefix>/cameras/<id>/status (retained, through the
 outbox, so the last word always arrives); statistics on <prefix>/cameras/<id>/stats (QoS 0, best
-effort). The process's availability (<prefix>/availability/camera-<id>, last will "offline") comes
-from its MqttSession (monitor.adapters.mqtt.session). In: each camera's link subscribes to the approved
+effort; at least three times in the camera's `offline_after`: they are its sign of life to the recorder). The
+process's availability (<prefix>/availability/camera-<id>, last will "offline") comes from its MqttSession
+(monitor.adapters.mqtt.session). In: each camera's link subscribes to the approved
 leave of its windows (<prefix>/windows/<id>/leaves, retained, from the recorder); the loop hands each
 list to the presence machine at the start of its next round, so a window on leave shows `leave` and
 raises nothing.
@@ -90,7 +91,10 @@ class CameraLink:
                 log.warning("camera %s: the broker did not confirm the subscription to approved leave", self.camera.id)
         else:
             log.warning("camera %s: incidents wait in the outbox until the broker answers", self.camera.id)
-        self._every = self.config.presence.stats_every.total_seconds()
+        # The statistics are also the service's sign of life: the recorder takes a camera whose service has said
+        # nothing for its offline_after for silent (monitor.services.recorder.liveness), so they go out at least
+        # three times in that span.
+        self._every = min(self.config.presence.stats_every, self.camera.offline_after / 3).total_seconds()
         self._next_stats = time.monotonic() + self._every
 
     def send(self, messages: list[Message]) -> None:
@@ -126,9 +130,10 @@ class CameraLink:
 
     def stats_due(self, stats: Stats, source: FrameSource | None) -> None:
         """Publish the statistics (QoS 0, best effort), with how `source` decodes, when `[presence] stats_every`
-        has passed."""
-        if time.monotonic() >= self._next_stats:
-            self._next_stats += self._every
+        (or a third of the camera's `offline_after`, if shorter) has passed; after a stall, once."""
+        moment = time.monotonic()
+        if moment >= self._next_stats:
+            self._next_stats = max(self._next_stats + self._every, moment)
             if source is not None:
                 stats.decoding = source.decoding()
             payload = stats.payload(self.camera.id, dt.datetime.now(dt.UTC))

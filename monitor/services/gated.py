@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+
 from monitor.adapters.video.detections import Detections, Detector
 from monitor.adapters.video.detector import MotionDetector
 from monitor.adapters.video.frames import Frame, FrameSource
@@ -232,8 +234,17 @@ def gate_settings(config: DetectorConfig, *, force: bool = False) -> GateSetting
     return GateSettings(reverify=config.reverify) if config.gating or force else None
 
 
+def one_opencv_thread() -> None:
+    """OpenCV's own thread pool off: the camera loop is one thread whose OpenCV work is on small pictures (zone
+    crops, scaling a frame down for its evidence clip), where OpenCV's threads double the CPU for a few tens of
+    microseconds of wall time (docs/benchmarks.md, "Evidence"). Decoding (FFmpeg) and the detector (onnxruntime)
+    keep their own threads."""
+    cv2.setNumThreads(1)
+
+
 def tune(detector: Detector, config: DetectorConfig) -> None:
-    """Apply `[detector] threads` (0: leave onnxruntime's default)."""
+    """Apply `[detector] threads` (0: leave onnxruntime's default), with one OpenCV thread (`one_opencv_thread`)."""
+    one_opencv_thread()
     if config.threads and not limit_threads(detector, config.weights, config.threads):
         log.info(
             "[detector] threads = %d applies to .onnx weights only; %s keeps its own", config.threads, detector.name

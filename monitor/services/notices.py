@@ -11,6 +11,7 @@ files under `superseded-<year>-<number>/` and the old number in the register.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 from pathlib import Path
@@ -22,7 +23,9 @@ from monitor.adapters.documents import Images, notice_files, write_files
 from monitor.adapters.store import ledger
 from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.inputs import load_month_inputs
-from monitor.adapters.store.tables import EvidenceRow, NoticeLedgerRow
+from monitor.adapters.store.tables import EvidenceRow, IncidentRow, NoticeLedgerRow
+from monitor.adapters.video.annotate import blur_jpeg
+from monitor.adapters.video.zones import Polygon2D, exclusion_zones
 from monitor.config import MonitorConfig
 from monitor.core.notices.model import Notice
 from monitor.core.notices.monthly import MonthlyData, compose_monthly, doc_number_text
@@ -30,6 +33,8 @@ from monitor.core.notices.periods import iso_week, monthly_due, previous_month, 
 from monitor.core.notices.weekly import WeeklyData, compose_weekly, context_start, week_bounds
 from monitor.core.scoring import month_bounds
 from monitor.errors import InputError
+
+log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=30)
 """A claim whose owner has not issued it within this time may be taken over."""
@@ -117,22 +122,51 @@ def issue_date(notice: Notice) -> dt.date:
     return dt.date.fromisoformat(str(notice.figures["issued_on"]))
 
 
-def _images(engine: Engine, notice: Notice) -> Images:
+WHOLE_PICTURE: Polygon2D = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+
+
+def citizen_side(config: MonitorConfig, source: str) -> tuple[Polygon2D, ...]:
+    """What to blur in a picture of an incident from `source` before it leaves the console: its camera's
+    citizen side (`exclusions`); the whole picture when the camera is not configured (any more), since
+    where its citizens stood is then unknown."""
+    camera_id = source.removeprefix("camera:")
+    for camera in config.cameras:
+        if source.startswith("camera:") and camera.id == camera_id:
+            return exclusion_zones(camera)
+    log.warning("evidence of %r: no such camera configured, its pictures go into notices wholly blurred", source)
+    return (WHOLE_PICTURE,)
+
+
+def _images(config: MonitorConfig, engine: Engine, notice: Notice) -> Images:
+    """The notice's photos, their camera's citizen side blurred (citizens' faces go to no window: the minimum
+    needed, docs/security.md); the stored pictures keep their signed bytes. A picture that cannot be read is
+    left empty (the writers show it as unreadable), never passed on unblurred."""
     if not notice.photos:
         return {}
-    ids = sorted({p.incident_id for p in notice.photos})
+    wanted = {(p.incident_id, p.name) for p in notice.photos}
+    ids = sorted({incident_id for incident_id, _ in wanted})
     with Session(engine) as session:
+        found = session.exec(select(IncidentRow.id, IncidentRow.source).where(col(IncidentRow.id).in_(ids))).all()
+        sources = {incident_id: source for incident_id, source in found}
         rows = session.exec(
             select(EvidenceRow.incident_id, EvidenceRow.name, EvidenceRow.data).where(
-                col(EvidenceRow.incident_id).in_(ids)
+                col(EvidenceRow.incident_id).in_(ids), col(EvidenceRow.name).in_({name for _, name in wanted})
             )
         ).all()
-    return {(incident_id, name): data for incident_id, name, data in rows}
+    out: dict[tuple[str, str], bytes] = {}
+    for incident_id, name, data in rows:
+        if (incident_id, name) not in wanted:
+            continue
+        try:
+            out[(incident_id, name)] = blur_jpeg(bytes(data), citizen_side(config, sources.get(incident_id, "")))
+        except ValueError:
+            out[(incident_id, name)] = b""
+    return out
 
 
 def render(config: MonitorConfig, engine: Engine, notice: Notice) -> list[tuple[str, bytes]]:
     """The notice's files as (name, bytes), not written."""
-    return notice_files(notice, issue_date(notice), _images(engine, notice))
+    return notice_files(notice, issue_date(notice), _images(config, engine, notice))
 
 
 def write(config: MonitorConfig, notice: Notice, engine: Engine) -> list[Path]:

@@ -7,6 +7,7 @@ command reports what was recorded — not merely that the broker took the messag
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import queue
 import uuid
@@ -30,29 +31,44 @@ def patrol_incident(
     *,
     window: str,
     kind: str,
-    at: dt.datetime,
+    seen_at: dt.datetime,
     minutes: int | None,
     note: str,
     by: str,
     correction: str | None = None,
 ) -> IncidentEvent:
-    """A patrol finding (纪律巡查) by supervisor `by` as a complete incident; an absence of known length
-    has ended. `correction`: why it comes after its month's notice was issued (the recorder refuses a finding
-    for such a month without one, and the notices show it as a correction)."""
+    """A patrol finding (纪律巡查) by supervisor `by`, as a complete incident built from what a person says: when
+    it was seen and how long. A late arrival: `seen_at` is the arrival, `minutes` how late. Any other kind:
+    `seen_at` is when the post was seen empty, which ends it, and it began `minutes` before — "just now, 20
+    minutes" ran from 20 minutes ago until now (without minutes it is the moment seen, with no end).
+    `correction`: why it comes after its month's notice was issued (the recorder refuses a finding for such a
+    month without one, and the notices show it as a correction)."""
     lasted = minutes is not None and kind != LATE_ARRIVAL
+    started_at = seen_at
+    if lasted and minutes is not None:
+        # Minutes or a time beyond any calendar: the contract's bounds refuse the event below.
+        with contextlib.suppress(OverflowError):
+            started_at = seen_at - dt.timedelta(minutes=minutes)
     return IncidentEvent(
         id=f"patrol-{uuid.uuid4().hex[:12]}",
         event="new",
         kind=kind,
         window=window,
-        started_at=at,
-        ended_at=at + dt.timedelta(minutes=minutes) if lasted and minutes is not None else None,
+        started_at=started_at,
+        ended_at=seen_at if lasted else None,
         minutes=minutes,
         source=f"patrol:{by}",
         note=note,
         correction=correction,
         sent_at=now_utc(),
     )
+
+
+def seen_in_future(seen_at: dt.datetime, config: MonitorConfig, now: dt.datetime) -> bool:
+    """Whether a finding seen at `seen_at` (its end, or the arrival) lies beyond the recorder's clock tolerance
+    from `now`: the recorder refuses an incident that starts or ends in the future (core.admission.check_fresh),
+    so the console and the CLI refuse it before anything is sent, in words the person can act on."""
+    return seen_at > now + config.recorder.clock_tolerance
 
 
 def dismissal(incident_id: str, reason: str, by: str) -> Dismissal:

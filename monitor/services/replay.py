@@ -2,7 +2,8 @@
 
 The frames go through the worker's own `CameraPipeline`, so a replay finds exactly what a live
 worker would have found (same states, incidents and incident ids). Offline, the messages are
-dropped and only the incidents are kept; online, they are published through the outbox.
+dropped and only the incidents are kept; online, they are published through the outbox, and the end of the file
+is the camera going dark: its windows become unknown rather than keep their last state for ever.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def replay(
     )
     gated = GatedCamera(pipeline, gate) if gate is not None else None
     source = open_source(camera, start=start, detect_fps=camera.detect_fps)
+    last: dt.datetime | None = None
     try:
         for frame in source.frames():
             if gated is not None:
@@ -82,6 +84,10 @@ def replay(
                     publish(message)
             if progress is not None:
                 progress((frame.at - start).total_seconds())
+            last = frame.at
+        if publish is not None:  # the recording ends: the camera goes dark (windows unknown, not their last state)
+            for message in pipeline.close(last + pipeline.interval if last is not None else start):
+                publish(message)
     finally:
         source.close()
     return summarize(changes, config.hall.tz)

@@ -19,7 +19,8 @@ from monitor.adapters.store.inputs import load_month_inputs
 from monitor.adapters.store.tables import EvidenceRow, IncidentEventRow, LeaveRow
 from monitor.config import MonitorConfig
 from monitor.contract import ContractError, IncidentEvent
-from monitor.core.incident import Incident
+from monitor.core.evidence import in_order
+from monitor.core.incident import EMPTY_POST, Incident, describe_source
 from monitor.core.scoring import Deduction, EnteredScores, MonthScores, deductions_for, describe_rule, score_month
 
 REVIEW_LABELS = {"new": "待审核", "reviewed": "已审核", "dismissed": "已撤销"}
@@ -32,6 +33,8 @@ class IncidentView:
     """The kind as notices print it (迟到, 空岗)."""
     staff_points: Decimal
     department_points: Decimal
+    source: str
+    """Who found it, as people say it (视频 · A区东侧, 巡查 · 张三: monitor.core.incident.describe_source)."""
     review: str
     """new, reviewed or dismissed (REVIEW_LABELS)."""
     reviewed_by: str = ""
@@ -46,6 +49,9 @@ class IncidentView:
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     event: str
+    label: str
+    """What the event was, as the page says it: 发现, 持续 (an empty post lasting), 补充录像 (the clip that follows a
+    late arrival once filmed), 结束."""
     seq: int
     at: dt.datetime
     """The hall time the event speaks of: the start (new), start plus its minutes (update), the end (end)."""
@@ -55,6 +61,18 @@ class TimelineEntry:
     note: str
 
 
+_EVENT_LABELS = {"new": "发现", "update": "持续", "end": "结束"}
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """A picture or the clip of an incident, as the review page shows it: in time order, captioned."""
+
+    name: str
+    caption: str
+    clip: bool
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentDetail:
     view: IncidentView
@@ -62,7 +80,8 @@ class IncidentDetail:
     """This incident's deductions on both sheets (none once dismissed)."""
     rule: str
     timeline: tuple[TimelineEntry, ...]
-    evidence: tuple[str, ...]
+    evidence: tuple[EvidenceItem, ...]
+    """In time order (monitor.core.evidence)."""
     dismissed_at: dt.datetime | None
 
 
@@ -100,6 +119,7 @@ def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, 
                 label=labels.get(i.kind, i.kind),
                 staff_points=points.get((i.id, "staff"), Decimal(0)),
                 department_points=points.get((i.id, "department"), Decimal(0)),
+                source=describe_source(i.source, config),
                 review="dismissed" if dismissal else "reviewed" if review else "new",
                 reviewed_by=review.by if review else "",
                 dismissal_reason=dismissal.reason if dismissal else "",
@@ -131,14 +151,14 @@ def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -
         except ContractError:
             continue
         at = event.ended_at if event.event == "end" and event.ended_at else event.started_at
-        if event.event == "update" and event.minutes is not None:
+        if event.event == "update" and event.minutes is not None and event.kind == EMPTY_POST:
             at = event.started_at + dt.timedelta(minutes=event.minutes)
+        label = _EVENT_LABELS[event.event] if event.event != "update" or event.kind == EMPTY_POST else "补充录像"
         timeline.append(
-            TimelineEntry(row.event, row.seq, at, row.received_at, event.minutes, event.ended_at, event.note)
+            TimelineEntry(row.event, label, row.seq, at, row.received_at, event.minutes, event.ended_at, event.note)
         )
-    evidence = session.exec(
-        select(EvidenceRow.name).where(EvidenceRow.incident_id == incident_id).order_by(col(EvidenceRow.id))
-    ).all()
+    names = session.exec(select(EvidenceRow.name).where(EvidenceRow.incident_id == incident_id)).all()
+    evidence = [EvidenceItem(p.name, p.caption(config.hall.tz), p.is_clip) for p in in_order(list(names))]
     dismissal = dismissals_for(session, [incident_id]).get(incident_id)
     return IncidentDetail(
         view=view,

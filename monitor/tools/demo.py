@@ -47,10 +47,11 @@ from monitor.services.runtime import broker_for
 
 DEMO_MONTH = "2020-11"
 VIDEO_DAY = dt.date(2020, 12, 1)  # a working Tuesday after the seed month, so November stays the seed's
-# Fixture clips replayed as cameras of the seed hall: (clip, fixture camera, fixture window -> seed window).
+# Fixture clips replayed as cameras of the seed hall: (clip, fixture camera, fixture window -> seed window,
+# the camera's place as the hall names it).
 DEMO_CLIPS = (
-    ("two_windows", "cam-f09", {"F09": "A01", "F10": "A02"}),
-    ("long_absence", "cam-f03", {"F03": "B06"}),
+    ("two_windows", "cam-f09", {"F09": "A01", "F10": "A02"}, "A区东侧"),
+    ("long_absence", "cam-f03", {"F03": "B06"}, "B区西侧"),
 )
 DEMO_SUPERVISOR = "demo"
 DEMO_CAMERAS = "demo-cameras"
@@ -65,18 +66,19 @@ SEED_ISSUES = (
 )
 _TZ = dt.timezone(dt.timedelta(hours=8))
 
-# The seed's section 四: 迟到 3 人次 (应急管理局 C20, 临沂市测绘院 C29, 邮政快递 D05), 空岗 1 人次 (卫健局 C25).
+# The seed's section 四: 迟到 3 人次 (应急管理局 C20, 临沂市测绘院 C29, 邮政快递 D05), 空岗 1 人次 (卫健局 C25),
+# as the supervisor entered them: when each was seen (the arrival; the post seen empty) and the minutes.
 SEED_INCIDENTS = (
     ("seed-2020-11-c20", "late_arrival", "C20", dt.datetime(2020, 11, 4, 9, 8, tzinfo=_TZ), 8),
     ("seed-2020-11-c29", "late_arrival", "C29", dt.datetime(2020, 11, 11, 9, 15, tzinfo=_TZ), 15),
     ("seed-2020-11-d05", "late_arrival", "D05", dt.datetime(2020, 11, 19, 13, 41, tzinfo=_TZ), 11),
-    ("seed-2020-11-c25", "empty_post", "C25", dt.datetime(2020, 11, 24, 14, 10, tzinfo=_TZ), 40),
+    ("seed-2020-11-c25", "empty_post", "C25", dt.datetime(2020, 11, 24, 14, 50, tzinfo=_TZ), 40),
 )
 
 
 def demo_cameras() -> str:
-    """What the video part shows, as the demo says it: each camera and the windows it watches."""
-    seats = [f"demo-{camera_id} 看 {'、'.join(windows.values())} 窗口" for _clip, camera_id, windows in DEMO_CLIPS]
+    """What the video part shows, as the demo says it: each camera by its place and the windows it watches."""
+    seats = [f"{place}（{'、'.join(windows.values())} 窗口）" for _clip, _camera, windows, place in DEMO_CLIPS]
     return f"{len(DEMO_CLIPS)} 路摄像头：" + "；".join(seats)
 
 
@@ -84,11 +86,11 @@ def seed_events(supervisor: SigningKey) -> list[IncidentEvent]:
     """The seed month's findings, signed by the demo's supervisor."""
     return [
         supervisor.sign(
-            patrol_incident(window=window, kind=kind, at=at, minutes=minutes, note="", by=supervisor.name).model_copy(
-                update={"id": incident_id}
-            )
+            patrol_incident(
+                window=window, kind=kind, seen_at=seen_at, minutes=minutes, note="", by=supervisor.name
+            ).model_copy(update={"id": incident_id})
         )
-        for incident_id, kind, window, at, minutes in SEED_INCIDENTS
+        for incident_id, kind, window, seen_at, minutes in SEED_INCIDENTS
     ]
 
 
@@ -163,15 +165,15 @@ def import_seed_inputs(config: MonitorConfig, engine: Engine) -> None:
 
 
 def video_hall_config(config: MonitorConfig, fixture: MonitorConfig) -> MonitorConfig:
-    """The seed hall with the demo clips' cameras watching seed windows.
+    """The seed hall with the demo clips' cameras watching seed windows, named by their places there.
 
     The clips last minutes, so the fixture hall's short thresholds (and its detector) apply.
     """
     cameras = []
-    for _clip, camera_id, windows in DEMO_CLIPS:
+    for _clip, camera_id, windows, place in DEMO_CLIPS:
         camera = next(c for c in fixture.cameras if c.id == camera_id)
         zones = [z.model_copy(update={"window": windows[z.window]}) for z in camera.windows]
-        cameras.append(camera.model_copy(update={"id": f"demo-{camera_id}", "windows": zones}))
+        cameras.append(camera.model_copy(update={"id": f"demo-{camera_id}", "name": place, "windows": zones}))
     return config.model_copy(update={"cameras": cameras, "presence": fixture.presence, "detector": fixture.detector})
 
 
@@ -196,7 +198,7 @@ def replay_clips(config: MonitorConfig, clips: Path, console: Console, counted: 
     try:
         session.open()
         with Progress(console=console, transient=True) as bar:
-            for clip, camera_id, _windows in DEMO_CLIPS:
+            for clip, camera_id, _windows, _place in DEMO_CLIPS:
                 video = clips / f"{clip}.mp4"
                 truth = json.loads((clips / f"{clip}.truth.json").read_text(encoding="utf-8"))
                 first = dt.datetime.fromisoformat(truth["start"]).astimezone(config.hall.tz)

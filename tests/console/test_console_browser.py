@@ -56,6 +56,8 @@ def _login(driver, base: str, name: str) -> None:
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # Logged in once the answer has replaced the login page: a navigation before it would cancel the login.
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "form.me"), timeout=30)
 
 
 def _logout(driver) -> None:
@@ -142,10 +144,14 @@ def test_a_supervisors_day_in_the_console(tmp_path, one_broker):
             output, _ = worker.communicate(timeout=300)
         assert worker.returncode == 0, output
         assert driver.execute_script("return window.notReloaded === true;"), "the board was reloaded"
-        _wait(driver, lambda d: "空岗" in d.find_element(By.CSS_SELECTOR, f"[data-window='{WINDOW}']").text)
+        # The recording is over: the camera is dark, and C25 is 未知 — never its last state.
+        _wait(driver, lambda d: _tile_state(d, WINDOW) == "unknown", timeout=10)
+        _wait(driver, lambda d: "未知" in d.find_element(By.CSS_SELECTOR, f"[data-window='{WINDOW}']").text)
         _shot(driver, shots, "board")
 
         # Within 2 s of an MQTT message the board shows it (the bound), still without a reload.
+        topics = Topics(config.mqtt.topic_prefix)
+        publish(one_broker, topics.camera_status("cam-f11"), [b"online"], retain=True)  # the camera is back
         state = WindowState(window=WINDOW, state="present", since=dt.datetime.now(dt.UTC), camera="cam-f11")
         sent = time.monotonic()
         publish(one_broker, Topics(config.mqtt.topic_prefix).window_state(WINDOW), [state.to_json()], retain=True)
@@ -178,6 +184,13 @@ def test_a_supervisors_day_in_the_console(tmp_path, one_broker):
             driver, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", images[0])
         )
         assert driver.execute_script("return arguments[0].naturalWidth", images[0]) > 300
+        # The evidence in time order, each captioned with what it shows; the clip plays in the page.
+        captions = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".shots figcaption")]
+        assert captions[0].startswith("录像") and "上班时间 09:00:00 座位无人" in captions[1], captions
+        assert captions[-1].endswith("确认空岗"), captions
+        video = driver.find_element(By.CSS_SELECTOR, ".shots video")
+        playable = "const v = arguments[0]; return v.readyState >= 1 && !v.error && v.duration;"
+        assert _wait(driver, lambda d: d.execute_script(playable, video), timeout=30) > 0
         assert "空岗" in driver.find_element(By.TAG_NAME, "h1").text and "考核办法" in driver.page_source
         _shot(driver, shots, "review")
 

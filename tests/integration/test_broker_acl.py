@@ -286,6 +286,7 @@ ALLOWED_PUBLISHES = [
     allowed("recorder", T.window_leaves("C25"), "window-leaves"),
     allowed("recorder", T.availability("recorder"), "its-availability"),
     allowed("recorder", T.recorder_heartbeat, "its-heartbeat"),
+    allowed("recorder", T.camera_liveness("cam-03"), "camera-liveness"),
     allowed("cameras", T.incidents, "incidents"),
     allowed("cameras", T.evidence("cam-03-C25-empty_post-20201124T141000", "threshold.jpg"), "evidence"),
     allowed("cameras", T.window_state("C25"), "window-state"),
@@ -328,6 +329,7 @@ DENIED_PUBLISHES = [
     denied("cameras", T.notice("weekly"), "notices"),
     denied("cameras", T.availability("recorder"), "the-recorders-availability"),
     denied("cameras", T.availability("scheduler"), "the-schedulers-availability"),
+    denied("cameras", T.camera_liveness("cam-03"), "camera-liveness"),
     denied("supervisor", T.alerts, "alerts"),
     denied("supervisor", T.system_alerts, "system-alerts"),
     denied("supervisor", T.receipt("dismissal", "patrol-3f2a9c01d4e5"), "receipts"),
@@ -387,6 +389,10 @@ ALLOWED_SUBSCRIPTIONS = [
     reads("recorder", T.evidence("+", "+"), "evidence", "cameras", T.evidence("cam-03-C25-x", "arrival.jpg")),
     reads("recorder", T.window_state("+"), "window-states", "cameras", T.window_state("C25")),
     reads("recorder", OWNER, "its-owner-topic", "recorder"),
+    # ... and what it judges the cameras' services by (monitor/services/recorder/liveness.py, `camera_traffic`).
+    reads("recorder", T.camera_status("+"), "camera-status", "cameras", T.camera_status("cam-03")),
+    reads("recorder", T.camera_stats("+"), "camera-stats", "cameras", STATS),
+    reads("recorder", T.availability("+"), "availability", "cameras", T.availability("camera-cam-03")),
     # A camera service hands its windows' approved leave to its presence machines (monitor/services/camera.py).
     reads("cameras", T.window_leaves("+"), "window-leaves", "recorder", T.window_leaves("C25")),
     # A supervisor's command waits for its receipt; a supervisor watches the whole hall.
@@ -398,6 +404,7 @@ ALLOWED_SUBSCRIPTIONS = [
     reads("viewer", T.window_state("+"), "window-states", "cameras", T.window_state("C25")),
     reads("viewer", T.window_leaves("+"), "window-leaves", "recorder", T.window_leaves("C25")),
     reads("viewer", f"{PREFIX}/cameras/#", "camera-status", "cameras", T.camera_status("cam-03")),
+    reads("viewer", T.camera_liveness("+"), "camera-liveness", "recorder", T.camera_liveness("cam-03")),
     reads("viewer", T.alerts, "alerts", "recorder"),
     reads("viewer", T.system_alerts, "system-alerts", "recorder"),
     reads("viewer", T.recorder_heartbeat, "recorder-heartbeat", "recorder"),
@@ -423,9 +430,9 @@ def refused(role: str, topic_filter: str, what: str, writer: str, topic: str | N
 DENIED_SUBSCRIPTIONS = [
     refused("recorder", T.alerts, "alerts", "recorder"),
     refused("recorder", T.receipt("+", "+"), "receipts", "recorder", T.receipt("incident", "patrol-1")),
-    refused("recorder", f"{PREFIX}/#", "camera-status", "cameras", T.camera_status("cam-03")),
+    refused("recorder", f"{PREFIX}/#", "notices", "scheduler", T.notice("weekly")),
     refused("recorder", f"{PREFIX}/windows/#", "other-window-topics", "recorder", T.window_leaves("C25")),
-    refused("recorder", T.availability("+"), "availability", "recorder", T.availability("recorder")),
+    refused("recorder", T.camera_liveness("+"), "camera-liveness", "recorder", T.camera_liveness("cam-03")),
     refused("cameras", T.incidents, "incidents", "supervisor"),
     refused("cameras", T.dismissals, "dismissals", "supervisor"),
     refused("cameras", T.evidence("+", "+"), "evidence", "cameras", T.evidence("cam-03-C25-x", "arrival.jpg")),

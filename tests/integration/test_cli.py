@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def test_demo_then_scores_json_shows_the_seed_figures(tmp_path: Path) -> None:
     assert "卫健局" in demo.stdout and "C25" in demo.stdout and "monthly-2020-11.docx" in demo.stdout
     # The camera day: the clips' ground truth, found by the shipped detector, on the seed windows.
     assert "跳过视频部分" not in demo.stdout
-    assert "A02窗口（行政审批服务局 杜政颖）迟到3分钟，扣1分。来源：视频" in demo.stdout
+    assert "A02窗口（行政审批服务局 杜政颖）迟到3分钟，扣1分。来源：视频 · A区东侧" in demo.stdout
     assert "A01窗口（行政审批服务局 杨杰）空岗" in demo.stdout
     assert "B06窗口（人社局 李赛男）空岗" in demo.stdout
     assert "weekly-2020-W49.docx" in demo.stdout
@@ -91,7 +92,7 @@ def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
             "--kind",
             "empty_post",
             "--at",
-            "2020-11-24T14:10",
+            "2020-11-24T14:50",
             "--minutes",
             "40",
             "--note",
@@ -110,6 +111,12 @@ def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
         wait_for(lambda: recorded() is not None, what="the patrol incident")
         row = recorded()
         assert row is not None and row.source.startswith("patrol:") and row.note == "巡查发现"
+        # Seen empty at 14:50 after 40 minutes: empty from 14:10 until 14:50.
+        tz = config.hall.tz
+        assert (row.started_at.astimezone(tz), row.ended_at and row.ended_at.astimezone(tz)) == (
+            dt.datetime(2020, 11, 24, 14, 10, tzinfo=tz),
+            dt.datetime(2020, 11, 24, 14, 50, tzinfo=tz),
+        )
 
         listed = json.loads(monitor("--config", path, "incident", "list", "--month", "2020-11", "--json").stdout)
         assert [(i["id"], i["window"], i["points"], i["dismissed"]) for i in listed] == [

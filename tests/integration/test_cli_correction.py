@@ -83,7 +83,7 @@ def test_a_finding_for_an_issued_month_needs_a_correction_which_the_list_shows(t
         assert [(i["id"], i["correction"], i["points"]) for i in listed] == [(incident_id, REASON, "1")]
         table = monitor("--config", path, "incident", "list", "--month", "2020-11")
         assert table.returncode == 0, table.stderr
-        assert f"更正：{REASON}" in table.stdout and "patrol:" in table.stdout
+        assert f"更正：{REASON}" in table.stdout and "巡查 · 巡查员" in table.stdout
 
         # A dismissal, the same again (confirmed as before), then another decision (an error: the first stands).
         dismiss = ["--config", path, "incident", "dismiss", incident_id, "--key", key]
@@ -110,7 +110,7 @@ def test_an_ordinary_finding_has_no_correction(tmp_path: Path) -> None:
     finding = patrol_incident(
         window="C20",
         kind="late_arrival",
-        at=dt.datetime(2020, 11, 4, 9, 12, tzinfo=config.hall.tz),
+        seen_at=dt.datetime(2020, 11, 4, 9, 12, tzinfo=config.hall.tz),
         minutes=12,
         note="巡查发现",
         by=key.name,

@@ -32,7 +32,7 @@ def test_a_weekly_notice_from_the_store_with_evidence_and_a_dismissal(tmp_path: 
     engine = open_database(config.database.url)
     insert_incidents(engine, seed_incidents(), dismissed=("inc-a05",))
     with Session(engine) as session:
-        for name in ("last_seen.jpg", "return.jpg"):
+        for name in ("20201103T011200Z-arrival.jpg", "20201103T010000Z-session_start.jpg"):
             session.add(EvidenceRow(incident_id="inc-c20", name=name, data=_jpeg(), received_at=at("2020-11-03 09:12")))
         session.commit()
     _register()
@@ -58,7 +58,9 @@ def test_a_weekly_notice_from_the_store_with_evidence_and_a_dismissal(tmp_path: 
     doc = Document(str(folder / "weekly-2020-W45.docx"))
     assert len(doc.inline_shapes) == 2
     captions = [c.text for t in doc.tables for row in t.rows for c in row.cells]
-    assert "1. C20窗口 迟到 11月3日 09:12（1）" in "".join(captions)
+    text = "".join(captions)
+    start, arrival = "1. C20窗口 迟到 11月3日 上班时间 09:00:00 座位无人", "1. C20窗口 迟到 11月3日 09:12:00 到岗"
+    assert start in text and arrival in text and text.index(start) < text.index(arrival), "in time order"
 
 
 def _notice(path: Path, *args: str) -> Result:

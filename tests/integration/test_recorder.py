@@ -191,7 +191,7 @@ def test_alerts_reach_mqtt_in_chinese(running: tuple[MonitorConfig, Recorder]) -
         alert = Alert.from_json(alerts.payloads()[0])
         assert (
             alert.message
-            == "【纪律提醒】11月04日 09:12 C11窗口（不动产登记交易中心 尤洪粉）迟到12分钟，扣1分。来源：巡查"
+            == "【纪律提醒】11月04日 09:12 C11窗口（不动产登记交易中心 尤洪粉）迟到12分钟，扣1分。来源：巡查 · 巡查员"
         )
         assert (alert.points, alert.label) == ("1", "迟到")
     finally:
@@ -312,7 +312,7 @@ def test_evidence_is_kept_once_only_as_announced_and_purged_after_retention(
         wait_for(lambda: len(rejected.payloads()) == 4, what="four refusals")
         reasons = [Rejection.from_json(p).reason for p in rejected.payloads()]
         assert "'nobody', which is not a recorded incident" in reasons[0]
-        assert reasons[1] == "evidence is not a JPEG image"
+        assert reasons[1] == "evidence is neither a JPEG picture nor (named .mp4) an MP4 clip"
         assert "'other.jpg' is not announced by incident ev-1" in reasons[2]
         assert "more than [evidence] max_bytes" in reasons[3]
         assert count(recorder, EvidenceRow) == 1

@@ -72,9 +72,7 @@ def _check(config_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("thread", ["recorder-inbox", "recorder-alerts", "recorder-lease"])
-def test_a_dead_thread_ends_the_process_and_the_standby_takes_over(
-    tmp_path: Path, db_url: str, thread: str
-) -> None:
+def test_a_dead_thread_ends_the_process_and_the_standby_takes_over(tmp_path: Path, db_url: str, thread: str) -> None:
     with Mosquitto(tmp_path / "broker") as broker:
         config, path = hall_config(
             tmp_path, db_url=db_url, mqtt_url=broker.url, recorder={"lease": LEASE, "heartbeat": HEARTBEAT}

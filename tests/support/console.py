@@ -118,3 +118,23 @@ def browser(width: int = 1366, height: int = 900) -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+def wait_until(driver, condition, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    """Until `condition(driver)` is true; an element of the page being replaced (a navigation) is tried again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=ignored).until(condition)
+
+
+def log_in(driver, base: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Log in as `name` (a test account) through the login form, as a person does."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/login")
+    driver.find_element(By.NAME, "name").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_until(driver, lambda d: "/login" not in d.current_url, timeout=30)

@@ -25,6 +25,8 @@ from monitor.adapters.video.frames import Decoding, Frame, FrameSource
 from monitor.config import MonitorConfig
 from monitor.config.video import DetectorConfig
 from monitor.services.camera import run_cameras
+from monitor.tools.streams.encode import StreamFormat, write_stream
+from monitor.tools.streams.rtsp import PACKAGES, rtsp_server_available
 from tests.support.paths import EXTRA_WEIGHTS, VIDEOS, WEIGHTS
 from tests.support.waiting import in_background
 
@@ -136,6 +138,30 @@ class PausingSource:
     def close(self) -> None:
         self._closed.set()
         self._source.close()
+
+
+SEATED_CLIP = "long_absence"
+SEATED_WINDOW = "F03"
+SEATED = range(20, 30)
+"""Seconds of the 1 fps clip SEATED_CLIP where the truth has SEATED_WINDOW's staff member seated throughout."""
+
+
+def seated_stream(directory: Path, stream_format: StreamFormat) -> Path:
+    """SEATED of the fixture clip as a camera stream (for monitor.tools.streams.RtspServer, which loops it): each 1
+    fps picture repeated to the format's rate. Skips the test where the system Python cannot run gst-rtsp-server."""
+    if not rtsp_server_available():
+        pytest.skip(f"the system Python cannot run gst-rtsp-server (apt-get install {PACKAGES})")
+    assert any(a <= SEATED.start and SEATED.stop <= b for a, b in truth(SEATED_CLIP)["occupancy"][SEATED_WINDOW])
+    capture = cv2.VideoCapture(str(clip(f"{SEATED_CLIP}.mp4")))
+    try:
+        assert capture.get(cv2.CAP_PROP_FPS) == 1
+        capture.set(cv2.CAP_PROP_POS_FRAMES, SEATED.start)
+        pictures = [capture.read()[1] for _ in SEATED]
+    finally:
+        capture.release()
+    assert all(picture is not None for picture in pictures)
+    frames = (picture for picture in pictures for _ in range(stream_format.fps))
+    return write_stream(directory / "seated.mp4", frames, stream_format)
 
 
 @contextmanager

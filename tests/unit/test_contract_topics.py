@@ -49,6 +49,7 @@ BUILT: list[tuple[str, Addressed]] = [
     (T.window_leaves("C25"), Addressed("window_leaves", "C25")),
     (T.camera_status("cam-03"), Addressed("camera_status", "cam-03")),
     (T.camera_stats("cam-03"), Addressed("camera_stats", "cam-03")),
+    (T.camera_liveness("cam-03"), Addressed("camera_liveness", "cam-03")),
     (T.availability("recorder"), Addressed("availability", "recorder")),
     (T.receipt("incident", "patrol-0123456789ab"), Addressed("receipt", "incident", "patrol-0123456789ab")),
     (T.receipt("dismissal", "cam-x"), Addressed("receipt", "dismissal", "cam-x")),
@@ -68,8 +69,8 @@ def test_the_built_topics_are_all_different_kinds_of_address() -> None:
     assert len(set(parsed)) == len(parsed)
     assert {a.kind for a in parsed if a is not None} == {
         "incidents", "dismissals", "leaves", "alerts", "system_alerts", "rejected", "heartbeat", "evidence",
-        "window_state", "window_leaves", "camera_status", "camera_stats", "availability", "receipt", "owner",
-        "notice",
+        "window_state", "window_leaves", "camera_status", "camera_stats", "camera_liveness", "availability",
+        "receipt", "owner", "notice",
     }  # fmt: skip
 
 

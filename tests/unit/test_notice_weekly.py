@@ -39,15 +39,21 @@ def test_repeat_points_count_the_whole_month_and_tiers_apply() -> None:
 def test_a_row_as_the_clerk_writes_it() -> None:
     started = at("2021-03-17 10:00")
     ongoing = Incident("i9", "empty_post", "C1", "丁公司", started, None, 12, source="patrol:王督查")
-    notice = compose_weekly(
-        HALL, WeeklyData("2021-W11", [ongoing], {"i9": ["last_seen.jpg"]}, dt.date(2021, 3, 22), doc_number=3)
-    )
+    # Stored in any order (a clip, a picture taken while it lasted, and one from before pictures had times).
+    names = ["20210317T021200Z-threshold.jpg", "20210317T015500Z-clip.mp4", "20210317T022200Z-absent.jpg"]
+    names += ["20210317T015950Z-last_seen.jpg", "return.jpg"]
+    notice = compose_weekly(HALL, WeeklyData("2021-W11", [ongoing], {"i9": names}, dt.date(2021, 3, 22), doc_number=3))
     row = notice.tables[0].rows[1]
     # No "（未结束）", a blank name where the roster has none, both sheets' points, the source.
     assert row[1:] == ("3月17日（周三）", "10:00", "C1", "丁公司", "", "空岗", "12分钟", "3", "3", "巡查")
     assert notice.tables[0].label == "附件1" and notice.tables[0].landscape
-    # Evidence by caption, never by internal id.
-    assert [p.caption for p in notice.photos] == ["1. C1窗口 空岗 3月17日 10:00"]
+    # Evidence by caption, in time order, saying what each shows; the clip and the "still empty" pictures stay in
+    # the console.
+    assert [p.caption for p in notice.photos] == [
+        "1. C1窗口 空岗 3月17日 09:59:50 最后在岗",
+        "1. C1窗口 空岗 3月17日 10:12:00 确认空岗",
+        "1. C1窗口 空岗 3月17日 10:00 回岗",
+    ]
     assert "i9" not in notice.text and notice.doc_number == "市政办〔2021〕3号" and not notice.draft
     assert HALL.notices.weekly_rectification in notice.text
 

@@ -41,7 +41,7 @@ def test_late_arrival_dated_to_the_arrival_with_minutes_late():
     assert late.kind == "late_arrival" and late.event == "new" and late.seq == 0
     assert late.started_at == at("09:07") == late.ended_at
     assert late.minutes == 7
-    assert [s.name for s in late.shots] == ["arrival.jpg"]
+    assert [(s.kind, s.frame) for s in late.shots] == [("session_start", "period_start"), ("arrival", "run_start")]
     assert [s.state for s in states(out)] == ["off_duty", "absent", "present"]
 
 
@@ -62,8 +62,8 @@ def test_arrival_after_the_empty_post_threshold_is_an_empty_post_from_session_st
     assert new.started_at == end.started_at == at("09:00")
     assert at("09:15") <= end.started_at + dt.timedelta(minutes=new.minutes) <= at("09:16")
     assert end.ended_at == at("09:18") and end.minutes == 18 and end.seq == 1
-    assert [s.name for s in new.shots] == ["threshold.jpg"]  # nobody was seen this session: no last_seen
-    assert [s.name for s in end.shots] == ["return.jpg"]
+    assert [s.kind for s in new.shots] == ["session_start", "threshold"]  # nobody seen this session: the start
+    assert [(s.kind, s.frame) for s in end.shots] == [("return", "run_start")]
 
 
 def test_mid_session_absence_new_updates_end_with_increasing_seq():
@@ -75,7 +75,7 @@ def test_mid_session_absence_new_updates_end_with_increasing_seq():
     assert all(e.started_at == at("10:00") for e in events)
     assert events[0].minutes == 15 and events[1].minutes == 20
     assert events[-1].ended_at == at("10:32") and events[-1].minutes == 32
-    assert [s.name for s in events[0].shots] == ["last_seen.jpg", "threshold.jpg"]
+    assert [s.kind for s in events[0].shots] == ["last_seen", "threshold"]
     assert events[0].shots[0].frame == "last_seen"
 
 
@@ -187,7 +187,7 @@ def test_session_never_staffed_is_one_empty_post_from_start_to_end_and_not_an_ea
     assert events[0].event == "new" and events[-1].event == "end"
     assert events[-1].started_at == at("09:00") and events[-1].ended_at == at("12:00")
     assert events[-1].minutes == 180
-    assert [s.name for s in events[-1].shots] == ["session_end.jpg"]
+    assert [s.kind for s in events[-1].shots] == ["session_end"]
 
 
 def test_early_leave_before_end_minus_grace():
@@ -195,7 +195,7 @@ def test_early_leave_before_end_minus_grace():
     (leave,) = incidents(out)
     assert leave.kind == "early_leave" and leave.event == "new"
     assert leave.started_at == at("11:47") and leave.ended_at == at("12:00") and leave.minutes == 13
-    assert [s.name for s in leave.shots] == ["last_seen.jpg", "session_end.jpg"]
+    assert [s.kind for s in leave.shots] == ["last_seen", "session_end"]
 
 
 def test_leaving_within_the_grace_or_at_lunch_is_not_an_early_leave():

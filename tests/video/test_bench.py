@@ -131,9 +131,13 @@ def test_monitor_bench_runs_both_pipelines_on_a_tiny_hall(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
-    naive, tuned, optimised = report["modes"]
-    assert [m["mode"] for m in report["modes"]] == ["naive", "naive-tuned", "optimised"]
-    assert naive["frames"] == tuned["frames"] == optimised["frames"] == 24
+    naive, tuned, optimised, evidence = report["modes"]
+    assert [m["mode"] for m in report["modes"]] == ["naive", "naive-tuned", "optimised", "evidence"]
+    assert naive["frames"] == tuned["frames"] == optimised["frames"] == evidence["frames"] == 24
+    # The evidence mode is the optimised loop making what a live camera service makes: the same reading of the
+    # seats, and its cost reported against the optimised mode.
+    assert evidence["detector_calls"] == optimised["detector_calls"]
+    assert report["evidence_share"] == pytest.approx(evidence["cpu_seconds"] / optimised["cpu_seconds"] - 1, abs=0.002)
     for whole in (naive, tuned):
         assert whole["detector_calls"] == 24 and whole["zones_read_share"] == 1.0
     # Every zone is read on the first frames; after that the static ones are skipped.
@@ -162,7 +166,7 @@ def bench(*args: str) -> dict:
 
 def test_monitor_bench_on_h264_streams_decodes_only_what_it_samples_and_splits_the_cpu() -> None:
     report = bench("--seconds", "20", "--stream", "d1", "--gop", "25")
-    naive, _, optimised = report["modes"]
+    naive, _, optimised, _ = report["modes"]
     assert (report["stream"], report["gop"], report["transport"]) == ("d1", 25, "file")
     assert naive["decode_modes"] == ["all"] and naive["decoded_share"] == 1.0
     # A keyframe a second and a sample a second: after learning the GOP, keyframes only.
@@ -180,7 +184,7 @@ def test_monitor_bench_on_h264_streams_decodes_only_what_it_samples_and_splits_t
 
 def test_with_a_keyframe_every_two_seconds_quiet_gops_are_held_and_every_sample_still_comes() -> None:
     report = bench("--seconds", "40", "--stream", "d1", "--gop", "50")
-    naive, _, optimised = report["modes"]
+    naive, _, optimised, _ = report["modes"]
     assert optimised["decode_modes"] == ["partial"]
     # Every sample of every camera still goes through the pipeline; those of held GOPs without decoding.
     assert naive["frames"] == optimised["frames"] == 2 * 40

@@ -24,27 +24,23 @@ from pathlib import Path
 from urllib.parse import quote
 
 import av.container
-import cv2
 import pytest
 
 from monitor.adapters.video import stream
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import IncidentEvent, Topics, WindowState
 from monitor.services.camera import WATCHDOG_EVERY
-from monitor.tools.streams.encode import D1, StreamFormat, write_stream
-from monitor.tools.streams.rtsp import PACKAGES, RtspServer, rtsp_server_available
+from monitor.tools.streams.encode import D1, StreamFormat
+from monitor.tools.streams.rtsp import RtspServer
 from tests.support.config import hall_config
 from tests.support.mqtt import Mosquitto, Subscriber
-from tests.support.video import clip, running_cameras, truth
+from tests.support.video import SEATED_WINDOW, running_cameras, seated_stream
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
-CLIP = "long_absence"
 CAMERA = "cam-f03"
-WINDOW = "F03"
-SEATED = range(20, 30)
-"""Seconds of the 1 fps clip served in a loop: the truth has F03's staff member seated throughout."""
+WINDOW = SEATED_WINDOW
 FORMAT = StreamFormat(D1.width, D1.height, fps=25, gop=25)
 """A keyframe every second, as many cameras send: no longer than the sampling period (detect_fps 1), so the
 worker decodes keyframes only ("keyframes" mode), never the 24 frames between two of them."""
@@ -62,24 +58,6 @@ USER = "patrol"
 PASSWORD = "p@ss:right-7431"
 WRONG = "p@ss:wrong-9266"
 CREDENTIALS_ENV = "MONITOR_TEST_RTSP_CREDENTIALS"
-
-
-def seated_stream(directory: Path, stream_format: StreamFormat) -> Path:
-    """SEATED of the fixture clip as a camera stream: each 1 fps picture repeated to 25 fps (10 s, looped by
-    the server). Skips the module where the system Python cannot run gst-rtsp-server."""
-    if not rtsp_server_available():
-        pytest.skip(f"the system Python cannot run gst-rtsp-server (apt-get install {PACKAGES})")
-    assert any(a <= SEATED.start and SEATED.stop <= b for a, b in truth(CLIP)["occupancy"][WINDOW])
-    capture = cv2.VideoCapture(str(clip(f"{CLIP}.mp4")))
-    try:
-        assert capture.get(cv2.CAP_PROP_FPS) == 1
-        capture.set(cv2.CAP_PROP_POS_FRAMES, SEATED.start)
-        pictures = [capture.read()[1] for _ in SEATED]
-    finally:
-        capture.release()
-    assert all(picture is not None for picture in pictures)
-    frames = (picture for picture in pictures for _ in range(stream_format.fps))
-    return write_stream(directory / "seated.mp4", frames, stream_format)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.adapters.video.source import open_source
 from monitor.config import MonitorConfig
-from monitor.contract import IncidentEvent, Topics, WindowState
+from monitor.contract import Topics, WindowState
 from monitor.errors import InputError
 from monitor.services.pipeline import CameraPipeline, Message, find_camera
 from tests.support.video import clip, detector
@@ -68,30 +68,6 @@ def test_unknown_camera_or_zone_is_a_clear_error(fixture_hall: MonitorConfig) ->
     config = fixture_hall
     with pytest.raises(InputError, match="cam-f01"):
         find_camera(config, "nope")
-
-
-def test_incident_messages_carry_evidence_jpegs(fixture_hall: MonitorConfig) -> None:
-    config = fixture_hall
-    # Sampled at 0.5 fps to halve the detector's work; the thresholds hold at any rate.
-    camera = find_camera(config, "cam-f03").model_copy(update={"url": str(clip("long_absence.mp4")), "detect_fps": 0.5})
-    pipeline = CameraPipeline(config, camera, detector(), evidence=True)
-    topics = Topics(config.mqtt.topic_prefix)
-    source = open_source(camera, start=TZ_START, detect_fps=camera.detect_fps)
-    messages: list[Message] = []
-    try:
-        for frame in source.frames():
-            messages += pipeline.on_frame(frame)
-            if any(m.topic == topics.incidents and b'"end"' in m.payload for m in messages):
-                break
-    finally:
-        source.close()
-    events = [IncidentEvent.from_json(m.payload) for m in messages if m.topic == topics.incidents]
-    assert events[0].event == "new" and events[-1].event == "end"
-    assert events[0].evidence == ["last_seen.jpg", "threshold.jpg"] and events[-1].evidence == ["return.jpg"]
-    assert events[0].source == "camera:cam-f03"
-    shots = {m.topic: m.payload for m in messages if m.topic.startswith(f"{topics.prefix}/evidence/")}
-    assert set(shots) == {topics.evidence(events[0].id, n) for n in ("last_seen.jpg", "threshold.jpg", "return.jpg")}
-    assert all(p[:2] == b"\xff\xd8" for p in shots.values()), "raw JPEG bytes"
 
 
 def test_a_frame_stamped_before_a_watchdog_tick_neither_fails_nor_goes_back_in_time(

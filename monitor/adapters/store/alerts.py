@@ -20,14 +20,22 @@ def webhook_channel(name: str) -> str:
     return f"webhook:{name}"
 
 
-def queue_alert(session: Session, alert: Alert, config: AlertsConfig, now: dt.datetime) -> None:
-    """One outbox row per channel: MQTT, and each configured webhook."""
+def queue_alert(
+    session: Session, alert: Alert, config: AlertsConfig, now: dt.datetime, *, outage_id: int | None = None
+) -> None:
+    """One outbox row per channel: MQTT, and each configured webhook; of the alert's incident, or of the camera
+    outage `outage_id` (a camera alert)."""
     channels = [MQTT_CHANNEL, *(webhook_channel(w.name) for w in config.webhooks)]
     payload = alert.to_json().decode()
     for channel in channels:
         session.add(
             AlertRow(
-                incident_id=alert.incident_id, channel=channel, payload=payload, created_at=now, next_attempt_at=now
+                incident_id=alert.incident_id,
+                outage_id=outage_id,
+                channel=channel,
+                payload=payload,
+                created_at=now,
+                next_attempt_at=now,
             )
         )
 

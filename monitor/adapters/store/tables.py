@@ -1,5 +1,5 @@
-"""The store's tables. Facts only: incidents, their events, dismissals, the windows' states, the alert
-outbox, the month's imported inputs and the notice ledger.
+"""The store's tables. Facts only: incidents, their events, dismissals, the windows' states, the cameras'
+outages, the alert outbox, the month's imported inputs and the notice ledger.
 
 Deductions are not stored: scoring derives them from the standing incidents (monitor.core.scoring).
 The ledger holds one row per notice kind and period: its claim (so two schedulers never issue a
@@ -100,15 +100,39 @@ class WindowStateRow(SQLModel, table=True):
     received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class AlertRow(SQLModel, table=True):
-    """The alert outbox: written in the incident's transaction, delivered afterwards, retried."""
+class CameraOutageRow(SQLModel, table=True):
+    """A camera out of service as the recorder judged it (its service silent or gone, or its video offline), from
+    `began_at` until `ended_at`: one supervisors' alert per outage, and a recorder that takes over knows it."""
 
-    __tablename__ = "alert"
-    __table_args__ = (UniqueConstraint("incident_id", "channel", name="uq_alert_channel"),)
+    __tablename__ = "camera_outage"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
+    camera: str = Field(index=True, max_length=64)
+    state: str = Field(max_length=16, description="silent, gone or dark (monitor.contract.Liveness).")
+    began_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    heard_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    """When its service was last heard before it (the recorder's clock)."""
+    since: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    """The last time the camera vouched for, on its own clock."""
+    alerted_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    ended_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+
+
+class AlertRow(SQLModel, table=True):
+    """The alert outbox: written in the transaction of the incident (or camera outage), delivered afterwards,
+    retried."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "channel", name="uq_alert_channel"),
+        UniqueConstraint("outage_id", "channel", name="uq_alert_outage_channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str | None = Field(default=None, foreign_key="incident.id", index=True, max_length=64)
     incident: IncidentRow | None = Relationship(sa_relationship=relationship("IncidentRow"))
+    outage_id: int | None = Field(default=None, foreign_key="camera_outage.id", index=True)
+    outage: CameraOutageRow | None = Relationship(sa_relationship=relationship("CameraOutageRow"))
     channel: str = Field(max_length=80, description="mqtt, or webhook:<name>.")
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]

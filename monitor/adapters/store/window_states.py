@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import cast
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from monitor.adapters.store.tables import LeaveRow, WindowStateRow
 from monitor.contract import PresenceState, WindowState
@@ -30,6 +30,19 @@ def record_window_state(session: Session, state: WindowState, received_at: dt.da
         )
     )
     return True
+
+
+def latest_since(session: Session, windows: Iterable[str]) -> dict[str, dt.datetime]:
+    """Each window's latest stored `since` (windows without history are left out)."""
+    names = list(windows)
+    if not names:
+        return {}
+    rows = session.exec(
+        select(WindowStateRow.window, func.max(WindowStateRow.since))
+        .where(col(WindowStateRow.window).in_(names))
+        .group_by(col(WindowStateRow.window))
+    ).all()
+    return {window: since for window, since in rows if since is not None}
 
 
 def _change(row: WindowStateRow) -> StateChange:

@@ -30,7 +30,7 @@ def board_now(console: Console) -> Board:
         today = load_incidents(session, midnight, midnight + dt.timedelta(days=1))
         on_leave = {leave.window for leave in leaves_ending_after(session, now) if leave.start <= now}
     counts = Counter(i.window for i in today if not i.dismissed)
-    return compose_board(console.config, console.live.windows(), console.live.cameras(), counts, now, on_leave)
+    return compose_board(console.config, console.live.windows(), console.live.cameras(now), counts, now, on_leave)
 
 
 @router.get("/")
@@ -47,13 +47,14 @@ def tiles(request: Request, who: Viewer) -> Response:
 
 @router.get("/events")
 async def events(request: Request, who: Viewer) -> Response:
-    """Server-sent events: `data: <version>` whenever the live hall changes, or the recorder falls silent or answers
-    again (checked twice a second: silence comes with the clock, not with a message)."""
+    """Server-sent events: `data: <version>` whenever the live hall changes, or the recorder or a camera's service
+    falls silent or answers again (checked twice a second: silence comes with the clock, not with a message)."""
     console = console_of(request)
     live = console.live
 
-    def silent() -> bool:
-        return live.recorder_silence(console.now()) is not None
+    def silent() -> tuple[bool, frozenset[str]]:
+        now = console.now()
+        return live.recorder_silence(now) is not None, frozenset(live.services_down(now))
 
     async def stream() -> AsyncIterator[bytes]:
         seen, was_silent = live.version, silent()

@@ -23,7 +23,7 @@ PICTURE_TTL = 30.0
 @router.get("/cameras")
 def cameras(request: Request, who: Viewer) -> Response:
     console = console_of(request)
-    live = console.live.cameras()
+    live = console.live.cameras(console.now())
     rows = [(camera, live.get(camera.id)) for camera in console.config.cameras]
     return console.page(request, "cameras.html", {"rows": rows})
 

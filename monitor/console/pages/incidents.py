@@ -18,7 +18,7 @@ from monitor.console.context import Console, console_of
 from monitor.console.params import Day, Span, Text
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
-from monitor.services.patrol import dismissal, patrol_incident
+from monitor.services.patrol import dismissal, patrol_incident, seen_in_future
 from monitor.services.review import REVIEW_LABELS, evidence_image, incident_detail, incident_views
 
 router = APIRouter()
@@ -155,15 +155,17 @@ def dismiss(request: Request, incident_id: str, who: Supervisor) -> Response:
 
 @router.post("/patrol")
 def patrol(request: Request, who: Supervisor) -> Response:
-    """A patrol finding (纪律巡查) entered by the supervisor on the floor."""
+    """A patrol finding (纪律巡查) entered by the supervisor on the floor, as they say it: when they saw it
+    (发现时间; for a late arrival, when the person arrived) and how long (minutes empty until then, or late)."""
     console = console_of(request)
     config = console.config
+    tz = config.hall.tz
     form = request.state.form
     back = RedirectResponse("/incidents", status_code=303)
     window, kind = str(form.get("window", "")), str(form.get("kind", ""))
     record_id = str(form.get("id", ""))
     try:
-        at = dt.datetime.fromisoformat(str(form.get("at", "")))
+        seen_at = dt.datetime.fromisoformat(str(form.get("at", "")))
         minutes_text = str(form.get("minutes", "")).strip()
         minutes = int(minutes_text) if minutes_text else None
     except ValueError:
@@ -172,12 +174,26 @@ def patrol(request: Request, who: Supervisor) -> Response:
     if window not in config.window_by_id or kind not in kind_labels(console) or not record_id.startswith("patrol-"):
         console.flash(who.key, "error", "请选择窗口和违纪类型")
         return back
-    at = at if at.tzinfo else at.replace(tzinfo=config.hall.tz)
+    seen_at = seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=tz)
+    now = console.now()
+    if seen_in_future(seen_at, config, now):
+        console.flash(
+            who.key,
+            "error",
+            f"未记录：发现时间 {seen_at.astimezone(tz):%Y-%m-%d %H:%M} "
+            f"晚于现在（{now.astimezone(tz):%Y-%m-%d %H:%M}）。请填写看到时的时间，最晚为现在",
+        )
+        return back
     try:
         event = patrol_incident(
-            window=window, kind=kind, at=at, minutes=minutes, note=str(form.get("note", ""))[:500], by=who.name
+            window=window,
+            kind=kind,
+            seen_at=seen_at,
+            minutes=minutes,
+            note=str(form.get("note", ""))[:500],
+            by=who.name,
         ).model_copy(update={"id": record_id[:64]})
-        admit(event, config, WorkCalendar(config.calendar, config.duty, config.hall.tz))
+        admit(event, config, WorkCalendar(config.calendar, config.duty, tz))
     except (ValidationError, Refused) as exc:
         console.flash(who.key, "error", f"未记录：{exc}")
         return back

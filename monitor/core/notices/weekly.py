@@ -15,6 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from monitor.config import MonitorConfig
+from monitor.core.evidence import PictureKind, in_order
 from monitor.core.incident import Incident
 from monitor.core.notices.model import Block, Notice, Photo, Table
 from monitor.core.notices.monthly import chinese_date, doc_number_text, draft_marker, end_notes
@@ -22,6 +23,12 @@ from monitor.core.scoring import deductions_for
 from monitor.formatting import plain
 
 _WEEKDAYS = "一二三四五六日"
+NOTICE_PICTURES: frozenset[PictureKind | None] = frozenset(
+    {"session_start", "last_seen", "arrival", "threshold", "return", "session_end"}
+)
+"""The pictures a notice prints, in time order: those that bound the charge (the seat at the start or the last
+sighting, the arrival or the confirmation, the return or the session's end). The clip and the pictures taken
+while an empty post lasted stay in the console."""
 
 
 def week_bounds(week: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -101,10 +108,12 @@ def compose_weekly(config: MonitorConfig, data: WeeklyData) -> Notice:
                 _source(incident),
             )
         )
-        caption = f"{n}. {incident.window}窗口 {label} {local.month}月{local.day}日 {local.strftime('%H:%M')}"
-        names = data.evidence.get(incident.id, ())
-        for i, name in enumerate(names, 1):
-            photos.append(Photo(f"{caption}（{i}）" if len(names) > 1 else caption, incident.id, name))
+        caption = f"{n}. {incident.window}窗口 {label} {local.month}月{local.day}日"
+        for picture in in_order(list(data.evidence.get(incident.id, ()))):
+            if picture.kind not in NOTICE_PICTURES:
+                continue
+            when = "" if picture.at is not None else f"{local:%H:%M} "  # a name from before pictures had times
+            photos.append(Photo(f"{caption} {when}{picture.caption(tz)}", incident.id, picture.name))
         staff_list, dept_list = by_kind.setdefault(label, ([], []))
         staff_list.append(staff_points)
         dept_list.append(dept_points)

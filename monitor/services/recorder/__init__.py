@@ -18,6 +18,7 @@ One job a module:
 - link       the durable MQTT session and the owner watch, operators' alerts
 - delivery   the alert outbox, each alert once
 - leave_lists the approved leave the camera services act on
+- liveness   the cameras' liveness from what their services publish: silent ones' windows unknown, alerts
 - service    the Recorder wiring them together, its threads supervised
 """
 

@@ -166,7 +166,7 @@ class AlertCourier:
                             session.add(row)
                             log.warning(
                                 "alert %s via %s failed (attempt %d): %s",
-                                row.incident_id,
+                                row.incident_id or f"camera outage {row.outage_id}",
                                 row.channel,
                                 row.attempts,
                                 error,

@@ -53,6 +53,15 @@ from monitor.core.scoring import month_bounds, points_for
 from monitor.core.signature import Record, Unauthenticated, acting_person, authorize
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+MP4_BRAND = b"ftyp"
+"""An MP4 starts with its `ftyp` box: four bytes of size, then the box type."""
+
+
+def _content_type(name: str, payload: bytes) -> str | None:
+    """What the evidence is by its name and its first bytes: a JPEG picture or an MP4 clip; None when neither."""
+    if name.endswith(".mp4"):
+        return "video/mp4" if payload[4:8] == MP4_BRAND else None
+    return "image/jpeg" if payload.startswith(JPEG_MAGIC) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,15 +214,16 @@ def on_dismissal(ctx: Context, payload: bytes) -> Handled:
 
 
 def on_evidence(ctx: Context, payload: bytes) -> Handled:
-    """A snapshot of a recorded incident, announced (and its digest signed) by the incident's events."""
+    """A picture or clip of a recorded incident, announced (and its digest signed) by the incident's events."""
     incident_id, name = ctx.address.subject, ctx.address.name
     if len(incident_id) > 64 or len(name) > 80:
         return Handled(Status.REJECTED, "evidence topic must be <prefix>/evidence/<incident id>/<name>")
     limit = ctx.config.evidence.max_bytes
     if len(payload) > limit:
         return Handled(Status.REJECTED, f"evidence of {len(payload)} bytes: more than [evidence] max_bytes = {limit}")
-    if not payload.startswith(JPEG_MAGIC):
-        return Handled(Status.REJECTED, "evidence is not a JPEG image")
+    content_type = _content_type(name, payload)
+    if content_type is None:
+        return Handled(Status.REJECTED, "evidence is neither a JPEG picture nor (named .mp4) an MP4 clip")
     if ctx.session.get(IncidentRow, incident_id) is None:
         return Handled(Status.REJECTED, f"evidence for {incident_id!r}, which is not a recorded incident")
     names, digests = announced_evidence(ctx.session, incident_id)
@@ -221,7 +231,7 @@ def on_evidence(ctx: Context, payload: bytes) -> Handled:
         return Handled(Status.REJECTED, f"evidence {name!r} is not announced by incident {incident_id}'s events")
     if name in digests and hashlib.sha256(payload).hexdigest() != digests[name]:
         return Handled(Status.REJECTED, f"evidence {incident_id}/{name} does not match the digest its incident signed")
-    status = save_evidence(ctx.session, incident_id, name, payload, ctx.now)
+    status = save_evidence(ctx.session, incident_id, name, payload, ctx.now, content_type=content_type)
     if status is Status.CONFLICT:
         return Handled(status, f"evidence {incident_id}/{name} is kept with other bytes; these are refused")
     return Handled(status, f"evidence {incident_id}/{name} ({len(payload)} bytes)")

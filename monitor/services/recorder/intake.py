@@ -4,7 +4,7 @@ before it means redelivery, which recording is idempotent to.
 
 Each message's answer and acknowledgement is guarded on its own: whatever fails there is logged and the
 next message goes on. The same thread sends the heartbeat (<prefix>/recorder/heartbeat), so a recorder
-whose work has stopped falls silent.
+whose work has stopped falls silent, and writes the cameras' liveness (`on_tick`).
 """
 
 from __future__ import annotations
@@ -50,8 +50,12 @@ class Intake:
         stop: threading.Event,
         on_handled: Callable[[str, Handled], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
+        """`on_tick` is called with every look at the heartbeat (at least every 0.2 s), in this thread: the cameras'
+        liveness is written by the single writer too."""
         self.writer = writer
+        self._on_tick = on_tick
         self._on_batch = on_batch
         self.leave_lists = leave_lists
         self.instance = instance
@@ -74,6 +78,8 @@ class Intake:
     def run(self) -> None:
         while not self._stop.is_set():
             self.beat()
+            if self._on_tick is not None:
+                self._on_tick()
             try:
                 first = self._inbox.get(timeout=0.2)
             except queue.Empty:

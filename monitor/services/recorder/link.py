@@ -20,6 +20,7 @@ from monitor.adapters.webhooks import WebhookFailed, send_text
 from monitor.config import MonitorConfig
 from monitor.contract import SystemAlert, Topics
 from monitor.services.recorder.handlers import subscriptions
+from monitor.services.recorder.liveness import camera_traffic
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class RecorderLink:
             component=COMPONENT,
             durable=True,
             manual_ack=True,
-            subscriptions=subscriptions(self.topics),
+            subscriptions=[*subscriptions(self.topics), *camera_traffic(self.topics, (c.id for c in config.cameras))],
             on_message=on_message,
             on_connected=connected,
             on_subscribed=subscribed,

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from monitor.adapters.mqtt.session import Received
 from monitor.adapters.store.evidence import purge_evidence
 from monitor.config import MonitorConfig
 from monitor.contract import Topics, now_utc
@@ -30,6 +31,7 @@ from monitor.services.recorder.intake import Intake
 from monitor.services.recorder.lease import LeaseKeeper, new_instance
 from monitor.services.recorder.leave_lists import LeaveLists
 from monitor.services.recorder.link import RecorderLink, session_name
+from monitor.services.recorder.liveness import CameraWatch
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,18 @@ class Recorder:
         self.writer = BatchWriter(config, engine, calendar, clock, self._stop)
         self.leave_lists = LeaveLists(engine, self.topics, clock, self.link)
         self.courier = AlertCourier(config, engine, self.instance, clock, self.link)
+        self.cameras = CameraWatch(config, engine, calendar, clock, self.link)
         self.intake = Intake(
-            config, self.writer, self.leave_lists, self.instance, clock, self.link, self._stop, on_handled, on_batch
+            config,
+            self.writer,
+            self.leave_lists,
+            self.instance,
+            clock,
+            self.link,
+            self._stop,
+            on_handled,
+            on_batch,
+            on_tick=self.cameras.check,
         )
         self.lease = LeaseKeeper(
             config,
@@ -177,7 +189,7 @@ class Recorder:
             self.session_name,
             expected_session=expected_session,
             clock=self.clock,
-            on_message=lambda message: self.intake.put(link, message),
+            on_message=lambda message: self._received(link, message),
             on_subscribed=self._subscribed,
             on_fault=self._fault,
             collision=self.collision,
@@ -186,7 +198,17 @@ class Recorder:
         self._link = link  # before the network thread runs: a system alert on connecting goes out through it
         link.open()
 
+    def _received(self, link: RecorderLink, message: Received) -> None:
+        """From the network thread: a camera service's status, statistics or availability is only noted, never
+        stored (subscribed at QoS 0: nothing to acknowledge, and should a broker send one at QoS 1 it is
+        acknowledged at once, or the durable session would hold it for ever); the rest goes to the inbox."""
+        if not self.cameras.hear(message):
+            self.intake.put(link, message)
+        elif message.qos > 0:
+            link.session.ack(message)
+
     def _subscribed(self) -> None:
+        self.cameras.listen()
         self.lease.note_session()
         self.leave_lists.due.set()
         self.courier.wake.set()  # the lists go out before anything new is recorded

@@ -358,9 +358,14 @@ def bench_incidents(config: MonitorConfig, count: int, month: str, seed: int) ->
             at = session.start + dt.timedelta(minutes=minutes)
         else:
             minutes = rng.randint(5, 60)
-            at = session.start + dt.timedelta(minutes=rng.randrange(0, length - minutes))
+            at = session.start + dt.timedelta(minutes=rng.randrange(0, length - minutes) + minutes)  # seen: the end
         event = patrol_incident(
-            window=windows[n % len(windows)], kind=kind, at=at, minutes=minutes, note="基准测试 bench", by=SUPERVISOR
+            window=windows[n % len(windows)],
+            kind=kind,
+            seen_at=at,
+            minutes=minutes,
+            note="基准测试 bench",
+            by=SUPERVISOR,
         )
         yield event.model_copy(update={"id": f"bench-{n + 1:07d}"})
 

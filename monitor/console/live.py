@@ -299,8 +299,8 @@ class LiveHall:
                 status, at = self._status.get(camera, ("online", None))  # stats flowing: it is running
                 if self._available.get(f"camera-{camera}") == "offline":
                     status = "offline: 摄像头服务无响应"
-                if camera in down:
-                    status, at = f"offline: {SERVICE_SILENT}", down[camera]
+                if camera in down:  # since it was last heard; never heard: since its status came
+                    status, at = f"offline: {SERVICE_SILENT}", down[camera] or at
                 stats = self._stats.get(camera, {})
                 inference = stats.get("inference_ms")
                 last_frame = stats.get("last_frame")

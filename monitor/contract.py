@@ -379,6 +379,10 @@ class Addressed:
     """The evidence's name, or the receipt's record id."""
 
 
+CAMERA_COMPONENT = "camera-"
+"""A camera service's availability component is camera-<camera id> (`Topics.camera_component`)."""
+
+
 class Topics:
     """Topic names under one hall's prefix: built here, and parsed here (`parse`), nowhere else."""
 
@@ -431,6 +435,16 @@ class Topics:
     def availability(self, component: str) -> str:
         """Retained "online"/"offline" of one process, with an "offline" last will."""
         return f"{self.prefix}/availability/{component}"
+
+    @staticmethod
+    def camera_component(camera: str) -> str:
+        """The availability component of the service watching `camera` (each camera has its own connection)."""
+        return f"{CAMERA_COMPONENT}{camera}"
+
+    @staticmethod
+    def camera_of_component(component: str) -> str | None:
+        """The camera whose service has availability `component`; None for any other process."""
+        return component.removeprefix(CAMERA_COMPONENT) if component.startswith(CAMERA_COMPONENT) else None
 
     def window_state(self, window: str) -> str:
         return f"{self.prefix}/windows/{window}/state"

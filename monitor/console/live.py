@@ -42,7 +42,6 @@ SEEN_ALERTS = 1000
 """Alert ids remembered to drop repeats (alerts are delivered at least once)."""
 SERVICE_SILENT = "摄像头服务无响应"
 """Why a camera is offline when its service does not answer (as the board and the cameras page say it)."""
-CAMERA_COMPONENT = "camera-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +181,8 @@ class LiveHall:
         """A camera service spoke: its status, statistics, availability `online`, or a state of its windows."""
         if kind in ("camera_status", "camera_stats"):
             camera: str | None = subject
-        elif kind == "availability" and subject.startswith(CAMERA_COMPONENT) and payload == b"online":
-            camera = subject.removeprefix(CAMERA_COMPONENT)
+        elif kind == "availability" and payload == b"online":
+            camera = Topics.camera_of_component(subject)
         elif kind == "window_state":
             camera = self._watcher.get(subject)
         else:
@@ -297,8 +296,8 @@ class LiveHall:
             reports: dict[str, CameraReport] = {}
             for camera in names:
                 status, at = self._status.get(camera, ("online", None))  # stats flowing: it is running
-                if self._available.get(f"camera-{camera}") == "offline":
-                    status = "offline: 摄像头服务无响应"
+                if self._available.get(Topics.camera_component(camera)) == "offline":
+                    status = f"offline: {SERVICE_SILENT}"
                 if camera in down:  # since it was last heard; never heard: since its status came
                     status, at = f"offline: {SERVICE_SILENT}", down[camera] or at
                 stats = self._stats.get(camera, {})

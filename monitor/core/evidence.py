@@ -62,7 +62,7 @@ class Picture:
         if self.kind is None:
             return "截图"
         moment = self.at.astimezone(tz).strftime("%H:%M:%S") if self.at is not None else ""
-        return _LABELS[self.kind].format(t=moment).replace("  ", " ").strip()
+        return " ".join(_LABELS[self.kind].format(t=moment).split())  # without a time: no gap left where it was
 
 
 def picture_name(kind: PictureKind, at: dt.datetime) -> str:

@@ -69,7 +69,7 @@ class CameraLink:
     camera: CameraConfig
 
     def __post_init__(self) -> None:
-        self.component = f"camera-{self.camera.id}"
+        self.component = Topics.camera_component(self.camera.id)
         self.topics = Topics(self.config.mqtt.topic_prefix)
         self._leaves: queue.Queue[tuple[str, tuple[Leave, ...]]] = queue.Queue()
         # The session is clean: it subscribes again on every connection to the leave lists of the camera's windows.

@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY = 0.5
 """Seconds between two looks at the judgements (the single-writer thread's loop comes round every 0.2 s)."""
-CAMERA_COMPONENT = "camera-"
-"""A camera service's availability component is camera-<camera id> (monitor.services.camera.CameraLink)."""
 
 
 class Link(Protocol):
@@ -71,7 +69,7 @@ def camera_traffic(topics: Topics, cameras: Iterable[str]) -> list[tuple[str, in
         for topic in (
             topics.camera_status(camera),
             topics.camera_stats(camera),
-            topics.availability(f"{CAMERA_COMPONENT}{camera}"),
+            topics.availability(topics.camera_component(camera)),
         )
     ]
 
@@ -146,8 +144,8 @@ class CameraWatch:
                     self._watch.heard(camera, now, state.since)
             return
         if kind == "availability":
-            camera = subject.removeprefix(CAMERA_COMPONENT)
-            if subject.startswith(CAMERA_COMPONENT) and text in ("online", "offline"):
+            camera = Topics.camera_of_component(subject)
+            if camera is not None and text in ("online", "offline"):
                 with self._lock:
                     self._watch.availability(camera, text == "online", now, retained=message.retain)
             return

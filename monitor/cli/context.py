@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,3 +45,11 @@ def parse_time(text: str, config: MonitorConfig, option: str = "--at") -> dt.dat
             f"{option} {text!r}: not an ISO 8601 time such as 2020-11-03T09:12 or 2020-11-03T09:12+08:00"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)
+
+
+def checked(check: Callable[[str], str], text: str, flag: str) -> str:
+    """A period checked by the calendar (monitor.core.periods), its error prefixed with the option it came from."""
+    try:
+        return check(text)
+    except InputError as exc:
+        raise InputError(f"{flag}：{exc}") from None

@@ -15,7 +15,8 @@ from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out
 from monitor.contract import now_utc
-from monitor.core.duty_rate import DutyRates, PeriodKind, Tally, period_bounds
+from monitor.core.duty_rate import DutyRates, Tally
+from monitor.core.periods import PeriodKind, period_bounds
 from monitor.errors import InputError
 from monitor.services.duty_rate import duty_rates
 
@@ -91,7 +92,11 @@ def duty_rate(
         raise InputError("give exactly one of --day YYYY-MM-DD, --week YYYY-Www, --month YYYY-MM")
     ((kind, period),) = chosen
     config = state(ctx).config
-    _, end = period_bounds(kind, period, config.hall.tz)  # a malformed period is refused before the database opens
+    flag = {"day": "--day", "week": "--week", "month": "--month"}[kind]
+    try:  # a malformed period is refused before the database opens
+        _, end = period_bounds(kind, period, config.hall.tz)
+    except InputError as exc:
+        raise InputError(f"{flag}：{exc}") from None
     with Session(open_database(config.database.url)) as session:
         rates = duty_rates(config, session, kind, period, now=now_utc())
     if json_out:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,13 +17,14 @@ from monitor.adapters.keys import key_from
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
 from monitor.cli import app
-from monitor.cli.context import parse_time, state
+from monitor.cli.context import checked, parse_time, state
 from monitor.cli.output import out
 from monitor.contract import Receipt, now_utc
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
 from monitor.core.incident import describe_source
-from monitor.core.scoring import MonthScores, deductions_for, month_bounds
+from monitor.core.periods import check_month, month_bounds
+from monitor.core.scoring import MonthScores, deductions_for
 from monitor.errors import InputError
 from monitor.formatting import plain
 from monitor.services.patrol import (
@@ -66,14 +66,6 @@ def confirmed(receipt: Receipt) -> Receipt:
     if receipt.status in ("rejected", "conflict"):
         raise InputError(f"the recorder refused it: {receipt.detail}")
     return receipt
-
-
-def _check_month(month: str) -> str:
-    try:
-        dt.date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise InputError(f"--month {month!r}: write it as YYYY-MM, e.g. 2020-11") from None
-    return month
 
 
 @incident_app.command("add")
@@ -170,7 +162,7 @@ def incident_list(
     """List a month's incidents with their deductions and dismissals."""
     config = state(ctx).config
     tz = config.hall.tz
-    start, end = month_bounds(_check_month(month), tz)
+    start, end = month_bounds(checked(check_month, month, "--month"), tz)
     with Session(open_database(config.database.url)) as session:
         incidents = load_incidents(session, start, end)
         dismissals = dismissals_for(session, [i.id for i in incidents if i.dismissed])
@@ -319,7 +311,7 @@ def scores(
     """The month's department and staff score sheets (categories as the notice prints them)."""
     config = state(ctx).config
     with Session(open_database(config.database.url)) as session:
-        result = month_scores(session, config, _check_month(month))
+        result = month_scores(session, config, checked(check_month, month, "--month"))
     if json_out:
         typer.echo(json.dumps(scores_json(result), ensure_ascii=False, indent=2))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +13,11 @@ from sqlmodel import Session
 
 from monitor.adapters.store.database import open_database
 from monitor.cli import app
-from monitor.cli.context import state
+from monitor.cli.context import checked, state
 from monitor.cli.output import out
 from monitor.contract import now_utc
-from monitor.core.notices.periods import check_month, check_week
+from monitor.core.notices.readiness import NotReady
+from monitor.core.periods import check_month, check_week
 from monitor.errors import InputError
 from monitor.services.imports import Part, import_file
 from monitor.services.notices import (
@@ -43,7 +45,7 @@ MonthOpt = Annotated[str, typer.Option("--month", help="The month the data is fo
 
 def _import(ctx: typer.Context, part: Part, file: Path, month: str) -> None:
     config = state(ctx).config
-    check_month(month)
+    checked(check_month, month, "--month")
     with Session(open_database(config.database.url)) as session:
         result = import_file(config, session, part, month, file, str(file), now_utc())
         session.commit()
@@ -99,6 +101,15 @@ NumberOpt = Annotated[
         "--number", min=1, help="With --issue: the 文号's number from the office's register; default the next."
     ),
 ]
+ConfirmOpt = Annotated[
+    str,
+    typer.Option(
+        "--confirm",
+        metavar="理由",
+        help="With --issue: issue although inputs are missing, charges await review or a person is unknown, "
+        "for this reason (kept in the register with what was open).",
+    ),
+]
 CorrectOpt = Annotated[
     bool,
     typer.Option(
@@ -117,16 +128,29 @@ def _produce(
     issue: bool,
     number: int | None,
     correct: bool,
+    confirm: str,
 ) -> None:
     config = state(ctx).config
     day = _issued_on(date)
-    if not issue and (number is not None or correct):
-        raise InputError("--number 和 --correct 只用于印发：加 --issue")
+    if not issue and (number is not None or correct or confirm):
+        raise InputError("--number、--correct 和 --confirm 只用于印发：加 --issue")
     engine = open_database(config.database.url)
     if issue:
-        notice, paths = issue_notice(
-            config, engine, kind, period, now=now_utc(), number=number, day=day, correct=correct
-        )
+        try:
+            notice, paths = issue_notice(
+                config,
+                engine,
+                kind,
+                period,
+                now=now_utc(),
+                number=number,
+                day=day,
+                correct=correct,
+                confirm=confirm,
+                issued_by=f"系统管理员（{getpass.getuser()}）",
+            )
+        except NotReady as exc:
+            raise InputError(f"{exc}（--confirm 理由）") from None
     else:
         with Session(engine) as session:
             issued = issued_entry(session, kind, period)
@@ -151,8 +175,10 @@ def _produce(
         out.print(f"[green]✓[/] {notice.doc_number}，{notice.figures['issued_on']}")
     else:
         out.print("[yellow]草稿[/]：未印发，无文号（印发：加 --issue）")
-    if notice.missing:
+    if notice.missing and notice.draft:
         out.print("[yellow]草稿[/]：缺少 " + "；".join(notice.missing))
+    for warning in notice.warnings:
+        out.print(f"[yellow]注意[/]：{warning}")
     for path in paths:
         out.print(str(path))
 
@@ -166,11 +192,20 @@ def notice_monthly(
     issue: IssueOpt = False,
     number: NumberOpt = None,
     correct: CorrectOpt = False,
+    confirm: ConfirmOpt = "",
 ) -> None:
     """The monthly roll-up (区政务服务中心X月份…考核情况通报) with Attachments 1–4: a draft, or with --issue
     the issued notice."""
     _produce(
-        ctx, "monthly", check_month(month), as_json=as_json, date=date, issue=issue, number=number, correct=correct
+        ctx,
+        "monthly",
+        checked(check_month, month, "--month"),
+        as_json=as_json,
+        date=date,
+        issue=issue,
+        number=number,
+        correct=correct,
+        confirm=confirm,
     )
 
 
@@ -183,10 +218,21 @@ def notice_weekly(
     issue: IssueOpt = False,
     number: NumberOpt = None,
     correct: CorrectOpt = False,
+    confirm: ConfirmOpt = "",
 ) -> None:
     """The weekly discipline notice: every standing violation of the week, totals by kind and department;
     a draft, or with --issue the issued notice."""
-    _produce(ctx, "weekly", check_week(week), as_json=as_json, date=date, issue=issue, number=number, correct=correct)
+    _produce(
+        ctx,
+        "weekly",
+        checked(check_week, week, "--week"),
+        as_json=as_json,
+        date=date,
+        issue=issue,
+        number=number,
+        correct=correct,
+        confirm=confirm,
+    )
 
 
 @app.command("scheduler")

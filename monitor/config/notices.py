@@ -74,7 +74,15 @@ class NoticesConfig(Section):
         description="The document number (文号); fields {year} (year of issue) and {number} (counter).",
     )
     doc_number_start: int = Field(
-        1, ge=1, description="First number of a year's counter; later notices of the year count on from the ledger."
+        1,
+        ge=1,
+        description="The first number of every year's register of 文号 (normally 1); later notices of the year "
+        "count on from the register.",
+    )
+    doc_number_from: dict[int, int] = Field(
+        default_factory=dict,
+        description="Years whose register does not start at doc_number_start, with their first number: e.g. "
+        "{ 2020 = 16 } when the office gave 1–15 by hand before this installation numbered its notices.",
     )
     addressees: str = Field(
         "区直有关部门、上级驻区有关单位，中心各窗口",
@@ -85,12 +93,16 @@ class NoticesConfig(Section):
         description="Monthly title; fields {hall} (hall name), {year}, {month} (1-12).",
     )
     weekly_title: str = Field(
-        "{hall}{year}年第{week}周工作纪律情况通报",
-        description="Weekly title; fields {hall}, {year} (ISO year), {week} (ISO week number).",
+        "{hall}{span}工作纪律情况通报",
+        description="Weekly title; fields {hall} and {span}, the week as a hall says it (2020年11月2日至11月8日).",
     )
     weekly_rectification: str = Field(
-        "请相关派驻部门督促窗口工作人员立即整改，严格遵守中心工作纪律，并于下周一前将整改情况报中心办公室。",
-        description="The rectification demanded at the end of a weekly notice with violations (整改要求).",
+        "请相关派驻部门督促窗口工作人员立即整改，严格遵守中心工作纪律，并于{deadline}前将整改情况报中心办公室。",
+        description="The rectification demanded at the end of a weekly notice with violations (整改要求); field "
+        "{deadline}, the date it is due (rectification_days after the issue date, e.g. 11月16日).",
+    )
+    rectification_days: int = Field(
+        7, ge=1, le=60, description="Days after a weekly notice's issue date by which the rectification is reported."
     )
     rules_title: str = Field(
         "《派驻部门窗口及工作人员考核办法》", description="The assessment rules' title as section 一 cites them."
@@ -123,3 +135,8 @@ class NoticesConfig(Section):
     top_volume: int = Field(10, ge=1, description="How many departments section 二 names by case volume.")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="When notices are issued.")
     publish_webhooks: bool = Field(True, description="Post each issued notice's summary to the alert webhooks.")
+
+    def first_number(self, year: int) -> int:
+        """Where `year`'s register of 文号 starts: each year afresh at doc_number_start, unless doc_number_from
+        names the year."""
+        return self.doc_number_from.get(year, self.doc_number_start)

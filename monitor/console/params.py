@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, get_args
 
 from fastapi import Query
 from pydantic import BeforeValidator
+
+from monitor.core.periods import PeriodKind
 
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2099, 12, 31)
@@ -25,7 +27,6 @@ MAX_PAGE = 100_000
 TEXT_LENGTH = 64
 """The longest free-text filter (an account name, an action, a department)."""
 
-SpanName = Literal["day", "week", "month"]
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -41,6 +42,8 @@ LABELS = {
     "action": "操作",
     "department": "部门",
     "state": "状态",
+    "number": "文号",
+    "reason": "确认理由",
 }
 """What the error page calls each parameter."""
 
@@ -128,7 +131,7 @@ Day = Annotated[dt.date | None, BeforeValidator(check_day), Query()]
 """A day (YYYY-MM-DD); None (today) when absent or empty."""
 Month = Annotated[str | None, BeforeValidator(check_month), Query()]
 """A month (YYYY-MM); None (this month) when absent or empty."""
-Span = Annotated[SpanName, one_of(("day", "week", "month"), "month", "范围"), Query()]
+Span = Annotated[PeriodKind, one_of(get_args(PeriodKind), "month", "范围"), Query()]
 """Day, week or month; month when absent or empty."""
 Text = Annotated[str, Query(max_length=TEXT_LENGTH)]
 """A free-text filter, at most TEXT_LENGTH characters."""

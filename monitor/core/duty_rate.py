@@ -18,28 +18,18 @@ watched longer weighs more), as is the hall's total.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
-from zoneinfo import ZoneInfo
 
 from monitor.config import MonitorConfig
 from monitor.core.calendar import DutySession, WorkCalendar
-from monitor.core.notices.periods import check_month, check_week
-from monitor.core.notices.weekly import week_bounds
+from monitor.core.periods import Span
 from monitor.core.presence import DutyPeriod, Leave, StateChange, duty_periods
-from monitor.core.scoring import month_bounds
-from monitor.errors import InputError
 
-PeriodKind = Literal["day", "week", "month"]
 OBSERVED = frozenset({"present", "absent"})
 """States in which the window is observed; any other state (unknown, off_duty, leave) is not."""
 STAFFED = "present"
 ZERO = dt.timedelta(0)
-
-Span = tuple[dt.datetime, dt.datetime]
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +84,6 @@ class DutyRates:
     windows: tuple[WindowRate, ...]
     departments: tuple[DepartmentRate, ...]
     total: Tally
-
-
-def period_bounds(kind: PeriodKind, period: str, tz: ZoneInfo) -> Span:
-    """A day (2020-11-04), an ISO week (2020-W45) or a month (2020-11) as [start, end) in the hall's timezone."""
-    if kind == "week":
-        return week_bounds(check_week(period), tz)
-    if kind == "month":
-        return month_bounds(check_month(period), tz)
-    try:
-        day = dt.date.fromisoformat(period) if _DAY.match(period) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise InputError(f"--day {period!r}: write the day as YYYY-MM-DD, e.g. 2020-11-04")
-    return dt.datetime.combine(day, dt.time(), tz), dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)
 
 
 def _merged(spans: Iterable[Span]) -> list[Span]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.config import DeductionConfig, MonitorConfig, SheetConfig
 from monitor.core.incident import Incident
+from monitor.core.periods import month_bounds
 from monitor.formatting import plain
 
 Sheet = Literal["staff", "department"]
@@ -63,13 +64,6 @@ class MonthScores:
     month: str
     departments: list[ScoreRow]
     staff: list[ScoreRow]
-
-
-def month_bounds(month: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """ "2020-11" -> [2020-11-01 00:00, 2020-12-01 00:00) in the hall's timezone."""
-    first = dt.date.fromisoformat(f"{month}-01")
-    after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(after, dt.time(), tz)
 
 
 def points_for(rule: DeductionConfig, minutes: int | None, occurrence: int) -> Decimal:

@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from monitor.adapters.store.window_states import leaves_between, state_history
 from monitor.config import MonitorConfig
-from monitor.core.duty_rate import DutyRates, PeriodKind, hall_duty_rates, period_bounds
+from monitor.core.duty_rate import DutyRates, hall_duty_rates
+from monitor.core.periods import PeriodKind, period_bounds
 
 
 def duty_rates_between(config: MonitorConfig, session: Session, start: dt.datetime, end: dt.datetime) -> DutyRates:

@@ -2,36 +2,43 @@
 
 A notice not issued is a draft: no 文号, marked 【草稿】, dated the day it is (or was) due unless a
 date is given; regenerating the same data gives the same bytes. Issuing (`issue_notice`, the
-CLI's `--issue`, and the scheduler) records the notice in the ledger with its 文号 from the
-office's register (entered, or the register's next) and its issue date. An issued notice keeps
-them and is not issued again; a correction (更正) gives it a new 文号 and date and keeps the old
-files under `superseded-<year>-<number>/` and the old number in the register.
+CLI's `--issue`, the console, and the scheduler) records the notice in the ledger with its 文号 from
+the office's register (entered, or the register's next) and its issue date — only once it is ready
+(`monitor.core.notices.readiness`), or when its issuer confirms the open items with a reason. An
+issued notice keeps them and is not issued again; a correction (更正) gives it a new 文号 and date and
+keeps the old files under `superseded-<year>-<number>/` beside where they were written, and the old
+number in the register.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import socket
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from monitor.adapters.documents import Images, notice_files, write_files
 from monitor.adapters.store import ledger
-from monitor.adapters.store.incidents import load_incidents
+from monitor.adapters.store.accounts import reviews_for
+from monitor.adapters.store.evidence import evidence_data, evidence_names
+from monitor.adapters.store.incidents import incident_sources, load_incidents
 from monitor.adapters.store.inputs import load_month_inputs
-from monitor.adapters.store.tables import EvidenceRow, IncidentRow, NoticeLedgerRow
+from monitor.adapters.store.tables import NoticeLedgerRow
 from monitor.adapters.video.annotate import blur_jpeg
 from monitor.adapters.video.zones import Polygon2D, exclusion_zones
 from monitor.config import MonitorConfig
+from monitor.core.notices.due import monthly_due, weekly_due
+from monitor.core.notices.frame import doc_number_text
 from monitor.core.notices.model import Notice
-from monitor.core.notices.monthly import MonthlyData, compose_monthly, doc_number_text
-from monitor.core.notices.periods import iso_week, monthly_due, previous_month, weekly_due
-from monitor.core.notices.weekly import WeeklyData, compose_weekly, context_start, week_bounds
-from monitor.core.scoring import month_bounds
+from monitor.core.notices.monthly import MonthlyData, compose_monthly
+from monitor.core.notices.readiness import NotReady, Readiness, awaiting_review
+from monitor.core.notices.weekly import WeeklyData, compose_weekly, context_start
+from monitor.core.periods import iso_week, month_bounds, period_bounds, previous_month, week_bounds
 from monitor.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -86,17 +93,9 @@ def weekly_notice(
 ) -> Notice:
     """The discipline notice of `week`: as issued, as issued now, or a draft (like `monthly_notice`)."""
     tz = config.hall.tz
-    _, end = week_bounds(week, tz)
+    start, end = week_bounds(week, tz)
     incidents = load_incidents(session, context_start(week, tz), end)
-    ids = [i.id for i in incidents]
-    evidence: dict[str, list[str]] = {}
-    if ids:
-        for incident_id, name in session.exec(
-            select(EvidenceRow.incident_id, EvidenceRow.name)
-            .where(col(EvidenceRow.incident_id).in_(ids))
-            .order_by(col(EvidenceRow.incident_id), col(EvidenceRow.name))
-        ).all():
-            evidence.setdefault(incident_id, []).append(name)
+    evidence = evidence_names(session, [i.id for i in incidents if i.started_at >= start])
     row = issued_entry(session, "weekly", week) if doc_number is None else None
     if row is not None:
         doc_number, issued_on = row.doc_number, row.issued_on
@@ -122,6 +121,23 @@ def issue_date(notice: Notice) -> dt.date:
     return dt.date.fromisoformat(str(notice.figures["issued_on"]))
 
 
+def readiness(config: MonitorConfig, engine: Engine, notice: Notice) -> Readiness:
+    """What stands between `notice` (a draft) and its 文号: its missing inputs, the charges of its period still
+    awaiting review, and its warnings."""
+    tz = config.hall.tz
+    start, end = period_bounds("week" if notice.kind == "weekly" else "month", notice.period, tz)
+    with Session(engine) as session:
+        incidents = load_incidents(session, start, end)
+        reviewed = reviews_for(session, [i.id for i in incidents])
+    return Readiness(notice.missing, awaiting_review(config, incidents, set(reviewed), tz), notice.warnings)
+
+
+def next_number(config: MonitorConfig, engine: Engine, year: int) -> int:
+    """The number the register gives next in `year`."""
+    with Session(engine) as session:
+        return ledger.next_number(session, year, config.notices.first_number(year))
+
+
 WHOLE_PICTURE: Polygon2D = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 
 
@@ -144,21 +160,13 @@ def _images(config: MonitorConfig, engine: Engine, notice: Notice) -> Images:
     if not notice.photos:
         return {}
     wanted = {(p.incident_id, p.name) for p in notice.photos}
-    ids = sorted({incident_id for incident_id, _ in wanted})
     with Session(engine) as session:
-        found = session.exec(select(IncidentRow.id, IncidentRow.source).where(col(IncidentRow.id).in_(ids))).all()
-        sources = {incident_id: source for incident_id, source in found}
-        rows = session.exec(
-            select(EvidenceRow.incident_id, EvidenceRow.name, EvidenceRow.data).where(
-                col(EvidenceRow.incident_id).in_(ids), col(EvidenceRow.name).in_({name for _, name in wanted})
-            )
-        ).all()
+        sources = incident_sources(session, sorted({incident_id for incident_id, _ in wanted}))
+        stored = evidence_data(session, wanted)
     out: dict[tuple[str, str], bytes] = {}
-    for incident_id, name, data in rows:
-        if (incident_id, name) not in wanted:
-            continue
+    for (incident_id, name), data in stored.items():
         try:
-            out[(incident_id, name)] = blur_jpeg(bytes(data), citizen_side(config, sources.get(incident_id, "")))
+            out[(incident_id, name)] = blur_jpeg(data, citizen_side(config, sources.get(incident_id, "")))
         except ValueError:
             out[(incident_id, name)] = b""
     return out
@@ -187,6 +195,20 @@ def _owner() -> str:
     return f"cli-{socket.gethostname()}-{os.getpid()}"
 
 
+def _keep_old_files(config: MonitorConfig, existing: NoticeLedgerRow) -> str:
+    """Move an issued notice's files aside before its correction replaces them, in the folder they were written
+    to (wherever the output was configured then); the folder they are kept in, or "" when none were found."""
+    folder = Path(existing.folder) if existing.folder else notice_folder(config, existing.period)
+    names = [name for name in json.loads(existing.files or "[]") if (folder / name).is_file()]
+    if not names:
+        return ""
+    kept = folder / f"superseded-{existing.doc_year}-{existing.doc_number}"
+    kept.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).replace(kept / name)
+    return str(kept)
+
+
 def issue_notice(
     config: MonitorConfig,
     engine: Engine,
@@ -197,12 +219,16 @@ def issue_notice(
     number: int | None = None,
     day: dt.date | None = None,
     correct: bool = False,
+    confirm: str = "",
+    issued_by: str = "",
 ) -> tuple[Notice, list[Path]]:
     """Issue a notice by hand: record it in the ledger with its 文号 (`number`, or the register's next)
     and date (`day`, default today in the hall's timezone), then write its files.
 
-    An issued notice is refused unless `correct` (更正): then its old files are kept under
-    `superseded-<year>-<number>/`, its old 文号 stays in the register, and it takes a new one.
+    A notice with open items (missing inputs, charges awaiting review, warnings) is refused with the list
+    (`NotReady`) unless `confirm` gives the issuer's reason, which the register keeps with the items. An issued
+    notice is refused unless `correct` (更正): then its old files are kept under `superseded-<year>-<number>/`
+    where they were written, its old 文号 stays in the register, and it takes a new one.
     """
     kind_name = KIND_NAMES[kind]
     day = day or now.astimezone(config.hall.tz).date()
@@ -212,27 +238,36 @@ def issue_notice(
     if holder is not None:
         taken = doc_number_text(config, holder.doc_year, holder.doc_number)
         raise InputError(
-            f"--number {number}：{taken} 已用于{holder.period} {KIND_NAMES.get(holder.kind, holder.kind)}"
-            f"（{holder.issued_on}印发），文号不能重复使用；换一个号，或不写 --number 取登记簿的下一个号"
+            f"文号{taken}已用于{holder.period} {KIND_NAMES.get(holder.kind, holder.kind)}"
+            f"（{holder.issued_on}印发），文号不能重复使用：换一个号，或用登记簿的下一个号"
         )
     if existing is not None and not correct:
         assert existing.doc_year is not None and existing.doc_number is not None
         issued = doc_number_text(config, existing.doc_year, existing.doc_number)
         raise InputError(
-            f"{period} {kind_name}已于{existing.issued_on}印发（{issued}），已印发的通报不再改动；"
-            "如需更正，加 --correct（原通报及其文号保留）"
+            f"{period} {kind_name}已于{existing.issued_on}印发（{issued}），已印发的通报不再改动；如需更正，按更正印发"
+            "（原通报及其文号保留）"
         )
     if existing is None and correct:
-        raise InputError(f"{period} {kind_name}尚未印发，没有可更正的通报：去掉 --correct")
-    start = config.notices.doc_number_start
+        raise InputError(f"{period} {kind_name}尚未印发，没有可更正的通报")
+    open_items = readiness(config, engine, compose(config, engine, kind, period, issued_on=day))
+    reason = confirm.strip()
+    if not open_items.ready and not reason:
+        raise NotReady(f"{period} {kind_name}", open_items)
+    issuer = ledger.Issuer(issued_by, "" if open_items.ready else open_items.confirmed(reason))
+    start = config.notices.first_number(day.year)
     if existing is not None:
-        folder = notice_folder(config, period)
-        kept = folder / f"superseded-{existing.doc_year}-{existing.doc_number}"
-        kept.mkdir(parents=True, exist_ok=True)
-        for path in sorted(folder.glob(f"{kind}-{period}.*")):
-            path.replace(kept / path.name)
         claim = ledger.correct(
-            engine, kind, period, owner=_owner(), issued_on=day, number_start=start, now=now, number=number
+            engine,
+            kind,
+            period,
+            owner=_owner(),
+            issued_on=day,
+            number_start=start,
+            now=now,
+            number=number,
+            issuer=issuer,
+            kept_in=_keep_old_files(config, existing),
         )
     else:
         claim = ledger.claim(
@@ -245,12 +280,14 @@ def issue_notice(
             now=now,
             stale_after=STALE_CLAIM,
             number=number,
+            issuer=issuer,
         )
     if claim is None:
-        raise InputError(f"{period} {kind_name}正由通报调度程序（monitor scheduler）印发：稍后再查看，不必重复印发")
+        raise InputError(f"{period} {kind_name}正由通报调度程序印发：稍后再查看，不必重复印发")
     notice = compose(config, engine, kind, period, issued_on=claim.issued_on, doc_number=claim.doc_number)
     files = write(config, notice, engine)
-    ledger.mark_generated(engine, claim.id, [p.name for p in files], notice.summary, now)
+    folder = str(notice_folder(config, period).resolve())
+    ledger.mark_generated(engine, claim.id, [p.name for p in files], notice.summary, now, folder)
     return notice, files
 
 

@@ -11,16 +11,17 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from monitor.adapters.store.accounts import reviews_for
-from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
+from monitor.adapters.store.evidence import evidence_names
+from monitor.adapters.store.incidents import dismissals_for, incident_by_id, incident_events, load_incidents
 from monitor.adapters.store.inputs import load_month_inputs
-from monitor.adapters.store.tables import EvidenceRow, IncidentEventRow, LeaveRow
 from monitor.config import MonitorConfig
 from monitor.contract import ContractError, IncidentEvent
 from monitor.core.evidence import in_order
 from monitor.core.incident import EMPTY_POST, Incident, describe_source
+from monitor.core.periods import containing, month_bounds
 from monitor.core.scoring import Deduction, EnteredScores, MonthScores, deductions_for, describe_rule, score_month
 
 REVIEW_LABELS = {"new": "待审核", "reviewed": "已审核", "dismissed": "已撤销"}
@@ -85,13 +86,6 @@ class IncidentDetail:
     dismissed_at: dt.datetime | None
 
 
-def _month_of(moment: dt.datetime, config: MonitorConfig) -> tuple[dt.datetime, dt.datetime]:
-    local = moment.astimezone(config.hall.tz)
-    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following
-
-
 def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, end: dt.datetime) -> list[IncidentView]:
     """The incidents that started in [start, end), newest first, with the points each costs.
 
@@ -100,10 +94,10 @@ def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, 
     incidents = load_incidents(session, start, end)
     months: dict[dt.datetime, list[Incident]] = {}
     for incident in incidents:
-        months.setdefault(_month_of(incident.started_at, config)[0], [])
+        months.setdefault(containing("month", incident.started_at, config.hall.tz)[0], [])
     points: dict[tuple[str, str], Decimal] = {}
     for first in months:
-        whole = load_incidents(session, *_month_of(first, config))
+        whole = load_incidents(session, *containing("month", first, config.hall.tz))
         for d in deductions_for(whole, config):
             points[(d.incident_id, d.sheet)] = points.get((d.incident_id, d.sheet), Decimal(0)) + d.points
     dismissals = dismissals_for(session, [i.id for i in incidents if i.dismissed])
@@ -132,20 +126,15 @@ def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, 
 def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -> IncidentDetail:
     """One incident for review; LookupError when it is not recorded."""
     incident = incident_by_id(session, incident_id)
-    start, end = _month_of(incident.started_at, config)
+    start, end = containing("month", incident.started_at, config.hall.tz)
     view = next(v for v in incident_views(session, config, start, end) if v.incident.id == incident_id)
     whole = load_incidents(session, start, end)
     deductions = tuple(d for d in deductions_for(whole, config) if d.incident_id == incident_id)
     day = incident.started_at.astimezone(config.hall.tz).date()
     rule_set = config.rule_set_on(day)
     rule = rule_set.deduction(incident.kind)
-    rows = session.exec(
-        select(IncidentEventRow)
-        .where(IncidentEventRow.incident_id == incident_id)
-        .order_by(col(IncidentEventRow.seq), col(IncidentEventRow.id))
-    ).all()
     timeline = []
-    for row in rows:
+    for row in incident_events(session, incident_id):
         try:
             event = IncidentEvent.from_json(row.payload)
         except ContractError:
@@ -157,8 +146,8 @@ def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -
         timeline.append(
             TimelineEntry(row.event, label, row.seq, at, row.received_at, event.minutes, event.ended_at, event.note)
         )
-    names = session.exec(select(EvidenceRow.name).where(EvidenceRow.incident_id == incident_id)).all()
-    evidence = [EvidenceItem(p.name, p.caption(config.hall.tz), p.is_clip) for p in in_order(list(names))]
+    names = evidence_names(session, [incident_id]).get(incident_id, [])
+    evidence = [EvidenceItem(p.name, p.caption(config.hall.tz), p.is_clip) for p in in_order(names)]
     dismissal = dismissals_for(session, [incident_id]).get(incident_id)
     return IncidentDetail(
         view=view,
@@ -170,24 +159,10 @@ def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -
     )
 
 
-def evidence_image(session: Session, incident_id: str, name: str) -> tuple[bytes, str] | None:
-    """An evidence snapshot's bytes and content type; None when there is none by that name."""
-    row = session.exec(
-        select(EvidenceRow).where(EvidenceRow.incident_id == incident_id, EvidenceRow.name == name)
-    ).first()
-    return (row.data, row.content_type) if row else None
-
-
 def month_scores(session: Session, config: MonitorConfig, month: str) -> MonthScores:
     """Both score sheets of a month (YYYY-MM) from its incidents and imported points."""
-    start, end = _month_of(dt.datetime.fromisoformat(f"{month}-01T12:00").replace(tzinfo=config.hall.tz), config)
+    start, end = month_bounds(month, config.hall.tz)
     incidents = load_incidents(session, start, end)
     inputs = load_month_inputs(session, config, month)
     entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
     return score_month(config, month, incidents, entered)
-
-
-def leaves_ending_after(session: Session, moment: dt.datetime) -> list[LeaveRow]:
-    """Approved leave not over at `moment`, soonest first."""
-    query = select(LeaveRow).where(LeaveRow.end > moment).order_by(col(LeaveRow.start), col(LeaveRow.window))
-    return list(session.exec(query))

@@ -6,10 +6,12 @@ ledger already holds;
 gives it its 文号, writes its files, records it, and publishes it (monitor.services.publisher).
 APScheduler (3.x, in the hall's timezone) fires at the configured times; every firing, a start-up
 and a regular poll run the same catch-up, so a missed Monday or 1st is issued as soon as a scheduler
-runs again. A notice is issued only when it is complete: a roll-up whose month's imports are missing
-is written as a draft (【草稿】, no 文号) and issued, dated that day, at the first poll after the
-imports complete it. An issued notice is never regenerated (a change needs an explicit 更正,
-`monitor notice monthly --issue --correct`). The poll also retries publications that failed.
+runs again. A notice is issued only when it is ready (monitor.core.notices.readiness): a roll-up whose
+month's imports are missing, or a notice whose period has charges still awaiting review, is written as a
+draft (【草稿】, no 文号) and issued, dated that day, at the first poll after the imports and the reviews
+complete it; no one is there to confirm open items with a reason, so the scheduler never does. An issued
+notice is never regenerated (a change needs an explicit 更正, `monitor notice monthly --issue --correct`).
+The poll also retries publications that failed.
 """
 
 from __future__ import annotations
@@ -28,23 +30,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from monitor.adapters.store import ledger
-from monitor.adapters.store.tables import NoticeLedgerRow
 from monitor.config import MonitorConfig
 from monitor.contract import now_utc
-from monitor.core.notices.due import due_notices
+from monitor.core.notices.due import due_notices, monthly_due, weekly_due
 from monitor.core.notices.message import NoticeIssued
 from monitor.core.notices.model import Notice
-from monitor.core.notices.periods import (
-    iso_week,
-    month_of,
-    monthly_due,
-    previous_month,
-    weekly_due,
-)
-from monitor.services.notices import STALE_CLAIM, compose, issue_date, write
+from monitor.core.periods import iso_week, month_of, previous_month
+from monitor.services.notices import STALE_CLAIM, compose, issue_date, notice_folder, readiness, write
 from monitor.services.publisher import BrokerAndWebhooks, Publisher
 
 log = logging.getLogger(__name__)
@@ -106,14 +101,10 @@ class NoticeScheduler:
         now = self.clock()
         today = now.astimezone(self.config.hall.tz).date()
         draft = self._compose(kind, period, issued_on=today, doc_number=None)
-        if draft.missing:
+        open_items = readiness(self.config, self.engine, draft)
+        if not open_items.ready:
             write(self.config, draft, self.engine)
-            log.info(
-                "the %s notice %s is a draft (missing: %s): issued once complete",
-                kind,
-                period,
-                "、".join(draft.missing) or "—",
-            )
+            log.info("the %s notice %s is a draft (%s): issued once ready", kind, period, "；".join(open_items.lines()))
             return None
         claim = ledger.claim(
             self.engine,
@@ -121,7 +112,7 @@ class NoticeScheduler:
             period,
             owner=self.owner,
             issued_on=today,
-            number_start=self.config.notices.doc_number_start,
+            number_start=self.config.notices.first_number(today.year),
             now=now,
             stale_after=STALE_CLAIM,
         )
@@ -129,7 +120,8 @@ class NoticeScheduler:
             return None
         notice = self._compose(kind, period, issued_on=claim.issued_on, doc_number=claim.doc_number)
         files = write(self.config, notice, self.engine)
-        ledger.mark_generated(self.engine, claim.id, [p.name for p in files], notice.summary, self.clock())
+        folder = str(notice_folder(self.config, period).resolve())
+        ledger.mark_generated(self.engine, claim.id, [p.name for p in files], notice.summary, self.clock(), folder)
         log.info("issued the %s notice %s", kind, period)
         self._publish(claim.id, self._message(notice, files))
         return files
@@ -139,11 +131,7 @@ class NoticeScheduler:
         now = self.clock()
         with Session(self.engine) as session:
             known = {kind: ledger.periods(session, kind) for kind in ("weekly", "monthly")}
-            abandoned = session.exec(
-                select(NoticeLedgerRow).where(
-                    NoticeLedgerRow.state == ledger.CLAIMED, NoticeLedgerRow.claimed_at < now - STALE_CLAIM
-                )
-            ).all()
+            abandoned = ledger.abandoned(session, now - STALE_CLAIM)
         written: list[Path] = []
         for row in abandoned:  # claimed by a scheduler that died before issuing: take it over
             written += self.issue(row.kind, row.period) or []
@@ -155,13 +143,7 @@ class NoticeScheduler:
         """Retry the publications that failed (recorded failures only: a row without an error may be
         mid-publication in another scheduler)."""
         with Session(self.engine) as session:
-            unpublished = session.exec(
-                select(NoticeLedgerRow).where(
-                    NoticeLedgerRow.state == ledger.ISSUED,
-                    NoticeLedgerRow.published_at == None,  # noqa: E711
-                    NoticeLedgerRow.last_error != "",
-                )
-            ).all()
+            unpublished = ledger.unpublished(session)
         for row in unpublished:
             assert row.id is not None
             notice = self._compose(row.kind, row.period, issued_on=row.issued_on, doc_number=row.doc_number)

@@ -28,14 +28,15 @@ from monitor.adapters.keys import read_key, write_key
 from monitor.adapters.mqtt.outbox import Outbox
 from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.adapters.passwords import hash_password
-from monitor.adapters.store.accounts import add_user
+from monitor.adapters.store.accounts import add_user, mark_reviewed
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.inputs import load_month_inputs, save_cases, save_reviews, save_scores
 from monitor.adapters.video.detector import load_detector
 from monitor.config import MonitorConfig, SignerConfig, load_config
 from monitor.contract import Alert, ContractError, IncidentEvent, Topics, now_utc
-from monitor.core.scoring import EnteredScores, MonthScores, month_bounds, score_month
+from monitor.core.periods import month_bounds
+from monitor.core.scoring import EnteredScores, MonthScores, score_month
 from monitor.core.signature import SigningKey
 from monitor.errors import MonitorError
 from monitor.services.notices import issue_notice, write_notices
@@ -56,13 +57,14 @@ DEMO_CLIPS = (
 DEMO_SUPERVISOR = "demo"
 DEMO_CAMERAS = "demo-cameras"
 # The seed month issued as the office did: each week's notice on the Monday after it, with 文号 16–19
-# from its register, then the roll-up as 〔2020〕20号 on 1 December (so section 四 reads 均已在当周进行了通报).
+# from its register, then the roll-up as 〔2020〕20号 on 17 December, the seed's own number and date (so
+# section 四 reads 均已在当周进行了通报). Every charge was reviewed before its week's notice.
 SEED_ISSUES = (
     ("weekly", "2020-W45", 16, dt.date(2020, 11, 9)),
     ("weekly", "2020-W46", 17, dt.date(2020, 11, 16)),
     ("weekly", "2020-W47", 18, dt.date(2020, 11, 23)),
     ("weekly", "2020-W48", 19, dt.date(2020, 11, 30)),
-    ("monthly", DEMO_MONTH, 20, dt.date(2020, 12, 1)),
+    ("monthly", DEMO_MONTH, 20, dt.date(2020, 12, 17)),
 )
 _TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -297,6 +299,9 @@ def run_demo(
     with Session(engine) as session:
         incidents = load_incidents(session, start, end)
         inputs = load_month_inputs(session, config, DEMO_MONTH)
+        for incident in incidents:  # reviewed by the office the next working hour, before its week's notice
+            mark_reviewed(session, incident.id, DEMO_ACCOUNT, incident.started_at + dt.timedelta(hours=1))
+        session.commit()
     entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
     sheets = [score_month(config, DEMO_MONTH, incidents, entered)]
     notices: list[Path] = []

@@ -248,6 +248,23 @@ def test_a_supervisors_day_in_the_console(tmp_path, one_broker):
         with zipfile.ZipFile(docx) as archive:
             assert "通报" in archive.read("word/document.xml").decode()
 
+        # The week's notice issued through the confirmation step, under an entered 文号 and date.
+        driver.get(f"{base}/notices?kind=weekly&period=2020-W49")
+        driver.find_element(By.CSS_SELECTOR, "a[href$='/issue']").click()
+        number = _wait(driver, lambda d: d.find_element(By.NAME, "number"))
+        assert "2020年11月30日至12月6日" in driver.page_source
+        number.clear()
+        number.send_keys("23")
+        driver.execute_script("document.querySelector(\"input[name='date']\").value = '2020-12-07'")
+        for reason in driver.find_elements(By.NAME, "reason"):  # open items (charges awaiting review) need one
+            reason.send_keys("已逐条核对")
+        _shot(driver, shots, "notice-issue")
+        driver.find_element(By.CSS_SELECTOR, "form.issue button[type=submit]").click()
+        _wait(driver, lambda d: "已印发" in d.find_element(By.CSS_SELECTOR, ".flash").text, timeout=30)
+        row = driver.find_element(By.XPATH, "//table[contains(@class,'register')]//tr[td[contains(., '〔2020〕23号')]]")
+        assert "2020年12月7日" in row.text and "2020年11月30日至12月6日" in row.text and ADMIN in row.text
+        _shot(driver, shots, "register")
+
 
 def _post_from_page(driver, action: str, fields: dict[str, str], *, with_csrf: bool) -> None:
     """Submit a form the page does not offer, as a person editing the page (or another site) would."""

@@ -244,3 +244,37 @@ def test_the_cameras_page_shows_each_cameras_picture_with_its_zones_and_its_stat
         assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
         assert picture.content[:2] == b"\xff\xd8" and len(picture.content) > 20_000
         assert viewer.get("/cameras/no-such/zones.jpg").status_code == 404
+
+
+def test_issuing_is_a_confirmation_step_and_the_register_lists_what_was_issued(hall):
+    """印发 shows the 文号 and date to confirm and what is open; with a charge awaiting review it issues only with
+    a reason, which the register keeps, with who issued it and the files."""
+    with running_console(hall) as base:
+        supervisor = logged_in(base, SUPERVISOR)
+        _patrol(supervisor)  # 4 November 09:08, C20 late: awaiting review
+        admin = logged_in(base, ADMIN)
+        confirm = admin.get("/notices/weekly/2020-W45/issue")
+        assert confirm.status_code == 200
+        assert "待审核：11月4日09:08 C20窗口迟到" in confirm.text and "2020年11月2日至11月8日" in confirm.text
+        assert "monitor " not in confirm.text and "--" not in confirm.text.replace("<!--", "")
+        form = {"csrf": form_token(confirm.text), "kind": "weekly", "period": "2020-W45"}
+        form |= {"number": "5", "date": "2020-11-09"}
+        refused = admin.post("/notices/issue", data=form)
+        assert refused.status_code == 400 and "请写明确认理由" in refused.text
+        assert "尚未印发任何通报" in admin.get("/notices/register").text
+        issued = admin.post("/notices/issue", data=form | {"reason": "督查室已电话核实，先行通报"})
+        assert issued.status_code == 303 and issued.headers["location"] == "/notices/register"
+        register = admin.get("/notices/register").text
+        assert "临东政管办发〔2020〕5号" in register and "2020年11月9日" in register
+        assert "2020年11月2日至11月8日" in register and ADMIN in register
+        assert "待审核：11月4日09:08 C20窗口迟到。确认理由：督查室已电话核实，先行通报" in register
+        link = re.search(r'href="(/notices/register/2020/5/[^"]+\.docx)"', register).group(1)
+        document = admin.get(link)
+        assert document.status_code == 200 and document.content.startswith(b"PK")
+        assert admin.get("/notices/register/2020/5/..%2Fmonitor.db").status_code == 404
+        # Issued once: the step is not offered again.
+        again = admin.get("/notices/weekly/2020-W45/issue")
+        assert again.status_code == 303 or "已印发" in again.text
+    with Session(open_database(hall.database.url)) as session:
+        entry = session.exec(select(AuditRow).where(AuditRow.action == "issue", AuditRow.outcome == "ok")).one()
+    assert "确认理由：督查室已电话核实，先行通报" in entry.detail and entry.target == "2020年11月2日至11月8日周通报"

@@ -48,6 +48,9 @@ def test_demo_then_scores_json_shows_the_seed_figures(tmp_path: Path) -> None:
     assert "A01窗口（行政审批服务局 杨杰）空岗" in demo.stdout
     assert "B06窗口（人社局 李赛男）空岗" in demo.stdout
     assert "weekly-2020-W49.docx" in demo.stdout
+    # November issued as the office did: the seed's own 文号 and date, every charge reviewed before its notice.
+    november = (tmp_path / "demo" / "notices" / "2020-11" / "monthly-2020-11.md").read_text(encoding="utf-8")
+    assert "临东政管办发〔2020〕20号" in november and "2020年12月17日" in november and "草稿" not in november
     _, path = hall_config(tmp_path, db_url=f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     result = monitor("--config", str(path), "scores", "--month", "2020-11", "--json")
     assert result.returncode == 0, result.stderr
@@ -165,7 +168,7 @@ def test_patrol_add_list_dismiss(tmp_path: Path, broker_url: str) -> None:
             id="no-broker",
         ),
         pytest.param(["incident", "dismiss", "nope", "--reason", "x"], "no incident 'nope'", id="unknown-incident"),
-        pytest.param(["scores", "--month", "2020-13"], "write it as YYYY-MM", id="bad-month"),
+        pytest.param(["scores", "--month", "2020-13"], "--month：月份“2020-13”格式不对：写作 YYYY-MM", id="bad-month"),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:

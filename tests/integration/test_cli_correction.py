@@ -51,7 +51,7 @@ def test_a_finding_for_an_issued_month_needs_a_correction_which_the_list_shows(t
         stale_after=dt.timedelta(hours=1),
     )
     assert taken is not None
-    mark_generated(engine, taken.id, [], "", at)
+    mark_generated(engine, taken.id, [], "", at, "")
     recorder = Recorder(config, engine)
     assert recorder.start()
     add = ["--config", path, "incident", "add", "--window", "C20", "--kind", "late_arrival"]

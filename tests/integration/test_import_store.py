@@ -149,7 +149,7 @@ HEADER = "部门,行政审批,便民服务,公共服务,收费\n"
     ("month", "message"),
     [
         pytest.param("2020-11", "{bad}:3:5: 收费：“oops”不是 0 或正整数：填写件数", id="bad-row"),
-        pytest.param("11/2020", "--month '11/2020': write the month as YYYY-MM", id="bad-month"),
+        pytest.param("11/2020", "--month：月份“11/2020”格式不对：写作 YYYY-MM", id="bad-month"),
     ],
 )
 def test_cli_refuses_a_bad_import_and_imports_nothing(month: str, message: str, tmp_path: Path) -> None:

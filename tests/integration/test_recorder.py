@@ -21,7 +21,8 @@ from monitor.adapters.store.database import open_database
 from monitor.adapters.store.tables import DismissalRow, EvidenceRow, IncidentEventRow, IncidentRow, LeaveRow
 from monitor.config import MonitorConfig, WebhookConfig
 from monitor.contract import Alert, Dismissal, IncidentEvent, LeaveGrant, Rejection, Topics
-from monitor.core.scoring import month_bounds, score_month
+from monitor.core.periods import month_bounds
+from monitor.core.scoring import score_month
 from monitor.core.signature import Record
 from monitor.services.recorder import Recorder
 from tests.support.config import SUPERVISOR, hall_config, signed

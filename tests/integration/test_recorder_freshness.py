@@ -89,7 +89,7 @@ class Hall:
             stale_after=dt.timedelta(hours=1),
         )
         assert taken is not None
-        mark_generated(self.recorder.engine, taken.id, [], "test", dt.datetime(2020, 12, 1, 9, 5, tzinfo=TZ))
+        mark_generated(self.recorder.engine, taken.id, [], "test", dt.datetime(2020, 12, 1, 9, 5, tzinfo=TZ), "")
 
     def row(self, table: type, key: object) -> object:
         with Session(self.recorder.engine) as session:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from monitor.adapters.files import load_reviews_file
 from monitor.adapters.mqtt.broker import free_port
+from monitor.adapters.store.accounts import mark_reviewed
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.inputs import save_reviews
 from monitor.adapters.store.tables import NoticeLedgerRow
@@ -88,9 +89,9 @@ def test_catch_up_after_a_missed_monday_and_first(seeded) -> None:
     scheduler.catch_up()
     # One register of 文号 for every kind of notice, in the order they were issued.
     assert ledger_rows(engine) == [
-        ("weekly", "2020-W46", "issued", 20),
-        ("weekly", "2020-W47", "issued", 21),
-        ("weekly", "2020-W48", "issued", 22),
+        ("weekly", "2020-W46", "issued", 16),
+        ("weekly", "2020-W47", "issued", 17),
+        ("weekly", "2020-W48", "issued", 18),
     ]
     assert [(m.kind, m.period) for m in publisher.messages] == [
         ("weekly", "2020-W46"),
@@ -193,6 +194,29 @@ def test_failed_publication_is_recorded_and_retried(seeded) -> None:
         assert row.published_at is not None and row.last_error == ""
 
 
+def test_a_week_with_a_charge_awaiting_review_waits_for_its_review(tmp_path: Path, db_url: str) -> None:
+    """No one is there to confirm an open item with a reason, so the scheduler issues a notice only once every
+    charge of its period has been reviewed (or dismissed)."""
+    config, _ = hall_config(tmp_path, db_url=db_url)
+    engine = open_database(db_url)
+    insert_incidents(engine, seed_incidents(), dismissed=("inc-a05",), reviewed=False)
+    clock = Clock(at("2020-11-09 09:05"))
+    scheduler = NoticeScheduler(config, engine, Recorder(), clock=clock)
+    assert scheduler.issue("weekly", "2020-W45") is None
+    assert ledger_rows(engine) == []
+    draft = (Path(config.notices.output_dir) / "notices" / "2020-W45" / "weekly-2020-W45.md").read_text(
+        encoding="utf-8"
+    )
+    assert "【草稿】" in draft
+    with Session(engine) as session:
+        mark_reviewed(session, "inc-c20", "主任", at("2020-11-09 09:20"))
+        session.commit()
+    clock.moment = at("2020-11-09 09:30")
+    assert scheduler.issue("weekly", "2020-W45")
+    assert ledger_rows(engine) == [("weekly", "2020-W45", "issued", 16)]
+    engine.dispose()
+
+
 def test_monthly_numbers_count_on_within_the_year(seeded) -> None:
     config, engine = seeded
     for month in ("2020-10", "2020-11", "2020-12"):
@@ -205,7 +229,9 @@ def test_monthly_numbers_count_on_within_the_year(seeded) -> None:
     clock.moment = at("2021-01-01 08:00")
     scheduler.issue("monthly", "2020-12")
     numbers = [(p, n) for k, p, _s, n in ledger_rows(engine) if k == "monthly"]
-    assert numbers == [("2020-10", 20), ("2020-11", 21), ("2020-12", 20)]
+    # 2020's register continues where the office's hand count left off ([notices] doc_number_from); the first
+    # notice of 2021 starts that year's register afresh at doc_number_start.
+    assert numbers == [("2020-10", 16), ("2020-11", 17), ("2020-12", 1)]
 
 
 # ---------------------------------------------------------------- real MQTT and webhook
@@ -253,7 +279,10 @@ def test_published_on_mqtt_and_to_the_webhook(tmp_path: Path, broker_url: str) -
     assert message.period == "2020-W45" and "weekly-2020-W45.docx" in message.files
     assert "迟到2人次" in message.summary  # C20 and the (not dismissed here) A05
     [robot] = _Robot.received
-    assert robot["msgtype"] == "text" and "区政务服务中心2020年第45周工作纪律情况通报" in robot["text"]["content"]
+    assert (
+        robot["msgtype"] == "text"
+        and "区政务服务中心2020年11月2日至11月8日工作纪律情况通报" in robot["text"]["content"]
+    )
 
 
 def test_apscheduler_runs_the_catch_up_in_the_background(tmp_path: Path) -> None:

@@ -10,12 +10,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from monitor.adapters.files import load_cases_file, load_reviews_file, load_scores_file
+from monitor.adapters.store.accounts import mark_reviewed
 from monitor.adapters.store.inputs import save_cases, save_reviews, save_scores
 from monitor.adapters.store.tables import DismissalRow, IncidentRow
 from monitor.config import MonitorConfig
 from monitor.contract import now_utc
 from monitor.core.incident import Incident
-from monitor.core.notices.periods import previous_month
+from monitor.core.periods import previous_month
 from tests.support.paths import SEED
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,16 +57,24 @@ def seed_incidents() -> list[IncidentRow]:
     ]
 
 
-def insert_incidents(engine: Engine, rows: list[IncidentRow], dismissed: tuple[str, ...] = ()) -> None:
+def insert_incidents(
+    engine: Engine, rows: list[IncidentRow], dismissed: tuple[str, ...] = (), *, reviewed: bool = True
+) -> None:
+    """Store `rows`, dismiss those named, and (by default) mark the rest reviewed, as the office had them when
+    it issued its notices: a charge awaiting review holds its notice back."""
     with Session(engine) as session:
         for row in rows:
             session.add(row)
         session.commit()
+        now = now_utc()
         for incident_id in dismissed:
-            now = now_utc()
             session.add(
                 DismissalRow(incident_id=incident_id, reason="请假", by="主任", decided_at=now, recorded_at=now)
             )
+        if reviewed:
+            for row in rows:
+                if row.id not in dismissed:
+                    mark_reviewed(session, row.id, "主任", now)
         session.commit()
 
 

@@ -15,10 +15,10 @@ from monitor.core.duty_rate import (
     WindowHistory,
     duty_rates,
     hall_duty_rates,
-    period_bounds,
     window_department,
     window_tally,
 )
+from monitor.core.periods import period_bounds
 from monitor.core.presence import DutyPeriod, Leave, StateChange, duty_periods
 from monitor.errors import CalendarError, InputError
 from tests.support.notices import SHANGHAI, at
@@ -289,12 +289,12 @@ def test_periods_in_the_halls_timezone(kind: str, period: str, start: str, end: 
 @pytest.mark.parametrize(
     ("kind", "period", "message"),
     [
-        ("day", "2020-11-4", "--day '2020-11-4'"),
+        ("day", "2020-11-4", "“2020-11-4”"),
         ("day", "2020-13-01", "YYYY-MM-DD"),
         ("day", "20201104", "YYYY-MM-DD"),
         ("day", "2020-W45-3", "YYYY-MM-DD"),
         ("week", "2020-45", "YYYY-Www"),
-        ("week", "2021-W53", "2021 has no week 53"),
+        ("week", "2021-W53", "2021年没有第53周"),
         ("month", "2020-13", "YYYY-MM"),
     ],
 )

@@ -136,15 +136,19 @@ def test_body() -> None:
 
 def test_missing_reason_and_unnotified_weeks() -> None:
     inputs = MonthInputs(**{**{f: getattr(INPUTS, f) for f in INPUTS.__slots__}, "reasons": []})  # type: ignore[arg-type]
-    notice = compose(inputs=inputs, weeks_notified=False)
+    notice = compose(inputs=inputs, weeks_notified=False, doc_number=None)
     assert notice.draft
+    # What is missing, and where a clerk fills it, in the console's words (no command line).
     assert notice.missing == (
-        "乙局办件量增长100%的原因（monitor import scores，原因表）",
-        "丁公司办件量减少100%的原因（monitor import scores，原因表）",
+        "乙局办件量增长100%的原因（在“数据导入”页导入考核分的原因表）",
+        "丁公司办件量减少100%的原因（在“数据导入”页导入考核分的原因表）",
     )
     assert "3月份，乙局窗口办件量较上月增长100%。另外，丁公司窗口办件量较上月减少100%。" in notice.text
     assert "均已在当周进行了通报" not in notice.text
     assert notice.text.startswith("【草稿】缺少：")
+    # Issued (its issuer confirmed what was missing): no 【草稿】 line, though the notice still knows what it lacked.
+    issued = compose(inputs=inputs, weeks_notified=False)
+    assert not issued.draft and issued.missing == notice.missing and "草稿" not in issued.text
 
 
 def test_a_short_honor_list_is_printed_as_it_is_and_makes_a_draft() -> None:
@@ -153,7 +157,7 @@ def test_a_short_honor_list_is_printed_as_it_is_and_makes_a_draft() -> None:
     inputs = MonthInputs(
         **{**{f: getattr(INPUTS, f) for f in INPUTS.__slots__}, "honors": [HonorEntry("王五", "丁公司")]}
     )  # type: ignore[arg-type]
-    notice = compose(inputs=inputs)
+    notice = compose(inputs=inputs, doc_number=None)
     # One name: 第一名…是, never "前一名…依次是".
     assert "考核第一名的派驻部门窗口工作人员是：王五（丁公司）。" in notice.text
     assert "前一名" not in notice.text and notice.draft

@@ -9,7 +9,8 @@ import pytest
 from monitor.config import MonitorConfig
 from monitor.config.rules import DeductionConfig, TierConfig
 from monitor.core.incident import Incident
-from monitor.core.scoring import EnteredScores, deductions_for, month_bounds, score_month
+from monitor.core.periods import month_bounds
+from monitor.core.scoring import EnteredScores, deductions_for, score_month
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 

@@ -1,32 +1,45 @@
-"""The notice as an official document (.docx), laid out by GB/T 9704 (党政机关公文格式).
+"""The notice as an official document (.docx), laid out by GB/T 9704-2012 (党政机关公文格式) to the millimetre as
+LibreOffice prints it.
 
-A4, margins 37/35/28/26 mm; 发文机关标志 in red 小标宋, 发文字号 centred under it and the red separator
-rule; the title in 2号小标宋, broken at sense boundaries (`title_lines`); body in 3号仿宋 at a fixed
-28 pt pitch, level-one headings in 黑体; signature and date; page numbers 「— 1 —」 in the footer;
-each attachment on a page of its own (landscape where the table is wide), header rows repeated,
-rows never split across pages, department names printed on every row (a merged cell would leave
-a page of continuation rows without its department); the 版记 (抄送, 印发机关 and 印发日期 between
-rules) at the very end. East-Asian fonts are set on every run (w:rFonts w:eastAsia), so Word and
-LibreOffice pick CJK fonts (a machine without the GB fonts substitutes its own, e.g. Noto CJK).
+A4 printed on both sides: 天头 37 mm, 订口 28 mm on the binding side (left on odd pages, right on even: mirrored
+margins), a 156 × 225 mm 版心. The 发文机关标志 in red 小标宋 with its top 35 mm below the 版心's top, two blank
+lines, the 发文字号 and 4 mm under it the red rule; two blank lines, the title in 2号小标宋 broken at sense boundaries
+(`title_lines`), a blank line, the 主送; body in 3号仿宋 at a fixed 28 pt pitch, level-one headings in 黑体; the
+附件说明 after a blank line with its names aligned (hanging indent); the 署名 centred over the date, which ends four
+characters from the right (sealed layout), kept on the page of the body's last lines. Page numbers 「— 1 —」 in
+4号宋体 7 mm below the 版心, at the outside edge one character in: right on odd pages, left on even ones. Each
+attachment on a page of its own (landscape where the table is wide: its page number is printed turned, where a
+portrait page has it on the sheet), header rows repeated, rows never split across pages, department names on
+every row (a merged cell would leave a page of continuation rows without its department). The 版记 (抄送, 印发机关
+and 印发日期 between rules) closes the document on an even page of its own, its last rule on the 版心's bottom edge.
+
+Vertical positions follow from fixed ("exact") line heights, so they do not depend on the fonts: LibreOffice puts
+an exact line's baseline at 80 % of its height, and a Chinese font's em box reaches 0.88 em above the baseline
+(Noto CJK, and the GB fonts' design), so a line 1.1 em high has the em box's top at its own top. East-Asian
+fonts are set on every run (w:rFonts w:eastAsia) and the document's East-Asian language is zh-CN, so Word and
+LibreOffice pick Chinese faces (a machine without the GB fonts substitutes its own, e.g. Noto CJK SC).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from collections.abc import Mapping
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_TAB_ALIGNMENT
-from docx.oxml.ns import qn
-from docx.section import Section
-from docx.shared import Mm, Pt, RGBColor
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.section import Section, _Footer
+from docx.shared import Length, Mm, Pt, RGBColor
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 from PIL import Image
@@ -41,11 +54,54 @@ SONGTI = "宋体"
 RED = RGBColor(0xE6, 0x00, 0x12)
 _PAGE = (Mm(210), Mm(297))
 _MARGINS = (Mm(37), Mm(35), Mm(28), Mm(26))
-"""Top, bottom, left, right (portrait); a landscape page turns them with the paper."""
+"""Top, bottom, binding side (订口), outside: a 156 × 225 mm 版心 whose bottom edge is 262 mm from the top."""
+_END_MARGINS = (Mm(37), Mm(35), Mm(27), Mm(27))
+"""The 版记 page's (see `_layout`)."""
+_LANDSCAPE_MARGINS = (Mm(27), Mm(27), Mm(36), Mm(36))
+"""Top, bottom, left, right of a landscape page. Turned to read it, the sheet's top is at the right and its binding
+edge at the top (odd pages; GB/T 9704: the table's head at the 订口 on odd pages, at the 切口 on even ones), so the
+sheet's 版心 is kept: 225 mm along the long edge, 156 across. Mirrored margins swap left and right on even pages,
+hence equal margins: the sheet's top margin is 36 mm here (37 ± 1), its side margins 27 mm (28 ± 1)."""
+_BODY_PT = 16.0
+"""3号: body, blank lines."""
+_LINE_PT = 28.0
+"""The body's line pitch: 22 lines of 3号 fill the 225 mm 版心 with a little to spare."""
+_SMALL_PT = 14.0
+"""4号: page numbers and the 版记."""
 _TABLE_PT = 10.5
 _CELL_PADDING_MM = 2.8
 _CELL_MARGIN_TWIPS = 57
 """1 mm left and right inside each cell (Word's default 1.9 mm would squeeze the names)."""
+_PT_PER_MM = 72 / 25.4
+_BASELINE = 0.8
+"""Where LibreOffice puts the baseline of an exact-height line, as a fraction of its height."""
+_EM_TOP = 0.88
+"""The top of a Chinese font's em box above the baseline, in em (Noto CJK; the GB fonts' ideographic em box)."""
+_TURNED_EM_TOP = 0.444
+"""A turned (tbRl) line is laid out otherwise: LibreOffice centres the font's ascent and descent in it, which puts
+the em box's top 0.444 em above the line's middle (Noto CJK: ascent 1.16, descent 0.288)."""
+_ISSUER_DROP = Mm(35)
+"""GB/T 9704 7.2.1: the 发文机关标志's top edge 35 mm below the 版心's top (a downward document)."""
+_RULE_BELOW_NUMBER_MM = 4.0
+"""GB/T 9704 7.2.4: the red rule 4 mm below the 发文字号."""
+_NUMBER_BELOW_MM = 7.0
+"""GB/T 9704 7.5: the page number's top 7 mm below the 版心's bottom edge."""
+_NUMBER_BOX_MM = 30.0
+"""The length of the turned page number's box on a landscape page (「— 100 —」 fits)."""
+_TYPE_AREA_PT = (_PAGE[1] - _MARGINS[0] - _MARGINS[1]) / 12700
+"""The 版心's height (225 mm) in points."""
+_RED_RULE_PT = 1.5
+"""The red separator rule's thickness."""
+_RULE_THICK = 8
+_RULE_THIN = 6
+"""The 版记's rules in eighths of a point: 1 pt (GB/T 9704: 0.35 mm) first and last, 0.75 pt (0.25 mm) between."""
+_END_PADDING_PT = 7
+"""Between a 版记 rule and the text under it (w:space is whole points)."""
+
+
+def _tight(size: float) -> float:
+    """The exact line height (pt) that puts a `size`-pt Chinese em box's top at the line's top."""
+    return size * _EM_TOP / _BASELINE
 
 
 def _font(target: Any, name: str, size: float, *, bold: bool = False, red: bool = False) -> None:
@@ -65,14 +121,19 @@ def _font(target: Any, name: str, size: float, *, bold: bool = False, red: bool 
         fonts.set(qn(attr), name)
 
 
-def _border(paragraph: Paragraph, side: str, size_eighths: int, *, red: bool = False) -> None:
-    """A rule along one side of a paragraph (GB/T 9704's separator and 版记 rules)."""
+def _border(paragraph: Paragraph, side: str, size_eighths: int, *, space: int = 1, red: bool = False) -> None:
+    """A rule along one side of a paragraph, `space` points from its text (the red rule, the 版记's rules)."""
     p_pr = paragraph._p.get_or_add_pPr()
     borders = p_pr.find(qn("w:pBdr"))
     if borders is None:
         borders = p_pr.makeelement(qn("w:pBdr"), {})
         p_pr.append(borders)
-    attrs = {"w:val": "single", "w:sz": str(size_eighths), "w:space": "1", "w:color": "E60012" if red else "000000"}
+    attrs = {
+        "w:val": "single",
+        "w:sz": str(size_eighths),
+        "w:space": str(space),
+        "w:color": "E60012" if red else "000000",
+    }
     borders.append(borders.makeelement(qn(f"w:{side}"), {qn(k): v for k, v in attrs.items()}))
 
 
@@ -82,28 +143,37 @@ def _paragraph(
     font: str,
     size: float,
     *,
-    pitch: float = 28,
+    pitch: float = _LINE_PT,
     align: WD_ALIGN_PARAGRAPH | None = None,
     indent: bool = False,
     red: bool = False,
 ) -> Paragraph:
     """One paragraph at a fixed line pitch (GB/T 9704: 22 lines of 三号 a page is about 28 pt)."""
     p = doc.add_paragraph()
+    _exact(p, pitch)
+    if align is not None:
+        p.alignment = align
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(size * 2)
+    _font(p.add_run(text), font, size, red=red)
+    return p
+
+
+def _exact(p: Paragraph, pitch: float) -> None:
     fmt = p.paragraph_format
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     fmt.line_spacing = Pt(pitch)
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
-    if align is not None:
-        p.alignment = align
-    if indent:
-        fmt.first_line_indent = Pt(size * 2)
-    _font(p.add_run(text), font, size, red=red)
-    return p
+
+
+def _blank(doc: DocumentObject) -> Paragraph:
+    """One blank 3号 line (GB/T 9704's 空一行)."""
+    return _paragraph(doc, "", FANGSONG, _BODY_PT)
 
 
 def _width(text: str) -> float:
-    """Text width in em: CJK and full-width characters one, Latin letters and digits 0.6, and a
+    """Text width in em: CJK and full-width characters one, Latin letters and digits 0.55, and a
     quarter em where Latin and CJK meet (LibreOffice and Word space them apart)."""
     wide = [ord(ch) > 0x2E80 for ch in text]
     switches = sum(1 for a, b in pairwise(wide) if a != b)
@@ -115,18 +185,22 @@ def _header_words(head: str) -> list[str]:
     return re.split(r"\s(?=\()", head)
 
 
-_TITLE_BREAKS = ("关于", "中心", "年", "月份", "周", "窗口", "人员", "情况")
-"""Where a title may break: after these words, never inside a word such as 工作人员."""
+_BREAK_AFTER = ("关于", "中心", "月份", "周", "窗口", "至", "人员", "情况")
+_BREAK_BEFORE = ("至", "工作纪律", "违反", "及")
+"""Where a title or caption may break: after or before these words, never inside a word such as 工作人员."""
+_UNBREAKABLE = re.compile(r"(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日|份)?|\d{4}年|第\d+周")
+"""Dates (2020年11月2日, 11月8日, 11月份, 2020年, 第45周), which a break must never split."""
 
 
 def title_lines(title: str, per_line: float) -> list[str]:
-    """The title in as few balanced lines as fit `per_line` em, broken only after `_TITLE_BREAKS`."""
+    """The title in as few balanced lines as fit `per_line` em, broken only at a sense boundary: after or before
+    the words of `_BREAK_AFTER` / `_BREAK_BEFORE`, never inside a date or a word."""
     if _width(title) <= per_line:
         return [title]
-    cuts = sorted(
-        {i + len(word) for word in _TITLE_BREAKS for i in range(len(title)) if title.startswith(word, i)} - {len(title)}
-    )
-    fitting = [c for c in cuts if _width(title[:c]) <= per_line]
+    inside = {i for m in _UNBREAKABLE.finditer(title) for i in range(m.start() + 1, m.end())}
+    cuts = {i + len(w) for w in _BREAK_AFTER for i in range(len(title)) if title.startswith(w, i)}
+    cuts |= {i for w in _BREAK_BEFORE for i in range(len(title)) if title.startswith(w, i)}
+    fitting = [c for c in sorted(cuts - inside - {0, len(title)}) if _width(title[:c]) <= per_line]
     if not fitting:
         return [title]
     best = min(fitting, key=lambda c: (_width(title[c:]) > per_line, abs(_width(title[:c]) - _width(title[c:]))))
@@ -138,56 +212,170 @@ def _text_width_mm(section: Section) -> float:
     return (section.page_width - section.left_margin - section.right_margin) / 36000
 
 
-def _block(doc: DocumentObject, block: Block) -> None:
+def _centred_lines(doc: DocumentObject, text: str, font: str, size: float, pitch: float) -> None:
+    """A title or caption centred, one paragraph per line of `title_lines`."""
+    per_line = _text_width_mm(doc.sections[-1]) / (size / _PT_PER_MM)
+    for line in title_lines(text, per_line):
+        _paragraph(doc, line, font, size, pitch=pitch, align=WD_ALIGN_PARAGRAPH.CENTER)
+
+
+# ---------------------------------------------------------------- the head (版头) and the body
+
+
+def _draft_lines(doc: DocumentObject, text: str, size: float) -> int:
+    """How many lines the 【草稿】 marker takes (with a character to spare)."""
+    return max(1, math.ceil(_width(text) / (_text_width_mm(doc.sections[-1]) / (size / _PT_PER_MM) - 1)))
+
+
+def _issuer(doc: DocumentObject, text: str, above: float) -> None:
+    """The 发文机关标志, its top 35 mm below the 版心's top (`above`: the points a 【草稿】 line took), then the two
+    blank lines above the 发文字号."""
+    p = _paragraph(doc, text, XIAOBIAOSONG, 26, pitch=_tight(26), align=WD_ALIGN_PARAGRAPH.CENTER, red=True)
+    p.paragraph_format.space_before = Pt(max(_ISSUER_DROP.pt - above, 0))
+    _blank(doc)
+    _blank(doc)
+
+
+def _number(doc: DocumentObject, text: str) -> None:
+    """The 发文字号 (or, for a draft, an empty line in its place) with the red rule 4 mm under it, the width of the
+    版心, then two blank lines above the title."""
+    p = _paragraph(doc, text, FANGSONG, _BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    em_bottom_to_line_bottom = _LINE_PT * (1 - _BASELINE) - _BODY_PT * (1 - _EM_TOP)
+    space = _RULE_BELOW_NUMBER_MM * _PT_PER_MM - em_bottom_to_line_bottom - _RED_RULE_PT / 2
+    _border(p, "bottom", round(_RED_RULE_PT * 8), space=round(space), red=True)
+    _blank(doc)
+    _blank(doc)
+
+
+_ATTACHMENT = re.compile(r"(附件：)?(\d+\.)(.*)")
+
+
+def _attachment_note(doc: DocumentObject, text: str) -> Paragraph:
+    """附件：1.名称 two characters in, "2.名称" under "1.", a wrapped name under its own first character: the
+    name starts at a tab stop, which a hanging indent makes the left edge of the following lines."""
+    match = _ATTACHMENT.fullmatch(text)
+    if match is None:
+        return _paragraph(doc, text, FANGSONG, _BODY_PT, indent=True)
+    label, number, name = match.groups()
+    em = _BODY_PT
+    name_at = Pt(em * (2 + 3 + 0.5 * len(number)))  # 2 in, 附件：, then half-width digits and the point
+    p = doc.add_paragraph()
+    _exact(p, _LINE_PT)
+    p.paragraph_format.left_indent = name_at
+    p.paragraph_format.first_line_indent = Pt(em * (2 if label else 5)) - name_at
+    p.paragraph_format.tab_stops.add_tab_stop(name_at)
+    _font(p.add_run(f"{label or ''}{number}\t{name}"), FANGSONG, _BODY_PT)
+    return p
+
+
+def _sign_off(doc: DocumentObject, signature: str, date: str) -> list[Paragraph]:
+    """The 署名 centred over the date, the date ending four characters from the right (GB/T 9704 7.3.5.1, a
+    sealed notice), after one blank line."""
+    em = _BODY_PT
+    blank = _blank(doc)
+    name = _paragraph(doc, signature, FANGSONG, em, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    name.paragraph_format.right_indent = Pt(em * max(4 + (_width(date) - _width(signature)) / 2, 0))
+    day = _paragraph(doc, date, FANGSONG, em, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    day.paragraph_format.right_indent = Pt(em * 4)
+    return [blank, name, day]
+
+
+def _block(doc: DocumentObject, block: Block) -> list[Paragraph]:
+    """The paragraphs of one body block (the head's and the sign-off's are laid out by `docx_bytes`)."""
     style = block.style
     if style == "draft":
-        _paragraph(doc, block.text, HEITI, 14, red=True)
-    elif style == "issuer":
-        _paragraph(doc, block.text, XIAOBIAOSONG, 26, pitch=40, align=WD_ALIGN_PARAGRAPH.CENTER, red=True)
-        _paragraph(doc, "", FANGSONG, 16)
-    elif style == "number":
-        _paragraph(doc, block.text, FANGSONG, 16, align=WD_ALIGN_PARAGRAPH.CENTER)
-    elif style == "title":
-        per_line = _text_width_mm(doc.sections[-1]) / (22 * 0.3528)
-        for line in title_lines(block.text, per_line):
-            _paragraph(doc, line, XIAOBIAOSONG, 22, pitch=36, align=WD_ALIGN_PARAGRAPH.CENTER)
-        _paragraph(doc, "", FANGSONG, 16)
-    elif style == "heading":
-        _paragraph(doc, block.text, HEITI, 16, indent=True)
-    elif style == "addressee":
-        _paragraph(doc, block.text, FANGSONG, 16)
-    elif style == "attachments":
-        p = _paragraph(doc, block.text, FANGSONG, 16, indent=True)
-        if not block.text.startswith("附件"):
-            p.paragraph_format.left_indent = Pt(16 * 5)
-            p.paragraph_format.first_line_indent = Pt(0)
-    elif style in ("signature", "date"):
-        if style == "signature":
-            _paragraph(doc, "", FANGSONG, 16)
-        p = _paragraph(doc, block.text, FANGSONG, 16, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        p.paragraph_format.right_indent = Pt(16 * 4)
-    else:
-        _paragraph(doc, block.text, FANGSONG, 16, indent=True)
+        return [_paragraph(doc, block.text, HEITI, _SMALL_PT, red=True)]
+    if style == "title":
+        _centred_lines(doc, block.text, XIAOBIAOSONG, 22, 36)
+        return [_blank(doc)]
+    if style == "heading":
+        return [_paragraph(doc, block.text, HEITI, _BODY_PT, indent=True)]
+    if style == "addressee":
+        return [_paragraph(doc, block.text, FANGSONG, _BODY_PT)]
+    return [_paragraph(doc, block.text, FANGSONG, _BODY_PT, indent=True)]
 
 
-def _separator(doc: DocumentObject) -> None:
-    """The red rule under the 发文字号 (GB/T 9704 7.2.4), then a blank line before the title."""
-    rule = _paragraph(doc, "", FANGSONG, 8, pitch=8)
-    _border(rule, "bottom", 12, red=True)
-    _paragraph(doc, "", FANGSONG, 16)
+# ---------------------------------------------------------------- page numbers
 
 
-def _page_numbers(section: Section) -> None:
-    """「— 1 —」 centred in the footer, 4号 宋体 (a PAGE field, so every page gets its own number)."""
-    paragraph = section.footer.paragraphs[0]
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(paragraph.add_run("— "), SONGTI, 14)
+def _number_runs(paragraph: Paragraph) -> None:
+    """「— n —」 in 4号 宋体, the number a PAGE field."""
+    _font(paragraph.add_run("— "), SONGTI, _SMALL_PT)
     field = paragraph._p.makeelement(qn("w:fldSimple"), {qn("w:instr"): "PAGE"})
     run = paragraph.add_run("1")
-    _font(run, SONGTI, 14)
+    _font(run, SONGTI, _SMALL_PT)
     field.append(run._r)
     paragraph._p.append(field)
-    _font(paragraph.add_run(" —"), SONGTI, 14)
+    _font(paragraph.add_run(" —"), SONGTI, _SMALL_PT)
+
+
+def _portrait_number(footer: _Footer, *, odd: bool, outside: Length) -> None:
+    """The number one character in from the 版心's outside edge: right on odd pages, left on even ones. `outside`
+    is the section's margin there; the number keeps its place on the sheet whatever it is."""
+    paragraph = footer.paragraphs[0]
+    _exact(paragraph, _tight(_SMALL_PT))
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if odd else WD_ALIGN_PARAGRAPH.LEFT
+    inset = Pt(_SMALL_PT) + _MARGINS[3] - outside
+    if odd:
+        paragraph.paragraph_format.right_indent = inset
+    else:
+        paragraph.paragraph_format.left_indent = inset
+    _number_runs(paragraph)
+
+
+def _landscape_number(footer: _Footer, *, odd: bool) -> None:
+    """The number of a landscape page where a portrait page has it on the sheet, turned with the sheet: a
+    floating one-cell table anchored to the page, its text turned 90° clockwise (tbRl). Read as a landscape page
+    the number sits at the left edge, near the bottom on odd pages and near the top on even ones (GB/T 9704
+    10.1); its top is 7 mm below the sheet's 版心 and one character in from the 版心's outside edge."""
+    paragraph = footer.paragraphs[0]
+    _exact(paragraph, 1)
+    pitch = _tight(_SMALL_PT)
+    # Across the landscape page from its left edge, which is the sheet's bottom: the number's top is 7 mm inside
+    # the sheet's bottom margin. The cell's right edge is the turned line's top.
+    top = _MARGINS[1].mm - _NUMBER_BELOW_MM + (pitch / 2 - _TURNED_EM_TOP * _SMALL_PT) / _PT_PER_MM
+    # Down the landscape page, which is along the sheet's width from its left edge: to the number's end on odd
+    # pages (one character in from the 版心's right edge), from its start on even ones.
+    inset = _MARGINS[3].mm + _SMALL_PT / _PT_PER_MM
+    start = _PAGE[0].mm - inset - _NUMBER_BOX_MM if odd else inset
+    width = round(pitch * 20)
+    table = parse_xml(
+        f"<w:tbl {nsdecls('w')}><w:tblPr>"
+        f'<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:vertAnchor="page" w:horzAnchor="page"'
+        f' w:tblpX="{Mm(top).twips - width}" w:tblpY="{Mm(start).twips}"/>'
+        f'<w:tblW w:w="{width}" w:type="dxa"/><w:tblLayout w:type="fixed"/>'
+        '<w:tblCellMar><w:top w:w="0" w:type="dxa"/><w:left w:w="0" w:type="dxa"/>'
+        '<w:bottom w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar>'
+        f'</w:tblPr><w:tblGrid><w:gridCol w:w="{width}"/></w:tblGrid><w:tr><w:trPr>'
+        f'<w:trHeight w:val="{Mm(_NUMBER_BOX_MM).twips}" w:hRule="exact"/></w:trPr><w:tc><w:tcPr>'
+        f'<w:tcW w:w="{width}" w:type="dxa"/><w:textDirection w:val="tbRl"/></w:tcPr><w:p/></w:tc></w:tr></w:tbl>'
+    )
+    paragraph._p.addprevious(table)
+    cell = Paragraph(table.find(qn("w:tr")).find(qn("w:tc")).find(qn("w:p")), footer)
+    _exact(cell, pitch)
+    cell.alignment = WD_ALIGN_PARAGRAPH.RIGHT if odd else WD_ALIGN_PARAGRAPH.LEFT
+    _number_runs(cell)
+
+
+def _layout(section: Section, page: Literal["portrait", "landscape", "end"]) -> None:
+    """A section's page, margins and its own odd and even footers (every section has them: a landscape
+    section's differ). The 版记's even page has equal side margins: LibreOffice lays out an even-page section
+    without mirroring its margins, Word mirrors them, and both then put its 版心 1 mm from the standard's."""
+    landscape = page == "landscape"
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (_PAGE[1], _PAGE[0]) if landscape else _PAGE
+    margins = {"portrait": _MARGINS, "landscape": _LANDSCAPE_MARGINS, "end": _END_MARGINS}[page]
+    section.top_margin, section.bottom_margin, section.left_margin, section.right_margin = margins
+    # A footer's last line ends `footer_distance` above the page's foot: the number's line (its em box's top at
+    # the line's top) starts 7 mm below the 版心. A landscape page's number is placed on the page instead.
+    below = Mm(_NUMBER_BELOW_MM) + Pt(_tight(_SMALL_PT))
+    section.footer_distance = Mm(10) if landscape else Length(_MARGINS[1] - below)
+    for footer, odd in ((section.footer, True), (section.even_page_footer, False)):
+        footer.is_linked_to_previous = False
+        if landscape:
+            _landscape_number(footer, odd=odd)
+        else:
+            _portrait_number(footer, odd=odd, outside=margins[3])
 
 
 # ---------------------------------------------------------------- tables
@@ -246,42 +434,29 @@ def _table(doc: DocumentObject, table: Table) -> None:
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            if r == 0:  # "(10 分)" stays on one line: a no-break space inside the note
-                text = "\n".join(w.replace(" ", "\u00a0") for w in _header_words(text)).replace("\n", " ")
-            if text:
-                _font(paragraph.add_run(text), HEITI if r == 0 else FANGSONG, _TABLE_PT)
+            # A header's full-marks note on a line of its own, whole: LibreOffice breaks Chinese text before an
+            # ideograph even after a no-break space, so "加分 (10 分)" could end up as "加分 (10 / 分)".
+            for n, word in enumerate(_header_words(text) if r == 0 else [text] if text else []):
+                run = paragraph.add_run()
+                if n:
+                    run.add_break()
+                run.add_text(word.replace(" ", "\u00a0"))
+                _font(run, HEITI if r == 0 else FANGSONG, _TABLE_PT)
     for column, width in enumerate(widths):
         grid.columns[column].width = width
 
 
-def _new_page(doc: DocumentObject, landscape: bool) -> None:
-    """A page break, or a new section when the orientation changes (its footer follows the first)."""
-    section = doc.sections[-1]
-    if (section.orientation == WD_ORIENT.LANDSCAPE) == landscape:
-        run = doc.add_paragraph().add_run()
-        _font(run, FANGSONG, 16)
-        run.add_break(WD_BREAK.PAGE)
-        return
-    _layout(doc.add_section(WD_SECTION.NEW_PAGE), landscape)
-
-
-def _layout(section: Section, landscape: bool) -> None:
-    top, bottom, left, right = _MARGINS
-    if landscape:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = _PAGE[1], _PAGE[0]
-        section.top_margin, section.bottom_margin, section.left_margin, section.right_margin = left, right, top, bottom
+def _attachment_page(doc: DocumentObject, landscape: bool, label: str, caption: str) -> None:
+    """A new page for an attachment (a new section where the orientation changes): "附件1" in 3号黑体 on the
+    版心's first line, its title centred on the third (GB/T 9704 8)."""
+    if (doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE) != landscape:
+        _layout(doc.add_section(WD_SECTION.NEW_PAGE), "landscape" if landscape else "portrait")
+        _paragraph(doc, label, HEITI, _BODY_PT)
     else:
-        section.orientation = WD_ORIENT.PORTRAIT
-        section.page_width, section.page_height = _PAGE
-        section.top_margin, section.bottom_margin, section.left_margin, section.right_margin = top, bottom, left, right
-    section.footer_distance = Mm(18)
-
-
-def _attachment_heading(doc: DocumentObject, label: str, caption: str) -> None:
-    _paragraph(doc, label, HEITI, 16)
+        _paragraph(doc, label, HEITI, _BODY_PT).paragraph_format.page_break_before = True
     if caption:
-        _paragraph(doc, caption, XIAOBIAOSONG, 18, pitch=32, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _blank(doc)
+        _centred_lines(doc, caption, XIAOBIAOSONG, 18, 32)
 
 
 def _thumbnail(data: bytes) -> bytes | None:
@@ -301,9 +476,8 @@ def _photos(doc: DocumentObject, notice: Notice, images: Mapping[tuple[str, str]
     shown = [p for p in notice.photos if (p.incident_id, p.name) in images]
     if not shown:
         return
-    _new_page(doc, landscape=False)
     label, _, caption = notice.photos_label.partition(" ")
-    _attachment_heading(doc, label, caption)
+    _attachment_page(doc, False, label, caption)
     grid = doc.add_table(rows=(len(shown) + 1) // 2, cols=2)
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     for n, photo in enumerate(shown):
@@ -323,54 +497,132 @@ def _photos(doc: DocumentObject, notice: Notice, images: Mapping[tuple[str, str]
         _font(text.add_run(photo.caption), FANGSONG, _TABLE_PT)
 
 
+# ---------------------------------------------------------------- the 版记
+
+
 def _end_notes(doc: DocumentObject, blocks: list[Block]) -> None:
-    """The 版记 at the end of the document: 抄送 and '<印发机关>…<印发日期>印发', between rules
-    (GB/T 9704 7.4: the first and last rules thicker)."""
+    """The 版记 (GB/T 9704 7.4): 抄送 (the first block, when there is one) and '<印发机关>…<印发日期>印发' in 4号仿宋
+    between rules the width of the 版心 (the first and last thicker), one character in from either side, on the
+    document's last page, an even one, its last rule on the 版心's bottom edge.
+
+    An even-page section puts it there whatever the pagination (LibreOffice and Word insert a blank page after an
+    odd one); a spacer paragraph of exact height fills the 版心 above it, since every line's height is fixed. A
+    paragraph's rule is as wide as its indents leave it, so the 印发 line keeps its text in by a first-line indent
+    and a tab stop, and the 抄送, which wraps under its first name, has no rule of its own: the one above it is the
+    spacer's. (LibreOffice joins the borders of neighbouring paragraphs alike but for their spacing, so the
+    spacer never carries the rule above a 印发 line.)"""
     if not blocks:
         return
-    _paragraph(doc, "", FANGSONG, 16)
-    section = doc.sections[-1]
-    right = Mm(_text_width_mm(section))
+    _layout(doc.add_section(WD_SECTION.EVEN_PAGE), "end")
+    spacer = _paragraph(doc, "", FANGSONG, 1, pitch=1)
+    width = Mm(_text_width_mm(doc.sections[-1]))
+    inset = Pt(_SMALL_PT)
+    pitch = _tight(_SMALL_PT)
+    below = _END_PADDING_PT - (pitch - _SMALL_PT)  # under the em box as much room as over it
+    height = 0.0
     for n, block in enumerate(blocks):
+        rule = _RULE_THICK if n == 0 else _RULE_THIN
         if block.style == "imprint":
             office, _, date = block.text.rpartition("　")
-            p = _paragraph(doc, "", FANGSONG, 14)
-            p.paragraph_format.tab_stops.add_tab_stop(right - Mm(4), WD_TAB_ALIGNMENT.RIGHT)
-            p.paragraph_format.left_indent = Mm(4)
-            _font(p.add_run(f"{office}\t{date}"), FANGSONG, 14)
+            p = _paragraph(doc, f"{office}\t{date}", FANGSONG, _SMALL_PT, pitch=pitch)
+            p.paragraph_format.first_line_indent = inset
+            p.paragraph_format.tab_stops.add_tab_stop(width - inset, WD_TAB_ALIGNMENT.RIGHT)
+            _border(p, "top", rule, space=_END_PADDING_PT)
+            lines = 1
         else:
-            p = _paragraph(doc, block.text, FANGSONG, 14)
-            p.paragraph_format.left_indent = Mm(4)
-        p.paragraph_format.keep_with_next = n + 1 < len(blocks)
-        _border(p, "top", 8 if n == 0 else 4)
-        if n + 1 == len(blocks):
-            _border(p, "bottom", 8)
+            p = _paragraph(doc, block.text, FANGSONG, _SMALL_PT, pitch=pitch)
+            colon = Pt(_SMALL_PT * 3)
+            p.paragraph_format.left_indent = inset + colon
+            p.paragraph_format.first_line_indent = -colon
+            p.paragraph_format.right_indent = inset
+            p.paragraph_format.space_before = Pt(_END_PADDING_PT)
+            _border(spacer, "bottom", rule, space=0)
+            per_line = width.pt / _SMALL_PT - 2 - 3 - 1  # a character to spare: better a line too many than too few
+            lines = max(1, math.ceil((_width(block.text) - 3) / per_line))
+        height += rule / 8 + _END_PADDING_PT + lines * pitch
+        if n + 1 < len(blocks):
+            p.paragraph_format.keep_with_next = True
+            p.paragraph_format.space_after = Pt(below)
+            height += below
+        else:
+            _border(p, "bottom", _RULE_THICK, space=round(below))
+            height += round(below) + _RULE_THICK / 8
+    # A point to spare: a spacer a hair too tall would push the last rule onto a page of its own.
+    spacer.paragraph_format.line_spacing = Pt(_TYPE_AREA_PT - height - 1)
+
+
+# ---------------------------------------------------------------- the document
+
+
+def _chinese_document(doc: DocumentObject, office: str, title: str, issued_on: dt.date) -> None:
+    """Mirrored margins and odd/even footers; East-Asian language zh-CN (so a reader without the GB fonts picks a
+    Chinese face); properties naming the issuing office, nothing of the template's (its thumbnail, its
+    application, "generated by python-docx")."""
+    settings = doc.settings.element
+    settings.find(qn("w:zoom")).addnext(parse_xml(f"<w:mirrorMargins {nsdecls('w')}/>"))
+    doc.settings.odd_and_even_pages_header_footer = True
+    theme_lang = settings.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:eastAsia"), "zh-CN")
+    defaults = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    normal = doc.styles["Normal"]
+    _font(normal, FANGSONG, _BODY_PT)
+    for r_pr in (defaults, normal.element.get_or_add_rPr()):
+        lang = r_pr.find(qn("w:lang"))
+        if lang is None:
+            lang = r_pr.makeelement(qn("w:lang"), {})
+            r_pr.append(lang)
+        lang.set(qn("w:eastAsia"), "zh-CN")
+    core = doc.core_properties
+    core.title = title
+    core.author = core.last_modified_by = office
+    core.comments = core.keywords = ""
+    core.revision = 1
+    core.created = core.modified = dt.datetime.combine(issued_on, dt.time())
+    package = doc.part.package
+    for r_id, rel in list(package.rels.items()):
+        if rel.reltype in (RT.THUMBNAIL, RT.EXTENDED_PROPERTIES):
+            del package.rels[r_id]
 
 
 def docx_bytes(notice: Notice, issued_on: dt.date, images: Mapping[tuple[str, str], bytes]) -> bytes:
     doc = Document()
-    _layout(doc.sections[0], landscape=False)
-    _page_numbers(doc.sections[0])
-    _font(doc.styles["Normal"], FANGSONG, 16)
-    core = doc.core_properties
-    core.title = notice.title
-    core.author = core.last_modified_by = "monitor"
-    core.revision = 1
-    core.created = core.modified = dt.datetime.combine(issued_on, dt.time())
+    office = next((b.text for b in notice.blocks if b.style == "signature"), "")
+    _chinese_document(doc, office, notice.title, issued_on)
+    _layout(doc.sections[0], "portrait")
     tables = {t.key: t for t in notice.tables}
     body = [b for b in notice.blocks if b.style not in ("copy_to", "imprint")]
-    for index, block in enumerate(body):
-        if block.style == "table":
-            _paragraph(doc, tables[block.text].caption, HEITI, 14, align=WD_ALIGN_PARAGRAPH.CENTER)
-            _table(doc, tables[block.text])
-        else:
+    above = 0.0  # the 【草稿】 lines over the 标志
+    last: list[Paragraph] = []  # the body's last paragraphs, kept with the sign-off
+    sign_off: list[Paragraph] = []
+    date = next((b.text for b in body if b.style == "date"), "")
+    for block in body:
+        if block.style == "draft":
+            above += _draft_lines(doc, block.text, _SMALL_PT) * _LINE_PT
             _block(doc, block)
-        following = body[index + 1].style if index + 1 < len(body) else ""
-        if block.style in ("issuer", "number") and following != "number":
-            _separator(doc)
+        elif block.style == "issuer":
+            _issuer(doc, block.text, above)
+            if not any(b.style == "number" for b in body):
+                _number(doc, "")
+        elif block.style == "number":
+            _number(doc, block.text)
+        elif block.style == "table":
+            _paragraph(doc, tables[block.text].caption, HEITI, _SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+            _table(doc, tables[block.text])
+            last = []
+        elif block.style == "attachments":
+            if block.text.startswith("附件："):
+                sign_off.append(_blank(doc))
+            sign_off.append(_attachment_note(doc, block.text))
+        elif block.style == "signature":
+            sign_off += _sign_off(doc, block.text, date)
+        elif block.style != "date":
+            last = _block(doc, block)
+    # GB/T 9704: the 署名 never alone on a page, "此页无正文" never needed.
+    for p in [*last, *sign_off[:-1]]:
+        p.paragraph_format.keep_with_next = True
     for table in (t for t in notice.tables if t.label):
-        _new_page(doc, table.landscape)
-        _attachment_heading(doc, table.label, table.caption)
+        _attachment_page(doc, table.landscape, table.label, table.caption)
         if table.unit:
             _paragraph(doc, table.unit, FANGSONG, 12, align=WD_ALIGN_PARAGRAPH.RIGHT)
         _table(doc, table)

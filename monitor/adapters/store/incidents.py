@@ -233,3 +233,22 @@ def announced_evidence(session: Session, incident_id: str) -> tuple[set[str], di
         names.update(event.evidence)
         digests.update(event.digests)
     return names, digests
+
+
+def incident_sources(session: Session, incident_ids: Iterable[str]) -> dict[str, str]:
+    """Incident id -> who found it (camera:<id>, patrol:<name>)."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    return dict(session.exec(select(IncidentRow.id, IncidentRow.source).where(col(IncidentRow.id).in_(ids))).all())
+
+
+def incident_events(session: Session, incident_id: str) -> list[IncidentEventRow]:
+    """An incident's stored events in the order they happened."""
+    return list(
+        session.exec(
+            select(IncidentEventRow)
+            .where(IncidentEventRow.incident_id == incident_id)
+            .order_by(col(IncidentEventRow.seq), col(IncidentEventRow.id))
+        ).all()
+    )

@@ -106,3 +106,9 @@ class LeaveBook:
         if status is Status.RECORDED and grant.window in self._spans:
             self._spans[grant.window].append(LeaveSpan(grant.start, grant.end, grant.reason))
         return status
+
+
+def leaves_ending_after(session: Session, moment: dt.datetime) -> list[LeaveRow]:
+    """Approved leave not over at `moment`, soonest first."""
+    query = select(LeaveRow).where(LeaveRow.end > moment).order_by(col(LeaveRow.start), col(LeaveRow.window))
+    return list(session.exec(query))

@@ -54,7 +54,21 @@ def number_holder(session: Session, year: int, number: int) -> DocRegisterRow | 
     ).first()
 
 
-def _register(session: Session, kind: str, period: str, issued_on: dt.date, number: int, now: dt.datetime) -> None:
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """Who issues a notice and what they confirmed it without ("" when it was ready)."""
+
+    name: str = ""
+    """The account; "" for the scheduler."""
+    confirmed: str = ""
+
+
+SCHEDULER = Issuer()
+
+
+def _register(
+    session: Session, kind: str, period: str, issued_on: dt.date, number: int, now: dt.datetime, issuer: Issuer
+) -> None:
     session.add(
         DocRegisterRow(
             doc_year=issued_on.year,
@@ -64,7 +78,41 @@ def _register(session: Session, kind: str, period: str, issued_on: dt.date, numb
             issued_on=issued_on,
             state=ISSUED,
             recorded_at=now,
+            issued_by=issuer.name,
+            confirmed=issuer.confirmed,
         )
+    )
+
+
+def register(session: Session) -> list[DocRegisterRow]:
+    """Every 文号 ever given, the newest first."""
+    return list(
+        session.exec(
+            select(DocRegisterRow).order_by(col(DocRegisterRow.doc_year).desc(), col(DocRegisterRow.doc_number).desc())
+        ).all()
+    )
+
+
+def abandoned(session: Session, before: dt.datetime) -> list[NoticeLedgerRow]:
+    """Claims whose owner has not issued them since `before` (it died): another scheduler takes them over."""
+    return list(
+        session.exec(
+            select(NoticeLedgerRow).where(NoticeLedgerRow.state == CLAIMED, NoticeLedgerRow.claimed_at < before)
+        ).all()
+    )
+
+
+def unpublished(session: Session) -> list[NoticeLedgerRow]:
+    """Issued notices whose publication failed (recorded failures only: a row without an error may be
+    mid-publication in another scheduler)."""
+    return list(
+        session.exec(
+            select(NoticeLedgerRow).where(
+                NoticeLedgerRow.state == ISSUED,
+                NoticeLedgerRow.published_at == None,  # noqa: E711
+                NoticeLedgerRow.last_error != "",
+            )
+        ).all()
     )
 
 
@@ -97,6 +145,7 @@ def claim(
     now: dt.datetime,
     stale_after: dt.timedelta,
     number: int | None = None,
+    issuer: Issuer = SCHEDULER,
 ) -> Claim | None:
     """Claim (kind, period) for `owner` with 文号 `number` (default the register's next); None when
     another scheduler has it (or issued it already)."""
@@ -123,7 +172,7 @@ def claim(
                 assert existing.id is not None
                 return Claim(existing.id, kind, period, existing.issued_on, existing.doc_number)
             given = number or next_number(session, issued_on.year, number_start)
-            _register(session, kind, period, issued_on, given, now)
+            _register(session, kind, period, issued_on, given, now, issuer)
             row = NoticeLedgerRow(
                 kind=kind,
                 period=period,
@@ -155,9 +204,12 @@ def correct(
     number_start: int,
     now: dt.datetime,
     number: int | None = None,
+    issuer: Issuer = SCHEDULER,
+    kept_in: str = "",
 ) -> Claim | None:
-    """Re-issue an issued notice as a correction (更正): its old 文号 stays registered as superseded,
-    the notice takes a new one and the new date. None when the period was never issued."""
+    """Re-issue an issued notice as a correction (更正): its old 文号 stays registered as superseded (its files
+    `kept_in` that folder, when they were moved), the notice takes a new one and the new date. None when the
+    period was never issued."""
     with Session(engine) as session:
         row = entry(session, kind, period)
         if row is None or row.state != ISSUED:
@@ -166,9 +218,10 @@ def correct(
             old = number_holder(session, row.doc_year, row.doc_number)
             if old is not None:
                 old.state = SUPERSEDED
+                old.folder = kept_in or old.folder
                 session.add(old)
         given = number or next_number(session, issued_on.year, number_start)
-        _register(session, kind, period, issued_on, given, now)
+        _register(session, kind, period, issued_on, given, now, issuer)
         row.doc_year, row.doc_number, row.issued_on = issued_on.year, given, issued_on
         row.claimed_by, row.claimed_at, row.published_at = owner, now, None
         session.add(row)
@@ -177,7 +230,10 @@ def correct(
         return Claim(row.id, kind, period, issued_on, given)
 
 
-def mark_generated(engine: Engine, claim_id: int, files: list[str], summary: str, now: dt.datetime) -> None:
+def mark_generated(
+    engine: Engine, claim_id: int, files: list[str], summary: str, now: dt.datetime, folder: str
+) -> None:
+    """The notice's files (names) are written in `folder`: it is issued."""
     with Session(engine) as session:
         row = session.get(NoticeLedgerRow, claim_id)
         assert row is not None
@@ -185,11 +241,13 @@ def mark_generated(engine: Engine, claim_id: int, files: list[str], summary: str
         row.summary = summary
         row.generated_at = now
         row.state = ISSUED
+        row.folder = folder
         session.add(row)
         if row.doc_year is not None and row.doc_number is not None:
             registered = number_holder(session, row.doc_year, row.doc_number)
             if registered is not None:
                 registered.files = row.files
+                registered.folder = folder
                 session.add(registered)
         session.commit()
 

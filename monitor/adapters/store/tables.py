@@ -290,6 +290,11 @@ class NoticeLedgerRow(SQLModel, table=True):
     files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    folder: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, default="", server_default=""),
+        description="Where its files were written (a correction keeps the old ones there).",
+    )
 
 
 class DocRegisterRow(SQLModel, table=True):
@@ -311,6 +316,23 @@ class DocRegisterRow(SQLModel, table=True):
     state: str = Field(max_length=12, description="issued, or superseded by a correction (更正).")
     files: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    issued_by: str = Field(
+        default="",
+        max_length=64,
+        sa_column_kwargs={"server_default": ""},
+        description="The account that issued it; empty for the scheduler.",
+    )
+    confirmed: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, default="", server_default=""),
+        description="What was open when it was issued (missing inputs, incidents awaiting review) and the "
+        "issuer's reason for issuing anyway; empty when it was ready.",
+    )
+    folder: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, default="", server_default=""),
+        description="Where its files are (a superseded number's are kept under superseded-<year>-<number>/).",
+    )
 
 
 class UserRow(SQLModel, table=True):

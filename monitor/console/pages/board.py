@@ -12,10 +12,10 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from monitor.adapters.store.incidents import load_incidents
+from monitor.adapters.store.leaves import leaves_ending_after
 from monitor.console.auth import Viewer
 from monitor.console.context import Console, console_of
 from monitor.core.board import Board, compose_board
-from monitor.services.review import leaves_ending_after
 
 router = APIRouter()
 HEARTBEAT = 15.0

@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from monitor.adapters.store.leaves import leaves_ending_after
 from monitor.console.actions import record_action
 from monitor.console.auth import Supervisor, Viewer
 from monitor.console.context import console_of
 from monitor.services.patrol import leave_grant
-from monitor.services.review import leaves_ending_after
 
 router = APIRouter()
 LEAVE_KINDS = ("请假", "公出")

@@ -9,8 +9,9 @@ from sqlmodel import Session
 
 from monitor.console.auth import Viewer
 from monitor.console.context import console_of
-from monitor.console.pages.incidents import SPANS, day_or_today, span_bounds
+from monitor.console.pages.incidents import SPANS, day_or_today
 from monitor.console.params import Day, Span
+from monitor.core.periods import containing
 from monitor.errors import MonitorError
 from monitor.services.duty_rate import duty_rates_between
 
@@ -21,7 +22,7 @@ router = APIRouter()
 def duty_rate(request: Request, who: Viewer, span: Span = "month", date: Day = None) -> Response:
     console = console_of(request)
     day = day_or_today(console, date)
-    start, end = span_bounds(console, span, day)
+    start, end = containing(span, day, console.config.hall.tz)
     now = console.now()
     error = rates = None
     try:

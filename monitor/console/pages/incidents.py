@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from monitor.adapters.store.accounts import mark_reviewed
+from monitor.adapters.store.evidence import evidence_file
 from monitor.adapters.store.incidents import incident_by_id
 from monitor.console.actions import record_action
 from monitor.console.auth import Forbidden, Supervisor, Viewer
@@ -18,27 +19,14 @@ from monitor.console.context import Console, console_of
 from monitor.console.params import Day, Span, Text
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
+from monitor.core.periods import containing
 from monitor.services.patrol import dismissal, patrol_incident, seen_in_future
-from monitor.services.review import REVIEW_LABELS, evidence_image, incident_detail, incident_views
+from monitor.services.review import REVIEW_LABELS, incident_detail, incident_views
 
 router = APIRouter()
 
 SPANS = {"day": "日", "week": "周", "month": "月"}
 DISMISS_REASONS = ("申诉成立", "已批准请假", "误检测")
-
-
-def span_bounds(console: Console, span: str, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of the day, the Monday-Sunday week or the month containing `day`, in the hall's time."""
-    tz = console.config.hall.tz
-    if span == "week":
-        first = day - dt.timedelta(days=day.weekday())
-        last = first + dt.timedelta(days=7)
-    elif span == "month":
-        first = day.replace(day=1)
-        last = (first + dt.timedelta(days=32)).replace(day=1)
-    else:
-        first, last = day, day + dt.timedelta(days=1)
-    return dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(last, dt.time(), tz)
 
 
 def day_or_today(console: Console, day: dt.date | None) -> dt.date:
@@ -62,7 +50,7 @@ def queue(
 ) -> Response:
     console = console_of(request)
     day = day_or_today(console, date)
-    start, end = span_bounds(console, span, day)
+    start, end = containing(span, day, console.config.hall.tz)
     with Session(console.engine) as session:
         views = incident_views(session, console.config, start, end)
     shown = [
@@ -111,7 +99,7 @@ def detail(request: Request, incident_id: str, who: Viewer) -> Response:
 def evidence(request: Request, incident_id: str, name: str, who: Viewer) -> Response:
     console = console_of(request)
     with Session(console.engine) as session:
-        found = evidence_image(session, incident_id, name)
+        found = evidence_file(session, incident_id, name)
     if found is None:
         return Response("没有这张证据图片", status_code=404, media_type="text/plain; charset=utf-8")
     data, content_type = found

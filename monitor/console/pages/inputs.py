@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from monitor.adapters.store.accounts import audit
 from monitor.console.auth import Admin, Viewer
 from monitor.console.context import address_of, console_of
-from monitor.core.notices.periods import check_month
+from monitor.core.periods import check_month
 from monitor.errors import InputError
 from monitor.services.imports import PART_LABELS, import_file
 

@@ -25,8 +25,19 @@
     }
     window.setInterval(refresh, 30000);
   }
+  // The confirmation step of 印发: the 文号's year follows the date entered (a number is per year of issue).
+  function docNumberYear(form) {
+    var date = form.querySelector("input[name='date']");
+    var year = form.querySelector(".docno-year");
+    if (!date || !year) return;
+    date.addEventListener("change", function () {
+      if (/^\d{4}-/.test(date.value)) year.textContent = date.value.slice(0, 4);
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var board = document.getElementById("board");
     if (board && board.dataset.live) liveBoard(board);
+    var issue = document.querySelector("form.issue");
+    if (issue) docNumberYear(issue);
   });
 })();

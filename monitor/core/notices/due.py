@@ -1,4 +1,5 @@
-"""Which notices are due at a moment, given what the ledger already holds (pure; time is a parameter)."""
+"""When each notice is due, and which are due at a moment given what the ledger already holds (pure; time is a
+parameter)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from monitor.config.notices import ScheduleConfig
-from monitor.core.notices.periods import iso_week, month_of, monthly_due, previous_month, weekly_due
+from monitor.config.notices import WEEKDAYS, ScheduleConfig
+from monitor.core.periods import iso_week, month_of, next_month, previous_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,20 @@ class Due:
     kind: str
     period: str
     due_at: dt.datetime
+
+
+def weekly_due(week: str, schedule: ScheduleConfig, tz: ZoneInfo) -> dt.datetime:
+    """The moment a week's notice is due: its configured weekday and time in the following week,
+    after the Monday–Sunday week it reports has ended."""
+    following = dt.date.fromisoformat(f"{week}-1") + dt.timedelta(days=7)
+    day = following + dt.timedelta(days=WEEKDAYS.index(schedule.weekly_day))
+    return dt.datetime.combine(day, schedule.weekly_time, tz)
+
+
+def monthly_due(month: str, schedule: ScheduleConfig, tz: ZoneInfo) -> dt.datetime:
+    """The moment a month's roll-up is due: the configured day and time of the following month."""
+    following = dt.date.fromisoformat(f"{next_month(month)}-{schedule.monthly_day:02d}")
+    return dt.datetime.combine(following, schedule.monthly_time, tz)
 
 
 def _recent_weeks(now: dt.datetime, count: int) -> list[str]:

@@ -17,7 +17,7 @@ class NoticeIssued(Payload):
     period: str = Field(description="2020-W45 or 2020-11.")
     title: str
     issued_on: dt.date
-    draft: bool = Field(description="True while inputs are missing; `missing` names them.")
+    draft: bool = Field(description="True for a notice not issued (no 文号); an issued one is never a draft.")
     missing: list[str] = Field(default_factory=list)
     summary: str = Field(description="A few lines in Chinese, as the group robots get them.")
     files: list[str] = Field(description="File names in <output_dir>/notices/<period>/.")

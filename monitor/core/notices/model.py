@@ -78,7 +78,9 @@ class Notice:
     figures: dict[str, object] = field(default_factory=dict)
     """Every figure the text states, JSON-ready (strings and ints)."""
     missing: tuple[str, ...] = ()
-    """Inputs that were not available: a non-empty list makes the notice a draft."""
+    """Inputs that were not available: a notice is issued without them only when its issuer confirms it."""
+    warnings: tuple[str, ...] = ()
+    """What the issuer should know before issuing, such as a violation whose person the roster does not name."""
     doc_number: str = ""
     """The 文号 it was issued under; "" for a draft generated on demand (not issued)."""
     photos: tuple[Photo, ...] = ()
@@ -87,7 +89,8 @@ class Notice:
 
     @property
     def draft(self) -> bool:
-        return bool(self.missing) or not self.doc_number
+        """Not issued: no 文号 yet."""
+        return not self.doc_number
 
     @property
     def text(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +17,11 @@ from monitor.config import MonitorConfig
 from monitor.config.rules import SheetConfig
 from monitor.core.incident import Incident
 from monitor.core.inputs.types import STARS, TOTAL, CaseVolume, MonthInputs, ReviewCount
+from monitor.core.notices.frame import doc_number_text, head, sign_off
 from monitor.core.notices.model import Block, Notice, Table
 from monitor.core.notices.numbers import growth, growth_phrase, one_decimal, percent, ratio_percent
-from monitor.core.scoring import EnteredScores, MonthScores, ScoreRow, month_bounds, score_month
+from monitor.core.periods import month_bounds, previous_month
+from monitor.core.scoring import EnteredScores, MonthScores, ScoreRow, score_month
 from monitor.formatting import plain
 
 _DIGITS = "零一二三四五六七八九"
@@ -34,8 +36,21 @@ def chinese_number(n: int) -> str:
     return head + (_DIGITS[ones] if ones else "")
 
 
-def chinese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+_IMPORT = "（在“数据导入”页导入{what}）"
+
+
+def _to_import(what: str) -> str:
+    """Where a clerk fills a missing input, as the console names it."""
+    return _IMPORT.format(what=what)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A section's text, the figures it states and the inputs it had to do without."""
+
+    text: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,42 +165,44 @@ def ranking_phrase(what: str, subject: str, names: list[str], verb: str) -> str:
     return f"{what}前{chinese_number(len(names))}名的{subject}依次{verb}：{'、'.join(names)}"
 
 
-def _top_staff(config: MonitorConfig, scores: MonthScores, inputs: MonthInputs, missing: list[str]) -> list[str]:
+def _top_staff(config: MonitorConfig, scores: MonthScores, inputs: MonthInputs) -> tuple[list[str], tuple[str, ...]]:
+    """The staff section 一 names, and what is missing for them (a short honor list)."""
     wanted = config.notices.top_staff
     if inputs.honors:
-        if len(inputs.honors) < wanted:
-            missing.append(
+        short = (
+            (
                 f"表彰名单只有{len(inputs.honors)}人，通报列考核前{chinese_number(wanted)}名"
-                "（monitor import scores，姓名、部门表；或调整 notices.top_staff）"
+                + _to_import("考核分的表彰名单"),
             )
-        return [f"{h.name}（{h.department}）" for h in inputs.honors[:wanted]]
+            if len(inputs.honors) < wanted
+            else ()
+        )
+        return [f"{h.name}（{h.department}）" for h in inputs.honors[:wanted]], short
     rank = {r.key: r.rank for r in scores.departments}
     ordered = sorted(scores.staff, key=lambda r: (-r.total, rank.get(r.department, len(rank) + 1), r.rank))
-    return [f"{r.name or f'{r.key}窗口'}（{r.department}）" for r in ordered[: config.notices.top_staff]]
+    return [f"{r.name or f'{r.key}窗口'}（{r.department}）" for r in ordered[:wanted]], ()
 
 
 def _section_cases(
-    config: MonitorConfig,
-    data: MonthlyData,
-    ranked: list[CaseVolume] | None,
-    missing: list[str],
-    figures: dict[str, Any],
-) -> str:
+    config: MonitorConfig, data: MonthlyData, ranked: list[CaseVolume] | None, previous: list[CaseVolume] | None
+) -> Part:
     m = int(data.month[5:])
     categories = config.notices.case_categories
     if ranked is None:
-        missing.append(f"{data.month} 办件量（monitor import cases）")
-        return f"{m}月份派驻部门窗口办件量尚未导入。具体窗口办件量见附件3。"
+        return Part(
+            f"{m}月份派驻部门窗口办件量尚未导入。具体窗口办件量见附件3。",
+            missing=(f"{data.month} 办件量" + _to_import("办件量"),),
+        )
     totals = _case_totals(config, ranked)
     total = sum(totals.values())
-    figures["cases"] = {"total": total, **totals}
+    figures: dict[str, Any] = {"cases": {"total": total, **totals}}
+    missing: tuple[str, ...] = ()
     parts = [
         f"{m}月份，中心窗口办件总量{total}件，其中" + "、".join(f"{cat}类{totals[cat]}件" for cat in categories) + "。"
     ]
-    previous = data.previous_cases
     if previous is None:
-        last_month = (dt.date.fromisoformat(f"{data.month}-01") - dt.timedelta(days=1)).strftime("%Y-%m")
-        missing.append(f"{last_month} 办件量（环比所需，monitor import cases --month {last_month}）")
+        last_month = previous_month(data.month)
+        missing = (f"{last_month} 办件量（环比所需）" + _to_import(f"{last_month}的办件量"),)
     else:
         last = _case_totals(config, previous)
         figures["cases_growth"] = {
@@ -202,24 +219,23 @@ def _section_cases(
     if busiest:
         parts.append(ranking_phrase("办件量排名", "部门窗口", busiest, "为") + "。")
     if previous is not None:
-        parts.append(_notable_changes(config, data, ranked, previous, missing, figures))
+        changes = _notable_changes(config, data, ranked, previous)
+        parts.append(changes.text)
+        figures |= changes.figures
+        missing += changes.missing
     parts.append("具体窗口办件量见附件3。")
-    return "".join(parts)
+    return Part("".join(parts), figures, missing)
 
 
 def _notable_changes(
-    config: MonitorConfig,
-    data: MonthlyData,
-    ranked: list[CaseVolume],
-    previous: list[CaseVolume],
-    missing: list[str],
-    figures: dict[str, Any],
-) -> str:
+    config: MonitorConfig, data: MonthlyData, ranked: list[CaseVolume], previous: list[CaseVolume]
+) -> Part:
     last_by_name = {c.department: sum(c.counts.values()) for c in previous}
     reasons = {r.department: r for r in data.inputs.reasons or []}
     rises: list[str] = []
     falls: list[str] = []
     notable: list[dict[str, str]] = []
+    missing: list[str] = []
     for c in ranked:
         this = sum(c.counts.values())
         change = growth(this, last_by_name.get(c.department, 0))
@@ -232,29 +248,29 @@ def _notable_changes(
         if reason:
             sentence = f"{reason.reason}，{sentence}"
         else:
-            missing.append(f"{c.department}办件量{phrase}的原因（monitor import scores，原因表）")
+            missing.append(f"{c.department}办件量{phrase}的原因" + _to_import("考核分的原因表"))
         notable.append({"department": c.department, "change": phrase, "reason": reason.reason if reason else ""})
         (rises if change > 0 else falls).append(sentence)
-    figures["notable_changes"] = notable
     m = int(data.month[5:])
     text = ""
     if rises:
         text += f"{m}月份，" + "；".join(rises) + "。"
     if falls:
         text += ("另外，" if rises else f"{m}月份，") + "；".join(falls) + "。"
-    return text
+    return Part(text, {"notable_changes": notable}, tuple(missing))
 
 
-def _section_reviews(
-    config: MonitorConfig, ranked: list[ReviewCount] | None, missing: list[str], figures: dict[str, Any], month: str
-) -> str:
+def _section_reviews(config: MonitorConfig, ranked: list[ReviewCount] | None, month: str) -> Part:
+    closing = "具体“好差评”评价情况统计见附件4。"
     if ranked is None:
-        missing.append(f"{month} “好差评”评价数据（monitor import reviews）")
-        return "政务服务“好差评”评价数据尚未导入。具体“好差评”评价情况统计见附件4。"
+        return Part(
+            f"政务服务“好差评”评价数据尚未导入。{closing}",
+            missing=(f"{month} “好差评”评价数据" + _to_import("好差评"),),
+        )
     counted = _counted_reviews(config, ranked)
     count = sum(r.total for r in counted)
     five = sum(r.stars[0] for r in counted)
-    figures["reviews"] = {"count": count, "five_star": five}
+    figures: dict[str, Any] = {"reviews": {"count": count, "five_star": five}}
     text = f"根据各派驻窗口政务服务“好差评”系统满意度统计，窗口二维码评价满意数{count}件，较满意{five}件"
     if count:
         points = sum(r.stars[i] * (5 - i) for r in counted for i in range(len(STARS)))
@@ -263,11 +279,12 @@ def _section_reviews(
         text += f"，总体满意度{satisfaction}%"
     with_complaints = [r for r in counted if r.complaints is not None]
     if not with_complaints:
-        missing.append(f"{month} 群众投诉及回访情况（reviews 导入的 投诉、二次回访率、二次满意度 列）")
-        return text + "。具体“好差评”评价情况统计见附件4。"
+        lacking = f"{month} 群众投诉及回访情况" + _to_import("好差评表的投诉、二次回访率、二次满意度列")
+        return Part(f"{text}。{closing}", figures, (lacking,))
     complaints = sum(r.complaints or 0 for r in with_complaints)
     figures["complaints"] = complaints
     text += f"，市民服务热线、服务台投诉电话、“找茬窗口”等，共收到群众投诉{complaints}件"
+    missing: tuple[str, ...] = ()
     if complaints:
         followed = [r for r in with_complaints if r.complaints]
         if all(r.follow_up_rate is not None and r.follow_up_satisfaction is not None for r in followed):
@@ -277,16 +294,18 @@ def _section_reviews(
             figures["follow_up_satisfaction"] = f"{percent(happy)}%"
             text += f"，二次回访率{percent(rate)}%，二次满意度{percent(happy)}%"
         else:
-            missing.append(f"{month} 投诉的二次回访率、二次满意度")
-    return text + "。具体“好差评”评价情况统计见附件4。"
+            missing = (f"{month} 投诉的二次回访率、二次满意度" + _to_import("好差评表的二次回访率、二次满意度列"),)
+    return Part(f"{text}。{closing}", figures, missing)
 
 
 def _section_discipline(
-    config: MonitorConfig, data: MonthlyData, scores: MonthScores, standing: list[Incident], figures: dict[str, Any]
-) -> str:
+    config: MonitorConfig, data: MonthlyData, scores: MonthScores, standing: list[Incident]
+) -> Part:
     if not standing:
-        figures["discipline"] = {"count": 0, "by_kind": {}, "departments": []}
-        return "根据巡查及视频监控记录，本月未发现违反中心工作纪律情况。"
+        return Part(
+            "根据巡查及视频监控记录，本月未发现违反中心工作纪律情况。",
+            {"discipline": {"count": 0, "by_kind": {}, "departments": []}},
+        )
     rules = config.rule_set_on(dt.date.fromisoformat(f"{data.month}-01"))
     order = [d.kind for d in rules.deductions]
     counts = Counter(i.kind for i in standing)
@@ -306,35 +325,19 @@ def _section_discipline(
         ),
     )
     by_kind = {label(k): counts[k] for k in kinds}
-    figures["discipline"] = {"count": len(standing), "by_kind": by_kind, "departments": involved}
     text = (
         f"根据巡查及视频监控记录，本月{'、'.join(involved)}窗口共发生违反中心工作纪律情况{len(standing)}起（次）。"
         f"具体情况为：窗口工作人员{'、'.join(f'{k}{n}人次' for k, n in by_kind.items())}。"
     )
     notified = "均已在当周进行了通报，" if data.weeks_notified else ""
-    return text + (
-        f"以上违反纪律情况{notified}按中心考核办法给予各派驻窗口、工作人员扣分，并对出现问题的派驻窗口及工作人员提出批评。"
+    text += (
+        f"以上违反纪律情况{notified}按中心考核办法给予各派驻窗口、工作人员扣分，"
+        "并对出现问题的派驻窗口及工作人员提出批评。"
     )
-
-
-def doc_number_text(config: MonitorConfig, year: int, number: int) -> str:
-    return config.notices.doc_number_format.format(year=year, number=number)
-
-
-def end_notes(config: MonitorConfig, issued_on: dt.date) -> list[Block]:
-    """The 版记: 抄送 (when configured), then 印发机关 and 印发日期."""
-    notices = config.notices
-    copy_to = [Block("copy_to", f"抄送：{notices.copy_to}。")] if notices.copy_to else []
-    return [*copy_to, Block("imprint", f"{notices.imprint or config.hall.office}　{chinese_date(issued_on)}印发")]
-
-
-def draft_marker(missing: list[str], number: str) -> list[Block]:
-    """The 【草稿】 line: what is missing, or that the notice is not issued (no 文号); none when issued and complete."""
-    if missing:
-        return [Block("draft", "【草稿】缺少：" + "；".join(missing))]
-    if not number:
-        return [Block("draft", "【草稿】未印发，无文号（印发：monitor notice … --issue）")]
-    return []
+    return Part(
+        text + _corrections(config, standing),
+        {"discipline": {"count": len(standing), "by_kind": by_kind, "departments": involved}},
+    )
 
 
 def _corrections(config: MonitorConfig, standing: list[Incident]) -> str:
@@ -353,30 +356,17 @@ def _corrections(config: MonitorConfig, standing: list[Incident]) -> str:
     return f"更正：本月通报印发后经核实补录{len(late)}起：" + "；".join(said(i) for i in late) + "。"
 
 
-def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
-    notices = config.notices
-    year, m = int(data.month[:4]), int(data.month[5:])
-    month_start = dt.date(year, m, 1)
-    rules = config.rule_set_on(month_start)
-    inputs = data.inputs
-    start, end = month_bounds(data.month, config.hall.tz)
-    standing = [i for i in data.incidents if not i.dismissed and start <= i.started_at < end]
-    scores = score_month(
-        config,
-        data.month,
-        data.incidents,
-        EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {}),
-    )
-    missing: list[str] = []
-    if inputs.department_points is None:
-        missing.append(f"{data.month} 部门窗口考核录入分（monitor import scores，部门表）")
-    if inputs.window_points is None:
-        missing.append(f"{data.month} 工作人员考核录入分（monitor import scores，窗口号表）")
-    figures: dict[str, Any] = {}
-    cases = _ranked_cases(config, inputs.cases) if inputs.cases is not None else None
-    reviews = _ranked_reviews(config, inputs.reviews) if inputs.reviews is not None else None
+def _attachments(
+    config: MonitorConfig,
+    month: str,
+    scores: MonthScores,
+    cases: list[CaseVolume] | None,
+    reviews: list[ReviewCount] | None,
+) -> tuple[Table, ...]:
+    year, m = int(month[:4]), int(month[5:])
+    rules = config.rule_set_on(dt.date(year, m, 1))
     caption = f"{year}年{m}月份"
-    tables = (
+    return (
         Table("1", "附件1", f"{caption}派驻部门窗口考核统计", attachment_1(config, scores, rules.department)),
         Table(
             "2",
@@ -388,74 +378,92 @@ def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
         Table("3", "附件3", f"{caption}派驻部门窗口办件量统计", attachment_3(config, cases), unit="单位：件"),
         Table("4", "附件4", f"{caption}派驻部门窗口“好差评”评价情况统计", attachment_4(config, reviews)),
     )
+
+
+def _section_scores(config: MonitorConfig, data: MonthlyData, scores: MonthScores) -> Part:
+    notices = config.notices
+    inputs = data.inputs
+    missing = tuple(
+        f"{data.month} {what}" + _to_import(f"考核分的{table}")
+        for entered, what, table in (
+            (inputs.department_points, "部门窗口考核录入分", "部门表"),
+            (inputs.window_points, "工作人员考核录入分", "窗口号表"),
+        )
+        if entered is None
+    )
     top_departments = [r.key for r in scores.departments[: notices.top_departments]]
-    top_staff = _top_staff(config, scores, inputs, missing)
-    figures["top_departments"] = top_departments
-    figures["top_staff"] = top_staff
-    hall = config.hall.name
-    title = notices.monthly_title.format(hall=hall, year=year, month=m)
-    number = "" if data.doc_number is None else doc_number_text(config, data.issued_on.year, data.doc_number)
-    section_1 = (
-        f"{m}月份，{hall}根据{notices.rules_title}，对派驻部门窗口及工作人员的工作情况进行了考核，"
+    top_staff, short = _top_staff(config, scores, inputs)
+    text = (
+        f"{int(data.month[5:])}月份，{config.hall.name}根据{notices.rules_title}，对派驻部门窗口及工作人员的工作情况进行了考核，"
         + ranking_phrase("考核", "派驻部门窗口", top_departments, "是")
         + "。"
         + ranking_phrase("考核", "派驻部门窗口工作人员", top_staff, "是")
         + "。具体考核情况见附件1、附件2。"
     )
-    section_2 = _section_cases(config, data, cases, missing, figures)
-    section_3 = _section_reviews(config, reviews, missing, figures, data.month)
-    section_4 = _section_discipline(config, data, scores, standing, figures) + _corrections(config, standing)
+    return Part(text, {"top_departments": top_departments, "top_staff": top_staff}, missing + short)
+
+
+def _summary(title: str, number: str, missing: tuple[str, ...], figures: dict[str, Any]) -> str:
+    """A few lines for MQTT and the group robots."""
+    lines = [f"{title}（{number or '草稿'}）"]
+    if missing and not number:
+        lines.append("【草稿】缺少：" + "；".join(missing))
+    lines.append(f"考核前{chinese_number(len(figures['top_departments']))}名：{'、'.join(figures['top_departments'])}")
+    if "cases" in figures:
+        growth_text = figures.get("cases_growth", {}).get("total", "")
+        lines.append(f"办件总量{figures['cases']['total']}件" + (f"，比上月{growth_text}" if growth_text else ""))
+    if "satisfaction" in figures.get("reviews", {}):
+        r = figures["reviews"]
+        lines.append(f"“好差评”{r['count']}件，总体满意度{r['satisfaction']}")
+    discipline = figures["discipline"]
+    lines.append(
+        f"违反工作纪律{discipline['count']}起"
+        + (f"：{'、'.join(f'{k}{n}人次' for k, n in discipline['by_kind'].items())}" if discipline["count"] else "")
+    )
+    return "\n".join(lines)
+
+
+def compose_monthly(config: MonitorConfig, data: MonthlyData) -> Notice:
+    m = int(data.month[5:])
+    start, end = month_bounds(data.month, config.hall.tz)
+    standing = [i for i in data.incidents if not i.dismissed and start <= i.started_at < end]
+    inputs = data.inputs
+    entered = EnteredScores(departments=inputs.department_points or {}, windows=inputs.window_points or {})
+    scores = score_month(config, data.month, data.incidents, entered)
+    cases = _ranked_cases(config, inputs.cases) if inputs.cases is not None else None
+    reviews = _ranked_reviews(config, inputs.reviews) if inputs.reviews is not None else None
+    sections = (
+        ("一、派驻部门窗口及工作人员考核情况", _section_scores(config, data, scores)),
+        (f"二、{m}月份派驻部门窗口办件情况分析", _section_cases(config, data, cases, data.previous_cases)),
+        ("三、政务服务“好差评”评价情况", _section_reviews(config, reviews, data.month)),
+        ("四、纪律巡查及视频监控情况", _section_discipline(config, data, scores, standing)),
+    )
+    missing = tuple(item for _, part in sections for item in part.missing)
+    figures: dict[str, Any] = {key: value for _, part in sections for key, value in part.figures.items()}
+    hall = config.hall.name
+    title = config.notices.monthly_title.format(hall=hall, year=int(data.month[:4]), month=m)
+    number = "" if data.doc_number is None else doc_number_text(config, data.issued_on.year, data.doc_number)
+    tables = _attachments(config, data.month, scores, cases, reviews)
     blocks = [
-        *draft_marker(missing, number),
-        Block("issuer", notices.issuer),
-        *([Block("number", number)] if number else []),
-        Block("title", title),
-        Block("addressee", f"{notices.addressees}："),
+        *head(config, title, number, missing),
         Block(
             "body",
             f"{hall}对{m}月份派驻部门窗口及工作人员考核情况、办件情况、政务服务“好差评”评价情况、"
             "纪律巡查及视频监控情况进行了统计，具体情况通报如下：",
         ),
-        Block("heading", "一、派驻部门窗口及工作人员考核情况"),
-        Block("body", section_1),
-        Block("heading", f"二、{m}月份派驻部门窗口办件情况分析"),
-        Block("body", section_2),
-        Block("heading", "三、政务服务“好差评”评价情况"),
-        Block("body", section_3),
-        Block("heading", "四、纪律巡查及视频监控情况"),
-        Block("body", section_4),
-        *(Block("attachments", f"{'附件：' if t.key == '1' else ''}{t.key}.{t.caption}") for t in tables),
-        Block("signature", config.hall.office),
-        Block("date", chinese_date(data.issued_on)),
-        *end_notes(config, data.issued_on),
+        *(block for heading, part in sections for block in (Block("heading", heading), Block("body", part.text))),
+        *sign_off(config, [t.caption for t in tables], data.issued_on),
     ]
     figures["doc_number"] = number
     figures["issued_on"] = data.issued_on.isoformat()
-    summary_lines = [f"{title}（{number or '草稿'}）"]
-    if missing:
-        summary_lines.append("【草稿】缺少：" + "；".join(missing))
-    summary_lines.append(f"考核前{chinese_number(len(top_departments))}名：{'、'.join(top_departments)}")
-    if "cases" in figures:
-        growth_text = figures.get("cases_growth", {}).get("total", "")
-        summary_lines.append(
-            f"办件总量{figures['cases']['total']}件" + (f"，比上月{growth_text}" if growth_text else "")
-        )
-    if "satisfaction" in figures.get("reviews", {}):
-        r = figures["reviews"]
-        summary_lines.append(f"“好差评”{r['count']}件，总体满意度{r['satisfaction']}")
-    discipline = figures["discipline"]
-    summary_lines.append(
-        f"违反工作纪律{discipline['count']}起"
-        + (f"：{'、'.join(f'{k}{n}人次' for k, n in discipline['by_kind'].items())}" if discipline["count"] else "")
-    )
     return Notice(
         kind="monthly",
         period=data.month,
         title=title,
         blocks=tuple(blocks),
         tables=tables,
-        summary="\n".join(summary_lines),
+        summary=_summary(title, number, missing, figures),
         figures=figures,
-        missing=tuple(missing),
+        missing=missing,
         doc_number=number,
     )

@@ -1,14 +1,15 @@
 """The weekly discipline notice (pure): the week's standing violations, one row each, and totals.
 
-Points are the scoring rules' own deductions, so the weekly notice and the month's sheets can
-never disagree; the rules count repeats per month, so the composer is given the incidents from
-the first day of the month the week starts in.
+A hall names the week by its dates (2020年11月2日至11月8日), never by its ISO number. Each violation names the
+person (the camera's or patrol's, else the roster's; a warning to the issuer when neither knows), the window and
+department, when it started and ended, what happened and the points on both sheets. Points are the scoring
+rules' own deductions, so the weekly notice and the month's sheets can never disagree; the rules count repeats
+per month, so the composer is given the incidents from the first day of the month the week starts in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from monitor.config import MonitorConfig
 from monitor.core.evidence import PictureKind, in_order
-from monitor.core.incident import Incident
+from monitor.core.incident import LATE_ARRIVAL, Incident
+from monitor.core.notices.frame import doc_number_text, head, sign_off
 from monitor.core.notices.model import Block, Notice, Photo, Table
-from monitor.core.notices.monthly import chinese_date, doc_number_text, draft_marker, end_notes
+from monitor.core.periods import week_bounds, week_words
 from monitor.core.scoring import deductions_for
 from monitor.formatting import plain
 
@@ -29,12 +31,7 @@ NOTICE_PICTURES: frozenset[PictureKind | None] = frozenset(
 """The pictures a notice prints, in time order: those that bound the charge (the seat at the start or the last
 sighting, the arrival or the confirmation, the return or the session's end). The clip and the pictures taken
 while an empty post lasted stay in the console."""
-
-
-def week_bounds(week: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """ "2020-W45" -> [Monday 00:00, next Monday 00:00) in the hall's timezone."""
-    monday = dt.date.fromisoformat(f"{week}-1")
-    return dt.datetime.combine(monday, dt.time(), tz), dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tz)
+HEADER = ("序号", "日期", "窗口", "部门", "工作人员", "情况", "时间", "人员扣分", "窗口扣分", "来源")
 
 
 def context_start(week: str, tz: ZoneInfo) -> dt.datetime:
@@ -55,126 +52,184 @@ class WeeklyData:
     """The 文号's number when the notice is issued; None for a draft (no 文号, marked 【草稿】)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Charged:
+    """One violation of the week as the notice states it."""
+
+    incident: Incident
+    label: str
+    person: str
+    staff_points: Decimal
+    department_points: Decimal
+
+
 def _label(config: MonitorConfig, kind: str) -> str:
     found = next((r.deduction(kind) for r in config.rules if r.deduction(kind)), None)
     return found.label if found else kind
 
 
-def _source(incident: Incident) -> str:
-    return "巡查" if incident.source.startswith("patrol") else "视频"
-
-
-def _sum(values: list[Decimal]) -> str:
+def _sum(values: Sequence[Decimal]) -> str:
     return plain(sum(values, Decimal(0)))
+
+
+def _what(charged: _Charged) -> str:
+    """迟到12分钟, 空岗35分钟 — and the patrol's remark, when it made one."""
+    incident = charged.incident
+    text = charged.label + (f"{incident.minutes}分钟" if incident.minutes is not None else "")
+    return f"{text}（{incident.note}）" if incident.note else text
+
+
+def _day(incident: Incident, tz: ZoneInfo) -> str:
+    local = incident.started_at.astimezone(tz)
+    return f"{local.month}月{local.day}日"
+
+
+def _when(incident: Incident, tz: ZoneInfo) -> str:
+    """A late arrival's arrival; otherwise start–end, or the start alone while it has not ended."""
+    start = incident.started_at.astimezone(tz)
+    if incident.kind == LATE_ARRIVAL:
+        return f"{start:%H:%M}到岗"
+    if incident.ended_at is None:
+        return f"{start:%H:%M}起"
+    end = incident.ended_at.astimezone(tz)
+    return (
+        f"{start:%H:%M}—{end:%H:%M}"
+        if end.date() == start.date()
+        else f"{start:%H:%M}—{end.month}月{end.day}日{end:%H:%M}"
+    )
+
+
+def _charged(config: MonitorConfig, data: WeeklyData, start: dt.datetime, end: dt.datetime) -> list[_Charged]:
+    points: dict[tuple[str, str], Decimal] = {}
+    for d in deductions_for(data.incidents, config):
+        points[(d.incident_id, d.sheet)] = points.get((d.incident_id, d.sheet), Decimal(0)) + d.points
+    roster = config.staff_by_window
+    week = sorted(
+        (i for i in data.incidents if not i.dismissed and start <= i.started_at < end),
+        key=lambda i: (i.started_at, i.window, i.id),
+    )
+    return [
+        _Charged(
+            i,
+            _label(config, i.kind),
+            i.staff or (roster[i.window].name if i.window in roster else ""),
+            points.get((i.id, "staff"), Decimal(0)),
+            points.get((i.id, "department"), Decimal(0)),
+        )
+        for i in week
+    ]
+
+
+def _photos(data: WeeklyData, charged: Sequence[_Charged], tz: ZoneInfo) -> list[Photo]:
+    """The pictures that bound each charge, in time order, captioned by what they show and when."""
+    photos: list[Photo] = []
+    for n, c in enumerate(charged, 1):
+        local = c.incident.started_at.astimezone(tz)
+        caption = f"{n}. {c.incident.window}窗口 {c.label} {_day(c.incident, tz)}"
+        for picture in in_order(list(data.evidence.get(c.incident.id, ()))):
+            if picture.kind not in NOTICE_PICTURES:
+                continue
+            when = "" if picture.at is not None else f"{local:%H:%M} "  # a name from before pictures had times
+            photos.append(Photo(f"{caption} {when}{picture.caption(tz)}", c.incident.id, picture.name))  # type: ignore[arg-type]
+    return photos
 
 
 def compose_weekly(config: MonitorConfig, data: WeeklyData) -> Notice:
     tz = config.hall.tz
     notices = config.notices
     start, end = week_bounds(data.week, tz)
-    last_day = (end - dt.timedelta(days=1)).date()
-    span = f"{chinese_date(start.date())}至{last_day.month}月{last_day.day}日"
-    points: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for d in deductions_for(data.incidents, config):
-        points[d.incident_id][d.sheet] = points[d.incident_id].get(d.sheet, Decimal(0)) + d.points
-    week = sorted(
-        (i for i in data.incidents if not i.dismissed and start <= i.started_at < end),
-        key=lambda i: (i.started_at, i.window, i.id),
-    )
-    rows: list[tuple[str, ...]] = [
-        ("序号", "日期", "时间", "窗口", "部门", "工作人员", "类型", "迟到/时长", "人员扣分", "窗口扣分", "来源")
-    ]
-    photos: list[Photo] = []
-    by_kind: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
-    by_department: dict[str, list[Decimal]] = {}
-    for n, incident in enumerate(week, 1):
-        local = incident.started_at.astimezone(tz)
-        label = _label(config, incident.kind)
-        staff_points = points[incident.id].get("staff", Decimal(0))
-        dept_points = points[incident.id].get("department", Decimal(0))
-        when = f"{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）"
+    span = week_words(data.week)
+    charged = _charged(config, data, start, end)
+    rows: list[tuple[str, ...]] = [HEADER]
+    for n, c in enumerate(charged, 1):
+        local = c.incident.started_at.astimezone(tz)
         rows.append(
             (
                 str(n),
-                when,
-                local.strftime("%H:%M"),
-                incident.window,
-                incident.department,
-                incident.staff or "",
-                label,
-                f"{incident.minutes}分钟" if incident.minutes is not None else "",
-                plain(staff_points),
-                plain(dept_points),
-                _source(incident),
+                f"{_day(c.incident, tz)}（周{_WEEKDAYS[local.weekday()]}）",
+                c.incident.window,
+                c.incident.department,
+                c.person,
+                _what(c),
+                _when(c.incident, tz),
+                plain(c.staff_points),
+                plain(c.department_points),
+                "巡查" if c.incident.source.startswith("patrol") else "视频",
             )
         )
-        caption = f"{n}. {incident.window}窗口 {label} {local.month}月{local.day}日"
-        for picture in in_order(list(data.evidence.get(incident.id, ()))):
-            if picture.kind not in NOTICE_PICTURES:
-                continue
-            when = "" if picture.at is not None else f"{local:%H:%M} "  # a name from before pictures had times
-            photos.append(Photo(f"{caption} {when}{picture.caption(tz)}", incident.id, picture.name))
-        staff_list, dept_list = by_kind.setdefault(label, ([], []))
-        staff_list.append(staff_points)
-        dept_list.append(dept_points)
-        by_department.setdefault(incident.department, []).append(dept_points)
+    by_kind: dict[str, list[_Charged]] = {}
+    by_department: dict[str, list[_Charged]] = {}
+    for c in charged:
+        by_kind.setdefault(c.label, []).append(c)
+        by_department.setdefault(c.incident.department, []).append(c)
     order = [d.name for d in config.departments]
     departments = sorted(by_department, key=lambda name: order.index(name) if name in order else len(order))
     kind_rows = (
         ("类型", "次数", "人员扣分", "窗口扣分"),
-        *((k, str(len(s)), _sum(s), _sum(d)) for k, (s, d) in by_kind.items()),
+        *(
+            (k, str(len(cs)), _sum([c.staff_points for c in cs]), _sum([c.department_points for c in cs]))
+            for k, cs in by_kind.items()
+        ),
     )
     dept_rows = (
         ("部门", "次数", "窗口扣分"),
-        *((name, str(len(by_department[name])), _sum(by_department[name])) for name in departments),
+        *(
+            (name, str(len(by_department[name])), _sum([c.department_points for c in by_department[name]]))
+            for name in departments
+        ),
     )
-    year, number, _ = start.date().isocalendar()
-    title = notices.weekly_title.format(hall=config.hall.name, year=year, week=number)
+    title = notices.weekly_title.format(hall=config.hall.name, span=span)
     doc_number = "" if data.doc_number is None else doc_number_text(config, data.issued_on.year, data.doc_number)
-    kinds_text = "、".join(f"{k}{len(s)}人次" for k, (s, _d) in by_kind.items())
-    if week:
+    kinds_text = "、".join(f"{k}{len(cs)}人次" for k, cs in by_kind.items())
+    deadline = data.issued_on + dt.timedelta(days=notices.rectification_days)
+    photos = _photos(data, charged, tz)
+    listed = f"{span}违反工作纪律情况明细"
+    pictured = f"{span}违反工作纪律抓拍照片"
+    if charged:
         body = (
-            f"根据巡查及视频监控记录，{span}，中心窗口共发生违反工作纪律情况{len(week)}起（次），"
+            f"根据巡查及视频监控记录，{span}，中心窗口共发生违反工作纪律情况{len(charged)}起（次），"
             f"其中{kinds_text}，涉及{'、'.join(departments)}窗口。具体情况见附件1。"
         )
-        closing = "以上违反纪律情况按中心考核办法给予所在派驻窗口、工作人员扣分。" + notices.weekly_rectification
-    else:
-        body = f"根据巡查及视频监控记录，{span}，中心窗口未发现违反工作纪律情况。"
-        closing = "请各派驻部门继续加强对窗口工作人员的管理，严格遵守中心工作纪律。"
-    tables = (
-        (
-            Table("violations", "附件1", f"{span}违反工作纪律情况明细", tuple(rows), landscape=True),
+        closing = (
+            "以上违反纪律情况按中心考核办法给予所在派驻窗口、工作人员扣分。"
+            + notices.weekly_rectification.format(deadline=f"{deadline.month}月{deadline.day}日")
+        )
+        tables: tuple[Table, ...] = (
+            Table("violations", "附件1", listed, tuple(rows), landscape=True),
             Table("by_kind", "", "按类型统计", kind_rows),
             Table("by_department", "", "按部门统计", dept_rows),
         )
-        if week
-        else ()
+        attachments = [listed, *([pictured] if photos else [])]
+    else:
+        body = f"根据巡查及视频监控记录，{span}，中心窗口未发现违反工作纪律情况。"
+        closing = "请各派驻部门继续加强对窗口工作人员的管理，严格遵守中心工作纪律。"
+        tables, attachments = (), []
+    unnamed = [c for c in charged if not c.person]
+    warnings = tuple(
+        f"{_day(c.incident, tz)} {c.incident.window}窗口{c.label}：人员名单里没有这个窗口的工作人员，"
+        "通报的“工作人员”一栏将空着"
+        for c in unnamed
     )
-    photo_note = [Block("attachments", f"2.{span}违反工作纪律抓拍照片")] if photos else []
     blocks = (
-        *draft_marker([], doc_number),
-        Block("issuer", notices.issuer),
-        *([Block("number", doc_number)] if doc_number else []),
-        Block("title", title),
-        Block("addressee", f"{notices.addressees}："),
+        *head(config, title, doc_number, ()),
         Block("body", body),
-        *(Block("table", key) for key in (("by_kind", "by_department") if week else ())),
+        *(Block("table", key) for key in (("by_kind", "by_department") if charged else ())),
         Block("body", closing),
-        *([Block("attachments", f"附件：1.{span}违反工作纪律情况明细"), *photo_note] if week else []),
-        Block("signature", config.hall.office),
-        Block("date", chinese_date(data.issued_on)),
-        *end_notes(config, data.issued_on),
+        *sign_off(config, attachments, data.issued_on),
     )
     summary = f"{title}（{doc_number or '草稿'}）\n" + (
-        f"{span}违反工作纪律{len(week)}起：{kinds_text}（{'、'.join(departments)}）" if week else f"{span}无违纪情况"
+        f"{span}违反工作纪律{len(charged)}起：{kinds_text}（{'、'.join(departments)}）"
+        if charged
+        else f"{span}无违纪情况"
     )
     figures: dict[str, object] = {
         "week": data.week,
         "from": start.date().isoformat(),
-        "to": last_day.isoformat(),
-        "count": len(week),
-        "by_kind": {k: len(s) for k, (s, _d) in by_kind.items()},
+        "to": (end - dt.timedelta(days=1)).date().isoformat(),
+        "count": len(charged),
+        "by_kind": {k: len(cs) for k, cs in by_kind.items()},
         "by_department": {name: len(by_department[name]) for name in departments},
+        "rectify_by": deadline.isoformat(),
         "doc_number": doc_number,
         "issued_on": data.issued_on.isoformat(),
     }
@@ -187,6 +242,7 @@ def compose_weekly(config: MonitorConfig, data: WeeklyData) -> Notice:
         summary,
         figures,
         doc_number=doc_number,
+        warnings=warnings,
         photos=tuple(photos),
-        photos_label=f"附件2 {span}违反工作纪律抓拍照片" if photos else "",
+        photos_label=f"附件2 {pictured}" if photos else "",
     )

@@ -48,8 +48,9 @@ from monitor.contract import (
 from monitor.core.admission import Freshness, Refused, admit, check_fresh
 from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
+from monitor.core.periods import month_bounds
 from monitor.core.roles import may
-from monitor.core.scoring import month_bounds, points_for
+from monitor.core.scoring import points_for
 from monitor.core.signature import Record, Unauthenticated, acting_person, authorize
 
 JPEG_MAGIC = b"\xff\xd8\xff"

@@ -123,7 +123,7 @@ def test_issuing_takes_a_doc_number_once_and_a_correction_keeps_the_old_one(tmp_
     # A month with its inputs missing is refused with the list; confirmed with a reason it is issued, the reason
     # and what was missing kept in the register. A new year starts its register at doc_number_start.
     refused = _notice(path, "monthly", "--month", "2020-12", "--issue", "--date", "2021-01-04")
-    assert refused.exit_code == 1 and "尚不能印发：缺少：2020-12 部门窗口考核录入分" in str(refused.exception)
+    assert refused.exit_code == 1 and "尚不能印发：缺少：2020年12月部门窗口考核录入分" in str(refused.exception)
     nextyear = _notice(
         path, "monthly", "--month", "2020-12", "--issue", "--date", "2021-01-04", "--confirm", "主任同意先发"
     )
@@ -131,7 +131,7 @@ def test_issuing_takes_a_doc_number_once_and_a_correction_keeps_the_old_one(tmp_
     assert "临东政管办发〔2021〕1号" in nextyear.output
     with Session(engine) as session:
         first = session.exec(select(DocRegisterRow).where(DocRegisterRow.doc_year == 2021)).one()
-    assert first.confirmed.startswith("缺少：2020-12 部门窗口考核录入分") and first.confirmed.endswith(
+    assert first.confirmed.startswith("缺少：2020年12月部门窗口考核录入分") and first.confirmed.endswith(
         "确认理由：主任同意先发"
     )
     assert "草稿" not in (tmp_path / "out" / "notices" / "2020-12" / "monthly-2020-12.md").read_text(encoding="utf-8")
@@ -162,10 +162,10 @@ def test_a_month_without_inputs_is_a_draft_naming_them(tmp_path: Path) -> None:
     text = document["text"]
     assert text.startswith("【草稿】缺少：")
     for missing in (
-        "2020-12 办件量",
-        "2020-12 “好差评”评价数据",
-        "2020-12 部门窗口考核录入分",
-        "2020-12 工作人员考核录入分",
+        "2020年12月办件量",
+        "2020年12月“好差评”评价数据",
+        "2020年12月部门窗口考核录入分",
+        "2020年12月工作人员考核录入分",
     ):
         assert missing in text
     assert document["attachments"]["3"] == [["部门", "行政审批", "便民服务", "公共服务", "收费", "合计"]]

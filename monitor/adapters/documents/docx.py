@@ -27,7 +27,6 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from itertools import pairwise
 from typing import Any, Literal
 
 from docx import Document
@@ -44,6 +43,7 @@ from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 from PIL import Image
 
+from monitor.adapters.documents.lines import header_words, text_width, title_lines
 from monitor.adapters.documents.ooxml import stable_zip
 from monitor.core.notices.model import Block, Notice, Table
 
@@ -172,41 +172,6 @@ def _blank(doc: DocumentObject) -> Paragraph:
     return _paragraph(doc, "", FANGSONG, _BODY_PT)
 
 
-def _width(text: str) -> float:
-    """Text width in em: CJK and full-width characters one, Latin letters and digits 0.55, and a
-    quarter em where Latin and CJK meet (LibreOffice and Word space them apart)."""
-    wide = [ord(ch) > 0x2E80 for ch in text]
-    switches = sum(1 for a, b in pairwise(wide) if a != b)
-    return sum(1.0 if w else 0.55 for w in wide) + 0.25 * switches
-
-
-def _header_words(head: str) -> list[str]:
-    """A header may wrap before its full-marks note: "工作纪律 (40 分)" -> 工作纪律 / (40 分)."""
-    return re.split(r"\s(?=\()", head)
-
-
-_BREAK_AFTER = ("关于", "中心", "月份", "周", "窗口", "至", "人员", "情况")
-_BREAK_BEFORE = ("至", "工作纪律", "违反", "及")
-"""Where a title or caption may break: after or before these words, never inside a word such as 工作人员."""
-_UNBREAKABLE = re.compile(r"(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日|份)?|\d{4}年|第\d+周")
-"""Dates (2020年11月2日, 11月8日, 11月份, 2020年, 第45周), which a break must never split."""
-
-
-def title_lines(title: str, per_line: float) -> list[str]:
-    """The title in as few balanced lines as fit `per_line` em, broken only at a sense boundary: after or before
-    the words of `_BREAK_AFTER` / `_BREAK_BEFORE`, never inside a date or a word."""
-    if _width(title) <= per_line:
-        return [title]
-    inside = {i for m in _UNBREAKABLE.finditer(title) for i in range(m.start() + 1, m.end())}
-    cuts = {i + len(w) for w in _BREAK_AFTER for i in range(len(title)) if title.startswith(w, i)}
-    cuts |= {i for w in _BREAK_BEFORE for i in range(len(title)) if title.startswith(w, i)}
-    fitting = [c for c in sorted(cuts - inside - {0, len(title)}) if _width(title[:c]) <= per_line]
-    if not fitting:
-        return [title]
-    best = min(fitting, key=lambda c: (_width(title[c:]) > per_line, abs(_width(title[:c]) - _width(title[c:]))))
-    return [title[:best], *title_lines(title[best:], per_line)]
-
-
 def _text_width_mm(section: Section) -> float:
     assert section.page_width is not None and section.left_margin is not None and section.right_margin is not None
     return (section.page_width - section.left_margin - section.right_margin) / 36000
@@ -224,7 +189,7 @@ def _centred_lines(doc: DocumentObject, text: str, font: str, size: float, pitch
 
 def _draft_lines(doc: DocumentObject, text: str, size: float) -> int:
     """How many lines the 【草稿】 marker takes (with a character to spare)."""
-    return max(1, math.ceil(_width(text) / (_text_width_mm(doc.sections[-1]) / (size / _PT_PER_MM) - 1)))
+    return max(1, math.ceil(text_width(text) / (_text_width_mm(doc.sections[-1]) / (size / _PT_PER_MM) - 1)))
 
 
 def _issuer(doc: DocumentObject, text: str, above: float) -> None:
@@ -274,7 +239,7 @@ def _sign_off(doc: DocumentObject, signature: str, date: str) -> list[Paragraph]
     em = _BODY_PT
     blank = _blank(doc)
     name = _paragraph(doc, signature, FANGSONG, em, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    name.paragraph_format.right_indent = Pt(em * max(4 + (_width(date) - _width(signature)) / 2, 0))
+    name.paragraph_format.right_indent = Pt(em * max(4 + (text_width(date) - text_width(signature)) / 2, 0))
     day = _paragraph(doc, date, FANGSONG, em, align=WD_ALIGN_PARAGRAPH.RIGHT)
     day.paragraph_format.right_indent = Pt(em * 4)
     return [blank, name, day]
@@ -389,8 +354,8 @@ def _column_widths(table: Table, available_mm: float) -> list[float]:
     natural: list[float] = []
     least: list[float] = []
     for c, head in enumerate(header):
-        words = max(_width(w) for w in _header_words(head)) if head else 0
-        cells = [_width(row[c]) for row in rows] or [0.0]
+        words = max(text_width(w) for w in header_words(head)) if head else 0
+        cells = [text_width(row[c]) for row in rows] or [0.0]
         natural.append(max(words, *cells) * em + _CELL_PADDING_MM)
         least.append(max(words, min(max(cells), 6.0)) * em + _CELL_PADDING_MM)
     total = sum(natural)
@@ -436,7 +401,7 @@ def _table(doc: DocumentObject, table: Table) -> None:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             # A header's full-marks note on a line of its own, whole: LibreOffice breaks Chinese text before an
             # ideograph even after a no-break space, so "加分 (10 分)" could end up as "加分 (10 / 分)".
-            for n, word in enumerate(_header_words(text) if r == 0 else [text] if text else []):
+            for n, word in enumerate(header_words(text) if r == 0 else [text] if text else []):
                 run = paragraph.add_run()
                 if n:
                     run.add_break()
@@ -538,7 +503,7 @@ def _end_notes(doc: DocumentObject, blocks: list[Block]) -> None:
             p.paragraph_format.space_before = Pt(_END_PADDING_PT)
             _border(spacer, "bottom", rule, space=0)
             per_line = width.pt / _SMALL_PT - 2 - 3 - 1  # a character to spare: better a line too many than too few
-            lines = max(1, math.ceil((_width(block.text) - 3) / per_line))
+            lines = max(1, math.ceil((text_width(block.text) - 3) / per_line))
         height += rule / 8 + _END_PADDING_PT + lines * pitch
         if n + 1 < len(blocks):
             p.paragraph_format.keep_with_next = True

@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 import json
 
+from monitor.adapters.documents.lines import title_lines
 from monitor.core.notices.model import Notice, Table
 
 _END = ("copy_to", "imprint")
+TITLE_EM_PER_LINE = 156 / (22 / 72 * 25.4)
+"""How many 2号 characters the 版心's 156 mm hold: the title breaks where the printed one does."""
 """The 版记's blocks: printed after the attachments, at the end of the document."""
 
 
@@ -122,7 +125,8 @@ def html_text(notice: Notice) -> str:
             table = tables[block.text]
             parts.append(f'<p class="caption">{html.escape(table.caption)}</p>{_html_table(table)}')
         elif block.style == "title":
-            parts.append(f"<h1>{text}</h1>")
+            lines = title_lines(block.text, TITLE_EM_PER_LINE)
+            parts.append("<h1>" + "<br>".join(html.escape(line) for line in lines) + "</h1>")
         elif block.style == "heading":
             parts.append(f"<h2>{text}</h2>")
         else:

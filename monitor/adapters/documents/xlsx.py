@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
+from monitor.adapters.documents.lines import header_words
 from monitor.adapters.documents.ooxml import stable_zip
 from monitor.core.notices.model import Notice, Table
 
@@ -34,8 +35,6 @@ FANGSONG = "仿宋_GB2312"
 XIAOBIAOSONG = "方正小标宋简体"
 HEITI = "黑体"
 _NUMBER = re.compile(r"^-?\d+(?:\.(\d+))?$")
-_NOTE = re.compile(r"\s+(?=[(（])")
-"""Where a header breaks: before its full-marks note, "窗口出勤 (30 分)" -> 窗口出勤 / (30 分)."""
 
 LABEL_PT, TITLE_PT, TABLE_PT = 14, 16, 11
 _LINE_EM = 1.45
@@ -163,7 +162,7 @@ def _sheet(book: Workbook, table: Table) -> None:
         sheet.cell(3, 1).alignment = Alignment(horizontal="right", vertical="center")
         sheet.row_dimensions[3].height = _height(TABLE_PT)
         first = 4
-    header = [_NOTE.split(text) for text in table.rows[0]]
+    header = [header_words(text) for text in table.rows[0]]
     widths = [max(_width(line) for line in lines) + 2 for lines in header]
     for r, row in enumerate(table.rows):
         for c, text in enumerate(row, 1):

@@ -20,7 +20,7 @@ from monitor.core.inputs.types import STARS, TOTAL, CaseVolume, MonthInputs, Rev
 from monitor.core.notices.frame import doc_number_text, head, sign_off
 from monitor.core.notices.model import Block, Notice, Table
 from monitor.core.notices.numbers import growth, growth_phrase, one_decimal, percent, ratio_percent
-from monitor.core.periods import month_bounds, previous_month
+from monitor.core.periods import month_bounds, month_words, previous_month
 from monitor.core.scoring import EnteredScores, MonthScores, ScoreRow, score_month
 from monitor.formatting import plain
 
@@ -191,7 +191,7 @@ def _section_cases(
     if ranked is None:
         return Part(
             f"{m}月份派驻部门窗口办件量尚未导入。具体窗口办件量见附件3。",
-            missing=(f"{data.month} 办件量" + _to_import("办件量"),),
+            missing=(f"{month_words(data.month)}办件量" + _to_import("办件量"),),
         )
     totals = _case_totals(config, ranked)
     total = sum(totals.values())
@@ -202,7 +202,7 @@ def _section_cases(
     ]
     if previous is None:
         last_month = previous_month(data.month)
-        missing = (f"{last_month} 办件量（环比所需）" + _to_import(f"{last_month}的办件量"),)
+        missing = (f"{month_words(last_month)}办件量（环比所需）" + _to_import(f"{month_words(last_month)}的办件量"),)
     else:
         last = _case_totals(config, previous)
         figures["cases_growth"] = {
@@ -265,7 +265,7 @@ def _section_reviews(config: MonitorConfig, ranked: list[ReviewCount] | None, mo
     if ranked is None:
         return Part(
             f"政务服务“好差评”评价数据尚未导入。{closing}",
-            missing=(f"{month} “好差评”评价数据" + _to_import("好差评"),),
+            missing=(f"{month_words(month)}“好差评”评价数据" + _to_import("好差评"),),
         )
     counted = _counted_reviews(config, ranked)
     count = sum(r.total for r in counted)
@@ -279,7 +279,7 @@ def _section_reviews(config: MonitorConfig, ranked: list[ReviewCount] | None, mo
         text += f"，总体满意度{satisfaction}%"
     with_complaints = [r for r in counted if r.complaints is not None]
     if not with_complaints:
-        lacking = f"{month} 群众投诉及回访情况" + _to_import("好差评表的投诉、二次回访率、二次满意度列")
+        lacking = f"{month_words(month)}群众投诉及回访情况" + _to_import("好差评表的投诉、二次回访率、二次满意度列")
         return Part(f"{text}。{closing}", figures, (lacking,))
     complaints = sum(r.complaints or 0 for r in with_complaints)
     figures["complaints"] = complaints
@@ -294,7 +294,9 @@ def _section_reviews(config: MonitorConfig, ranked: list[ReviewCount] | None, mo
             figures["follow_up_satisfaction"] = f"{percent(happy)}%"
             text += f"，二次回访率{percent(rate)}%，二次满意度{percent(happy)}%"
         else:
-            missing = (f"{month} 投诉的二次回访率、二次满意度" + _to_import("好差评表的二次回访率、二次满意度列"),)
+            missing = (
+                f"{month_words(month)}投诉的二次回访率、二次满意度" + _to_import("好差评表的二次回访率、二次满意度列"),
+            )
     return Part(f"{text}。{closing}", figures, missing)
 
 
@@ -384,7 +386,7 @@ def _section_scores(config: MonitorConfig, data: MonthlyData, scores: MonthScore
     notices = config.notices
     inputs = data.inputs
     missing = tuple(
-        f"{data.month} {what}" + _to_import(f"考核分的{table}")
+        f"{month_words(data.month)}{what}" + _to_import(f"考核分的{table}")
         for entered, what, table in (
             (inputs.department_points, "部门窗口考核录入分", "部门表"),
             (inputs.window_points, "工作人员考核录入分", "窗口号表"),

@@ -64,7 +64,7 @@ def test_a_weekly_notice_from_the_store_with_evidence_and_a_dismissal(tmp_path: 
     assert len(doc.inline_shapes) == 2
     captions = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     text = "".join(captions)
-    start, arrival = "1. C20窗口 迟到 11月3日 上班时间 09:00:00 座位无人", "1. C20窗口 迟到 11月3日 09:12:00 到岗"
+    start, arrival = "1. C20窗口 迟到 11月3日\n上班时间 09:00:00 座位无人", "1. C20窗口 迟到 11月3日\n09:12:00 到岗"
     assert start in text and arrival in text and text.index(start) < text.index(arrival), "in time order"
 
 

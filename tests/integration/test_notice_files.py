@@ -95,6 +95,10 @@ def test_xlsx_attachments(written) -> None:
     assert first.column_dimensions["A"].width >= 18 and first.column_dimensions["B"].width >= 8
     merged = {str(r) for r in book["附件2"].merged_cells.ranges}
     assert "B4:B17" in merged  # A01..A14
+    # A draft says so on every sheet, on screen and in the printed header.
+    assert (
+        first["A1"].value == "附件1　【草稿】未印发，无文号" and first.oddHeader.center.text == "【草稿】未印发，无文号"
+    )
 
 
 def test_markdown(written) -> None:

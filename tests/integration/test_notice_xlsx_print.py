@@ -101,7 +101,20 @@ def sheets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Sheet]]:
     import_seed(config, engine)
     _register()
     result = CliRunner().invoke(
-        app, ["-c", str(path), "notice", "monthly", "--month", "2020-11", "--date", "2020-12-01"]
+        app,
+        [
+            "-c",
+            str(path),
+            "notice",
+            "monthly",
+            "--month",
+            "2020-11",
+            "--issue",
+            "--number",
+            "20",
+            "--date",
+            "2020-12-17",
+        ],
     )
     assert result.exit_code == 0, result.output
     workbook = Path(config.notices.output_dir) / "notices" / "2020-11" / "monthly-2020-11.xlsx"

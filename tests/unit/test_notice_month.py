@@ -113,7 +113,7 @@ def test_body() -> None:
     text = notice.text
     for sentence in (
         "考核前二名的派驻部门窗口依次是：丙院、乙局。",
-        "考核前三名的派驻部门窗口工作人员依次是：A2窗口（甲局）、B2窗口（丙院）、李四（乙局）。",
+        "考核前三名的派驻部门窗口工作人员依次是：A2窗口工作人员（甲局）、B2窗口工作人员（丙院）、李四（乙局）。",
         "3月份，中心窗口办件总量180件，其中审批类150件、服务类30件。"
         "本月办件总量比上月增长38.5%，其中审批类办件增长50%，服务类办件持平。"
         "办件量排名前三名的部门窗口依次为：丙院、甲局、乙局。"
@@ -185,3 +185,22 @@ def test_a_finding_recorded_after_the_notice_is_shown_as_a_correction() -> None:
     text = compose(incidents=[*INCIDENTS, late]).text
     assert "更正：本月通报印发后经核实补录1起：3月12日C1窗口空岗（巡查记录遗漏，经核实补录）。" in text
     assert "更正" not in compose().text
+
+
+def test_without_entered_points_no_ranking_is_named() -> None:
+    """Every sheet ties at full marks before the entered points are imported: section 一 names no ranking (it
+    would be the roster's order) and says why."""
+    inputs = MonthInputs(
+        **{
+            **{f: getattr(INPUTS, f) for f in INPUTS.__slots__},
+            "department_points": None,
+            "window_points": None,
+            "honors": None,
+        }
+    )  # type: ignore[arg-type]
+    notice = compose(inputs=inputs, doc_number=None)
+    assert (
+        "派驻部门窗口考核录入分尚未导入，排名待导入后确定。工作人员考核录入分尚未导入，排名待导入后确定。"
+        in notice.text
+    )
+    assert "考核前" not in notice.text and notice.figures["top_departments"] == []

@@ -54,11 +54,14 @@ def test_a_row_as_the_clerk_writes_it() -> None:
     assert notice.tables[0].label == "附件1" and notice.tables[0].landscape
     # Evidence by caption, in time order, saying what each shows; the clip and the "still empty" pictures stay in
     # the console.
+    # Two lines each: the charge, then what the picture shows and when.
     assert [p.caption for p in notice.photos] == [
-        "1. A2窗口 空岗 3月17日 09:59:50 最后在岗",
-        "1. A2窗口 空岗 3月17日 10:12:00 确认空岗",
-        "1. A2窗口 空岗 3月17日 10:00 回岗",
+        "1. A2窗口 空岗 3月17日\n09:59:50 最后在岗",
+        "1. A2窗口 空岗 3月17日\n10:12:00 确认空岗",
+        "1. A2窗口 空岗 3月17日\n10:00 回岗",
     ]
+    # Its only attachment with photos: 附件1 and 附件2, numbered in the 附件说明.
+    assert [b.text[:5] for b in notice.blocks if b.style == "attachments"] == ["附件：1.", "2.202"]
     assert "i9" not in notice.text and notice.doc_number == "市政办〔2021〕3号" and not notice.draft
     # Titled by its dates; the rectification due on a date, not "下周一".
     assert notice.title.endswith("2021年3月15日至3月21日工作纪律情况通报")
@@ -78,3 +81,12 @@ def test_an_ended_empty_post_shows_its_end_and_the_roster_names_the_person() -> 
 def test_a_weekly_draft_has_no_doc_number() -> None:
     notice = compose_weekly(HALL, WeeklyData("2021-W11", INCIDENTS, {}, dt.date(2021, 3, 22)))
     assert notice.draft and notice.text.startswith("【草稿】未印发，无文号")
+
+
+def test_a_single_attachment_is_not_numbered() -> None:
+    """GB/T 9704 7.3.5: several attachments are numbered, a single one is not (附件：名称, and 附件 on its page)."""
+    notice = compose_weekly(HALL, WeeklyData("2021-W11", INCIDENTS, {}, dt.date(2021, 3, 22), doc_number=3))
+    assert [b.text for b in notice.blocks if b.style == "attachments"] == [
+        "附件：2021年3月15日至3月21日违反工作纪律情况明细"
+    ]
+    assert notice.tables[0].label == "附件" and "具体情况见附件。" in notice.text

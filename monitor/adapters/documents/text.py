@@ -51,7 +51,7 @@ def markdown_text(notice: Notice) -> str:
         lines += [*_md_table(table), ""]
     if notice.photos:
         lines += ["---", "", f"**{notice.photos_label}**", ""]
-        lines += [f"- {photo.caption}" for photo in notice.photos]
+        lines += [f"- {photo.caption.replace(chr(10), ' ')}" for photo in notice.photos]
         lines.append("")
     end = [b.text for b in notice.blocks if b.style in _END]
     if end:
@@ -140,7 +140,10 @@ def html_text(notice: Notice) -> str:
             f'<p class="caption">{html.escape(table.caption)}</p>{unit}{_html_table(table)}</section>'
         )
     if notice.photos:
-        captions = "".join(f"<figure><figcaption>{html.escape(p.caption)}</figcaption></figure>" for p in notice.photos)
+        captions = "".join(
+            f"<figure><figcaption>{'<br>'.join(map(html.escape, p.caption.splitlines()))}</figcaption></figure>"
+            for p in notice.photos
+        )
         parts.append(
             f'<section class="attachment"><p class="label">{html.escape(notice.photos_label)}</p>{captions}</section>'
         )

@@ -143,14 +143,21 @@ def _cut(rows: int, first: int, others: int, pages: int, cuts: set[int], least: 
     return reach[rows][:-1] if rows in reach else None
 
 
-def _sheet(book: Workbook, table: Table) -> None:
-    """One attachment's worksheet, laid out and planned for print."""
+DRAFT = "【草稿】未印发，无文号"
+
+
+def _sheet(book: Workbook, table: Table, *, draft: bool) -> None:
+    """One attachment's worksheet, laid out and planned for print; a draft's says so on screen and on paper."""
     sheet = book.create_sheet(table.label)
+    if draft:
+        sheet.oddHeader.center.text = DRAFT
+        sheet.oddHeader.center.color = "E60012"
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     width = len(table.rows[0])
-    sheet.cell(1, 1, table.label).font = Font(name=HEITI, size=LABEL_PT)
+    label = sheet.cell(1, 1, f"{table.label}　{DRAFT}" if draft else table.label)
+    label.font = Font(name=HEITI, size=LABEL_PT, color="E60012" if draft else None)
     sheet.cell(1, 1).alignment = Alignment(horizontal="left", vertical="center")
     sheet.cell(2, 1, table.caption).font = Font(name=XIAOBIAOSONG, size=TITLE_PT)
     sheet.cell(2, 1).alignment = centre
@@ -225,8 +232,8 @@ def xlsx_bytes(notice: Notice, issued_on: dt.date) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for table in (t for t in notice.tables if t.label):
-        _sheet(book, table)
-    book.properties.creator = "monitor"
+        _sheet(book, table, draft=notice.draft)
+    book.properties.creator = next((b.text for b in notice.blocks if b.style == "signature"), "")
     book.properties.created = book.properties.modified = dt.datetime.combine(issued_on, dt.time())
     buffer = io.BytesIO()
     book.save(buffer)

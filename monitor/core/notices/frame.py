@@ -27,6 +27,11 @@ def _draft_marker(missing: Sequence[str], number: str) -> list[Block]:
     return [Block("draft", "【草稿】未印发，无文号")]
 
 
+def attachment_label(number: int, count: int) -> str:
+    """附件1, 附件2 …; 附件 when there is only one."""
+    return f"附件{number}" if count > 1 else "附件"
+
+
 def head(config: MonitorConfig, title: str, number: str, missing: Sequence[str]) -> list[Block]:
     """From the draft line (if any) to the 主送."""
     notices = config.notices
@@ -40,10 +45,14 @@ def head(config: MonitorConfig, title: str, number: str, missing: Sequence[str])
 
 
 def sign_off(config: MonitorConfig, attachments: Sequence[str], issued_on: dt.date) -> list[Block]:
-    """The 附件说明 (附件：1.名称, then 2.名称 …), the office's 署名, the date and the 版记 (抄送 when configured, then
-    '<印发机关>　<印发日期>印发')."""
+    """The 附件说明 (附件：1.名称, then 2.名称 …; a single attachment unnumbered, 附件：名称, GB/T 9704 7.3.5), the
+    office's 署名, the date and the 版记 (抄送 when configured, then '<印发机关>　<印发日期>印发')."""
     notices = config.notices
-    listed = [Block("attachments", f"{'附件：' if n == 1 else ''}{n}.{name}") for n, name in enumerate(attachments, 1)]
+    numbered = len(attachments) > 1
+    listed = [
+        Block("attachments", f"{'附件：' if n == 1 else ''}{f'{n}.' if numbered else ''}{name}")
+        for n, name in enumerate(attachments, 1)
+    ]
     copy_to = [Block("copy_to", f"抄送：{notices.copy_to}。")] if notices.copy_to else []
     return [
         *listed,

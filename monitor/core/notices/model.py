@@ -60,6 +60,7 @@ class Photo:
     """An evidence snapshot a notice shows, by its caption (window, kind, time), never by internal id."""
 
     caption: str
+    """Two lines: the charge ("1. C20窗口 迟到 11月3日") and what the picture shows when ("09:12:00 到岗")."""
     incident_id: str
     """With `name`, where the store keeps the image (the writer is given the bytes)."""
     name: str

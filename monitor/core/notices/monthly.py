@@ -180,7 +180,7 @@ def _top_staff(config: MonitorConfig, scores: MonthScores, inputs: MonthInputs) 
         return [f"{h.name}（{h.department}）" for h in inputs.honors[:wanted]], short
     rank = {r.key: r.rank for r in scores.departments}
     ordered = sorted(scores.staff, key=lambda r: (-r.total, rank.get(r.department, len(rank) + 1), r.rank))
-    return [f"{r.name or f'{r.key}窗口'}（{r.department}）" for r in ordered[:wanted]], ()
+    return [f"{r.name or f'{r.key}窗口工作人员'}（{r.department}）" for r in ordered[:wanted]], ()
 
 
 def _section_cases(
@@ -393,14 +393,26 @@ def _section_scores(config: MonitorConfig, data: MonthlyData, scores: MonthScore
         )
         if entered is None
     )
-    top_departments = [r.key for r in scores.departments[: notices.top_departments]]
-    top_staff, short = _top_staff(config, scores, inputs)
+    # Without the entered points every sheet ties at full marks: a ranking would name the roster's order.
+    top_departments = (
+        [r.key for r in scores.departments[: notices.top_departments]] if inputs.department_points is not None else []
+    )
+    top_staff, short = (
+        _top_staff(config, scores, inputs) if inputs.window_points is not None or inputs.honors else ([], ())
+    )
+    departments = (
+        ranking_phrase("考核", "派驻部门窗口", top_departments, "是")
+        if top_departments
+        else "派驻部门窗口考核录入分尚未导入，排名待导入后确定"
+    )
+    staff = (
+        ranking_phrase("考核", "派驻部门窗口工作人员", top_staff, "是")
+        if top_staff
+        else "工作人员考核录入分尚未导入，排名待导入后确定"
+    )
     text = (
         f"{int(data.month[5:])}月份，{config.hall.name}根据{notices.rules_title}，对派驻部门窗口及工作人员的工作情况进行了考核，"
-        + ranking_phrase("考核", "派驻部门窗口", top_departments, "是")
-        + "。"
-        + ranking_phrase("考核", "派驻部门窗口工作人员", top_staff, "是")
-        + "。具体考核情况见附件1、附件2。"
+        f"{departments}。{staff}。具体考核情况见附件1、附件2。"
     )
     return Part(text, {"top_departments": top_departments, "top_staff": top_staff}, missing + short)
 
@@ -410,7 +422,10 @@ def _summary(title: str, number: str, missing: tuple[str, ...], figures: dict[st
     lines = [f"{title}（{number or '草稿'}）"]
     if missing and not number:
         lines.append("【草稿】缺少：" + "；".join(missing))
-    lines.append(f"考核前{chinese_number(len(figures['top_departments']))}名：{'、'.join(figures['top_departments'])}")
+    if figures["top_departments"]:
+        lines.append(
+            f"考核前{chinese_number(len(figures['top_departments']))}名：{'、'.join(figures['top_departments'])}"
+        )
     if "cases" in figures:
         growth_text = figures.get("cases_growth", {}).get("total", "")
         lines.append(f"办件总量{figures['cases']['total']}件" + (f"，比上月{growth_text}" if growth_text else ""))

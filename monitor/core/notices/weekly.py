@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from monitor.config import MonitorConfig
 from monitor.core.evidence import PictureKind, in_order
 from monitor.core.incident import LATE_ARRIVAL, Incident
-from monitor.core.notices.frame import doc_number_text, head, sign_off
+from monitor.core.notices.frame import attachment_label, doc_number_text, head, sign_off
 from monitor.core.notices.model import Block, Notice, Photo, Table
 from monitor.core.periods import week_bounds, week_words
 from monitor.core.scoring import deductions_for
@@ -130,7 +130,8 @@ def _photos(data: WeeklyData, charged: Sequence[_Charged], tz: ZoneInfo) -> list
             if picture.kind not in NOTICE_PICTURES:
                 continue
             when = "" if picture.at is not None else f"{local:%H:%M} "  # a name from before pictures had times
-            photos.append(Photo(f"{caption} {when}{picture.caption(tz)}", c.incident.id, picture.name))  # type: ignore[arg-type]
+            shows = f"{when}{picture.caption(tz)}"
+            photos.append(Photo(f"{caption}\n{shows}", c.incident.id, picture.name))
     return photos
 
 
@@ -185,17 +186,18 @@ def compose_weekly(config: MonitorConfig, data: WeeklyData) -> Notice:
     photos = _photos(data, charged, tz)
     listed = f"{span}违反工作纪律情况明细"
     pictured = f"{span}违反工作纪律抓拍照片"
+    count = 2 if photos else 1
     if charged:
         body = (
             f"根据巡查及视频监控记录，{span}，中心窗口共发生违反工作纪律情况{len(charged)}起（次），"
-            f"其中{kinds_text}，涉及{'、'.join(departments)}窗口。具体情况见附件1。"
+            f"其中{kinds_text}，涉及{'、'.join(departments)}窗口。具体情况见{attachment_label(1, count)}。"
         )
         closing = (
             "以上违反纪律情况按中心考核办法给予所在派驻窗口、工作人员扣分。"
             + notices.weekly_rectification.format(deadline=f"{deadline.month}月{deadline.day}日")
         )
         tables: tuple[Table, ...] = (
-            Table("violations", "附件1", listed, tuple(rows), landscape=True),
+            Table("violations", attachment_label(1, count), listed, tuple(rows), landscape=True),
             Table("by_kind", "", "按类型统计", kind_rows),
             Table("by_department", "", "按部门统计", dept_rows),
         )
@@ -244,5 +246,5 @@ def compose_weekly(config: MonitorConfig, data: WeeklyData) -> Notice:
         doc_number=doc_number,
         warnings=warnings,
         photos=tuple(photos),
-        photos_label=f"附件2 {pictured}" if photos else "",
+        photos_label=f"{attachment_label(2, count)} {pictured}" if photos else "",
     )

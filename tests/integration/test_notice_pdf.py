@@ -11,7 +11,10 @@ N blank lines between two elements means a gap of at least N and less than N + 1
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import itertools
+import json
 import re
 import shutil
 import subprocess
@@ -22,14 +25,15 @@ import pdfplumber
 import pytest
 from docx import Document
 from PIL import Image
+from sqlalchemy import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from monitor.adapters.store.database import open_database
-from monitor.adapters.store.tables import EvidenceRow
+from monitor.adapters.store.tables import EvidenceRow, IncidentRow
 from monitor.cli import _register, app
 from tests.support.config import hall_config
-from tests.support.notices import at, import_seed, insert_incidents, seed_incidents
+from tests.support.notices import at, import_seed, incident, insert_incidents, seed_incidents
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed; .ci/run installs it"
@@ -288,21 +292,23 @@ def test_the_signature_is_never_alone_on_a_page(printed: dict[str, Path], kind: 
     assert body.replace(" ", "")[-6:] in pages[page].replace("\n", ""), (kind, body)
 
 
-@pytest.mark.parametrize("kind", ["monthly", "weekly"])
+@pytest.mark.parametrize("kind", ["monthly", "weekly", "2020-W46"])
 def test_the_sign_off_as_a_sealed_notice_lays_it_out(printed: dict[str, Path], kind: str) -> None:
-    """附件说明 after a blank line, two characters in, a wrapped name under its first character and "2." under "1.";
-    the date ending four characters from the 版心's right edge, the 署名 centred over it."""
+    """附件说明 after a blank line, two characters in, a wrapped name under its first character and "2." under "1."
+    (a single attachment unnumbered: 附件：名称, as W46's); the date ending four characters from the 版心's right
+    edge, the 署名 centred over it."""
+    numbered = kind != "2020-W46"
     with pdfplumber.open(printed[f"{kind}.pdf"]) as pdf:
         texts = _texts(pdf)
-        page = next(pdf.pages[n] for n, text in enumerate(texts) if "附件：1." in text)
+        page = next(pdf.pages[n] for n, text in enumerate(texts) if "\n附件：" in text)
         odd = page.page_number % 2 == 1
         left, right = TYPE_AREA["odd" if odd else "even"]
         em = 16 / MM
-        note = _line(page, "^附件：1\\.")
+        note = _line(page, "^附件：1\\." if numbered else "^附件：\\d{4}年")
         first = sorted(note, key=lambda c: c["x0"])
         assert first[0]["x0"] / MM - left == pytest.approx(2 * em, abs=0.5)
         number_at = first[3]["x0"] / MM  # after 附件：
-        name_at = first[5]["x0"] / MM  # after 1.
+        name_at = first[5 if numbered else 3]["x0"] / MM  # after 1.
         lines: dict[float, list[dict[str, Any]]] = {}
         for c in page.chars:
             if c["upright"] and _baseline(c, page) > _baseline(note[0], page) - 1:
@@ -369,3 +375,164 @@ def test_the_weekly_violations_fit_a_landscape_page(printed: dict[str, Path]) ->
         # Nothing wraps: the date, the time and the window each on one line.
         assert any(w.startswith("09:12") for w in words) and "C20" in words
         assert any(w.startswith("11月3日（周二）") for w in words), words
+
+
+BUSY = [
+    ("A03", "行政审批服务局"),
+    ("A15", "公章刻制"),
+    ("B05", "人社局"),
+    ("B16", "医保局"),
+    ("C09", "不动产登记交易中心"),
+]
+BUSY += [("C20", "应急管理局"), ("C25", "卫健局"), ("D05", "邮政快递"), ("D08", "临沂建行"), ("C29", "临沂市测绘院")]
+
+
+COPY_TO = "市委办公室，市政府办公室，市纪委监委驻市政府办公室纪检监察组，各县区政务服务中心"
+
+
+def _busy_week(engine: Engine) -> None:
+    """Forty incidents in the week of 2 November over ten windows, a quarter of them patrol findings with remarks,
+    five with pictures: a body that brings its statistics tables to a page's foot, and a 情况 column of long free
+    text."""
+    days = ["2020-11-02", "2020-11-03", "2020-11-04", "2020-11-05", "2020-11-06"]
+    rows: list[IncidentRow] = []
+    for n in range(40):
+        window, department = BUSY[n % len(BUSY)]
+        day = days[n % 5]
+        if n % 3 == 0:
+            row = incident(
+                f"i{n:02d}", "empty_post", window, department, f"{day} {10 + n % 5}:{n * 7 % 60:02d}", 20 + n
+            )
+            if n % 9 == 0:  # still away
+                row.ended_at = row.minutes = None
+        else:
+            minutes = n * 3 % 50 + 1
+            row = incident(f"i{n:02d}", "late_arrival", window, department, f"{day} 09:{minutes:02d}", minutes)
+        if n % 4 == 1:
+            row.source = "patrol:巡查员"
+            row.note = "工作人员在窗口内使用手机玩游戏，经提醒后仍未改正" if n % 8 == 1 else "离岗未放置暂离牌"
+        rows.append(row)
+    pictured = [(r.id, r.kind, r.started_at, r.ended_at) for r in rows[:6] if r.ended_at is not None]
+    insert_incidents(engine, rows)
+    snapshot = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 150)).save(snapshot, "JPEG")
+    with Session(engine) as session:
+        for id, kind, started, ended in pictured:
+            names = [
+                f"{started.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{'arrival' if kind == 'late_arrival' else 'threshold'}"
+            ]
+            names.append(f"{ended.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-return")
+            for name in names:
+                session.add(
+                    EvidenceRow(incident_id=id, name=f"{name}.jpg", data=snapshot.getvalue(), received_at=started)
+                )
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def unseen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Notices the seed month does not print: a busy week (40 incidents) issued, and a month drafted before any of
+    its inputs were imported (a 【草稿】 banner naming all four) by an office that sends copies (抄送), as .docx,
+    .json and .pdf."""
+    tmp = tmp_path_factory.mktemp("unseen")
+    _register()
+    documents: dict[str, Path] = {}
+    for kind, args in (
+        ("busy", ["weekly", "--week", "2020-W45", "--issue", "--number", "16", "--date", "2020-11-09"]),
+        ("draft", ["monthly", "--month", "2020-12"]),
+    ):
+        config, path = hall_config(tmp / kind, **({"notices": {"copy_to": COPY_TO}} if kind == "draft" else {}))
+        if kind == "busy":
+            _busy_week(open_database(config.database.url))
+        result = CliRunner().invoke(app, ["-c", str(path), "notice", *args])
+        assert result.exit_code == 0, result.output
+        (documents[kind],) = (Path(config.notices.output_dir) / "notices").rglob("*.docx")
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            f"pdf:writer_pdf_Export:{PDF_OPTIONS}",
+            "--outdir",
+            str(tmp / "pdf"),
+            *map(str, documents.values()),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    out = {
+        f"{kind}.{suffix}": docx.with_suffix(f".{suffix}")
+        for kind, docx in documents.items()
+        for suffix in ("docx", "json")
+    }
+    return out | {f"{kind}.pdf": tmp / "pdf" / docx.with_suffix(".pdf").name for kind, docx in documents.items()}
+
+
+def _lines(page: Any) -> list[tuple[float, str, list[dict[str, Any]]]]:
+    """A page's upright lines, top down: baseline (mm), text without spaces, characters."""
+    lines: dict[float, list[dict[str, Any]]] = {}
+    for c in page.chars:
+        if c["upright"]:
+            lines.setdefault(round(_baseline(c, page), 1), []).append(c)
+    return [
+        (baseline, "".join(c["text"] for c in sorted(chars, key=lambda c: c["x0"])).replace(" ", ""), chars)
+        for baseline, chars in sorted(lines.items())
+    ]
+
+
+def test_a_long_draft_banner_leaves_the_issuer_in_place(unseen: dict[str, Path]) -> None:
+    """A draft's 【草稿】 banner naming every missing input (too long for 4号 in the 35 mm above the 标志) is printed
+    smaller, all of it above the 标志, whose top stays 35 mm below the 版心's top."""
+    banner = next(p.text for p in Document(str(unseen["draft.docx"])).paragraphs if p.text.startswith("【草稿】"))
+    assert banner.count("；") == 3  # four inputs missing
+    with pdfplumber.open(unseen["draft.pdf"]) as pdf:
+        first = pdf.pages[0]
+        issuer = _line(first, "^临沂市河东区政务服务管理办公室$")
+        assert _em_top(issuer, first) - TYPE_AREA["top"] == pytest.approx(35, abs=1)
+        above = [(text, chars) for baseline, text, chars in _lines(first) if baseline < _baseline(issuer[0], first)]
+        assert "".join(text for text, _ in above) == banner.replace(" ", "")
+        assert len(above) > 3  # more lines than 4号 on the body's pitch would fit
+        assert max(_em_bottom(chars, first) for _, chars in above) < _em_top(issuer, first)
+        assert all(c["non_stroking_color"] == pytest.approx(RED, abs=0.01) for _, chars in above for c in chars)
+
+
+def test_body_tables_whole_under_their_captions(unseen: dict[str, Path]) -> None:
+    """The weekly notice's statistics in the body (按类型统计, 按部门统计): each table whole, on its caption's page."""
+    tables = json.loads(unseen["busy.json"].read_text(encoding="utf-8"))["tables"]
+    with pdfplumber.open(unseen["busy.pdf"]) as pdf:
+        pages = [text.splitlines() for text in _texts(pdf)]
+    for key in ("by_kind", "by_department"):
+        caption, rows = tables[key]["caption"], tables[key]["rows"]
+        (lines,) = [lines for lines in pages if caption in lines]
+        assert all("".join(row).replace(" ", "") in lines for row in rows), (key, lines)
+
+
+def test_short_columns_never_wrap(unseen: dict[str, Path]) -> None:
+    """The violations' long remarks give way, a date with its weekday ("11月2日（周一）") or a time span
+    ("10:30—11:20") never wraps."""
+    table = json.loads(unseen["busy.json"].read_text(encoding="utf-8"))["tables"]["violations"]
+    header, *rows = table["rows"]
+    with pdfplumber.open(unseen["busy.pdf"]) as pdf:
+        lines = [text for page in pdf.pages for _, text, _ in _lines(page)]
+    assert any(len(row[header.index("情况")]) > 20 for row in rows)
+    for row in rows:
+        for column in ("日期", "时间"):
+            cell = row[header.index(column)].replace(" ", "")
+            assert any(cell in line for line in lines), (column, cell)
+
+
+def test_copies_broken_between_names_on_the_imprint_rows_pitch(unseen: dict[str, Path]) -> None:
+    """The 抄送 in the 版记 wraps only after a "，" (a name never split), its lines as far apart as the 印发 row is
+    high: the body's 28 pt."""
+    with pdfplumber.open(unseen["draft.pdf"]) as pdf:
+        last = pdf.pages[-1]
+        lines = _lines(last)
+    start = next(n for n, (_, text, _) in enumerate(lines) if text.startswith("抄送："))
+    end = next(n for n, (_, text, _) in enumerate(lines) if text.endswith("印发"))
+    copies = lines[start:end]
+    assert "".join(text for _, text, _ in copies) == f"抄送：{COPY_TO}。"
+    assert len(copies) > 1 and all(text[-1] in "，。" for _, text, _ in copies)
+    pitches = [b - a for (a, _, _), (b, _, _) in itertools.pairwise(copies)]
+    assert pitches == pytest.approx([LINE] * len(pitches), abs=0.3)

@@ -2,16 +2,18 @@
 LibreOffice prints it.
 
 A4 printed on both sides: 天头 37 mm, 订口 28 mm on the binding side (left on odd pages, right on even: mirrored
-margins), a 156 × 225 mm 版心. The 发文机关标志 in red 小标宋 with its top 35 mm below the 版心's top, two blank
-lines, the 发文字号 and 4 mm under it the red rule; two blank lines, the title in 2号小标宋 broken at sense boundaries
-(`title_lines`), a blank line, the 主送; body in 3号仿宋 at a fixed 28 pt pitch, level-one headings in 黑体; the
-附件说明 after a blank line with its names aligned (hanging indent); the 署名 centred over the date, which ends four
-characters from the right (sealed layout), kept on the page of the body's last lines. Page numbers 「— 1 —」 in
-4号宋体 7 mm below the 版心, at the outside edge one character in: right on odd pages, left on even ones. Each
+margins), a 156 × 225 mm 版心. The 发文机关标志 in red 小标宋 with its top 35 mm below the 版心's top (a draft's red
+【草稿】 banner in those 35 mm), two blank lines, the 发文字号 and 4 mm under it the red rule; two blank lines, the
+title in 2号小标宋 broken at sense boundaries (`title_lines`), a blank line, the 主送; body in 3号仿宋 at a fixed
+28 pt pitch, level-one headings in 黑体 and the body's tables under their captions, neither left at a page's foot;
+the 附件说明 after a blank line with its names aligned (hanging indent); the 署名 centred over the date, which ends
+four characters from the right (sealed layout), kept on the page of the body's last lines. Page numbers 「— 1 —」
+in 4号宋体 7 mm below the 版心, at the outside edge one character in: right on odd pages, left on even ones. Each
 attachment on a page of its own (landscape where the table is wide: its page number is printed turned, where a
 portrait page has it on the sheet), header rows repeated, rows never split across pages, department names on
-every row (a merged cell would leave a page of continuation rows without its department). The 版记 (抄送, 印发机关
-and 印发日期 between rules) closes the document on an even page of its own, its last rule on the 版心's bottom edge.
+every row (a merged cell would leave a page of continuation rows without its department), short columns never
+wrapped. The 版记 (抄送, 印发机关 and 印发日期 between rules) closes the document on an even page of its own, its
+last rule on the 版心's bottom edge.
 
 Vertical positions follow from fixed ("exact") line heights, so they do not depend on the fonts: LibreOffice puts
 an exact line's baseline at 80 % of its height, and a Chinese font's em box reaches 0.88 em above the baseline
@@ -69,6 +71,13 @@ _LINE_PT = 28.0
 _SMALL_PT = 14.0
 """4号: page numbers and the 版记."""
 _TABLE_PT = 10.5
+_SHORT_CELL_EM = 10.0
+"""A column whose cells are all at most this wide (dates with their weekday, times, windows, points, department
+names) never wraps; wider ones (free text) give way when a table does not fit."""
+_LEAST_EM = 6.0
+"""How narrow a long column may get."""
+_ROW_PT = 16.0
+"""A table row of one line of 五号 (LibreOffice prints it 15.7 pt high)."""
 _CELL_PADDING_MM = 2.8
 _CELL_MARGIN_TWIPS = 57
 """1 mm left and right inside each cell (Word's default 1.9 mm would squeeze the names)."""
@@ -82,6 +91,9 @@ _TURNED_EM_TOP = 0.444
 the em box's top 0.444 em above the line's middle (Noto CJK: ascent 1.16, descent 0.288)."""
 _ISSUER_DROP = Mm(35)
 """GB/T 9704 7.2.1: the 发文机关标志's top edge 35 mm below the 版心's top (a downward document)."""
+_DRAFT_SIZES = ((_SMALL_PT, _LINE_PT), (_TABLE_PT, 16.0))
+"""The 【草稿】 banner's size and line pitch (pt), the first whose lines fit above the 标志: 4号 on the body's pitch,
+五号 on a closer one."""
 _RULE_BELOW_NUMBER_MM = 4.0
 """GB/T 9704 7.2.4: the red rule 4 mm below the 发文字号."""
 _NUMBER_BELOW_MM = 7.0
@@ -187,16 +199,27 @@ def _centred_lines(doc: DocumentObject, text: str, font: str, size: float, pitch
 # ---------------------------------------------------------------- the head (版头) and the body
 
 
-def _draft_lines(doc: DocumentObject, text: str, size: float) -> int:
-    """How many lines the 【草稿】 marker takes (with a character to spare)."""
-    return max(1, math.ceil(text_width(text) / (_text_width_mm(doc.sections[-1]) / (size / _PT_PER_MM) - 1)))
+def _draft(doc: DocumentObject, text: str) -> None:
+    """The red 【草稿】 banner in the 35 mm above the 发文机关标志, which keeps its place in a draft too: a frame at
+    the 版心's top at least 35 mm high, with no text beside it, so the 标志 under it does not depend on how many
+    lines the banner takes. In 4号 on the body's pitch where that fits, else in 五号 on a closer one; a banner too
+    long even so makes the frame taller and pushes the 标志 down rather than be cut off."""
+    width = Mm(_text_width_mm(doc.sections[-1]))
+    for size, pitch in _DRAFT_SIZES:
+        lines = math.ceil(text_width(text) / (width.pt / size - 1))  # a character to spare
+        if lines * pitch <= _ISSUER_DROP.pt:
+            break
+    p_pr = _paragraph(doc, text, HEITI, size, pitch=pitch, red=True)._p.get_or_add_pPr()
+    frame = {"w": width.twips, "h": _ISSUER_DROP.twips, "hRule": "atLeast", "wrap": "notBeside"}
+    frame |= {"hAnchor": "margin", "vAnchor": "margin", "x": 0, "y": 0}
+    p_pr.insert(0, p_pr.makeelement(qn("w:framePr"), {qn(f"w:{k}"): str(v) for k, v in frame.items()}))
 
 
-def _issuer(doc: DocumentObject, text: str, above: float) -> None:
-    """The 发文机关标志, its top 35 mm below the 版心's top (`above`: the points a 【草稿】 line took), then the two
-    blank lines above the 发文字号."""
+def _issuer(doc: DocumentObject, text: str, *, drafted: bool) -> None:
+    """The 发文机关标志, its top 35 mm below the 版心's top (right under the 【草稿】 banner's frame where `drafted`),
+    then the two blank lines above the 发文字号."""
     p = _paragraph(doc, text, XIAOBIAOSONG, 26, pitch=_tight(26), align=WD_ALIGN_PARAGRAPH.CENTER, red=True)
-    p.paragraph_format.space_before = Pt(max(_ISSUER_DROP.pt - above, 0))
+    p.paragraph_format.space_before = Pt(0) if drafted else _ISSUER_DROP
     _blank(doc)
     _blank(doc)
 
@@ -212,24 +235,26 @@ def _number(doc: DocumentObject, text: str) -> None:
     _blank(doc)
 
 
-_ATTACHMENT = re.compile(r"(附件：)?(\d+\.)(.*)")
+_ATTACHMENT = re.compile(r"(附件：)?(\d+\.)?(.+)")
 
 
 def _attachment_note(doc: DocumentObject, text: str) -> Paragraph:
     """附件：1.名称 two characters in, "2.名称" under "1.", a wrapped name under its own first character: the
-    name starts at a tab stop, which a hanging indent makes the left edge of the following lines."""
+    name starts at a tab stop, which a hanging indent makes the left edge of the following lines. A single
+    attachment is not numbered (附件：名称, GB/T 9704 7.3.5): its name follows the colon, wrapped lines under it."""
     match = _ATTACHMENT.fullmatch(text)
-    if match is None:
+    if match is None or not (match[1] or match[2]):
         return _paragraph(doc, text, FANGSONG, _BODY_PT, indent=True)
     label, number, name = match.groups()
     em = _BODY_PT
-    name_at = Pt(em * (2 + 3 + 0.5 * len(number)))  # 2 in, 附件：, then half-width digits and the point
+    name_at = Pt(em * (2 + 3 + 0.5 * len(number or "")))  # 2 in, 附件：, then half-width digits and the point
     p = doc.add_paragraph()
     _exact(p, _LINE_PT)
     p.paragraph_format.left_indent = name_at
     p.paragraph_format.first_line_indent = Pt(em * (2 if label else 5)) - name_at
-    p.paragraph_format.tab_stops.add_tab_stop(name_at)
-    _font(p.add_run(f"{label or ''}{number}\t{name}"), FANGSONG, _BODY_PT)
+    if number:
+        p.paragraph_format.tab_stops.add_tab_stop(name_at)
+    _font(p.add_run(f"{label or ''}{number}\t{name}" if number else f"{label}{name}"), FANGSONG, _BODY_PT)
     return p
 
 
@@ -248,13 +273,13 @@ def _sign_off(doc: DocumentObject, signature: str, date: str) -> list[Paragraph]
 def _block(doc: DocumentObject, block: Block) -> list[Paragraph]:
     """The paragraphs of one body block (the head's and the sign-off's are laid out by `docx_bytes`)."""
     style = block.style
-    if style == "draft":
-        return [_paragraph(doc, block.text, HEITI, _SMALL_PT, red=True)]
     if style == "title":
         _centred_lines(doc, block.text, XIAOBIAOSONG, 22, 36)
         return [_blank(doc)]
-    if style == "heading":
-        return [_paragraph(doc, block.text, HEITI, _BODY_PT, indent=True)]
+    if style == "heading":  # never alone at a page's foot
+        heading = _paragraph(doc, block.text, HEITI, _BODY_PT, indent=True)
+        heading.paragraph_format.keep_with_next = True
+        return [heading]
     if style == "addressee":
         return [_paragraph(doc, block.text, FANGSONG, _BODY_PT)]
     return [_paragraph(doc, block.text, FANGSONG, _BODY_PT, indent=True)]
@@ -346,25 +371,40 @@ def _layout(section: Section, page: Literal["portrait", "landscape", "end"]) -> 
 # ---------------------------------------------------------------- tables
 
 
+def _cell_width(text: str) -> float:
+    """A cell's text width in em as LibreOffice prints it, rather more than less: `text_width` counts a Latin
+    character 0.55 em, but where the GB fonts are missing Latin text is printed in DejaVu Sans (digits 0.64 em),
+    and an em dash (10:30—11:20) takes a full em."""
+    latin = sum(1 for ch in text if text_width(ch) < 1)
+    return text_width(text) + 0.1 * latin + 0.35 * text.count("—")
+
+
 def _column_widths(table: Table, available_mm: float) -> list[float]:
-    """Widths (mm) that fit the content: a header may wrap at its spaces ("工作纪律 / (40 分)"), a
-    figure never; long names wrap when the table would not fit otherwise."""
-    em = _TABLE_PT * 0.3528
+    """Widths (mm) that fit the content: a header may wrap at its spaces ("工作纪律 / (40 分)"), a figure never.
+    When the table does not fit, only the long columns give way (free text, long names: `_SHORT_CELL_EM`), down
+    to `_LEAST_EM`: a date, a time, a window or a short name never wraps. Only where the short columns alone
+    would not fit do they give way too."""
+    em = _TABLE_PT / _PT_PER_MM
     header, *rows = table.rows
     natural: list[float] = []
     least: list[float] = []
+    short: list[bool] = []
     for c, head in enumerate(header):
         words = max(text_width(w) for w in header_words(head)) if head else 0
-        cells = [text_width(row[c]) for row in rows] or [0.0]
-        natural.append(max(words, *cells) * em + _CELL_PADDING_MM)
-        least.append(max(words, min(max(cells), 6.0)) * em + _CELL_PADDING_MM)
+        widest = max((_cell_width(row[c]) for row in rows), default=0.0)
+        short.append(widest <= _SHORT_CELL_EM)
+        natural.append(max(words, widest) * em + _CELL_PADDING_MM)
+        least.append(max(words, min(widest, _LEAST_EM)) * em + _CELL_PADDING_MM)
     total = sum(natural)
     if total <= available_mm:
         extra = (available_mm - total) / len(natural)
         return [w + extra for w in natural]
-    slack = total - sum(least)
-    share = (available_mm - sum(least)) / slack if slack > 0 else 0.0
-    return [lo + (na - lo) * max(share, 0.0) for lo, na in zip(least, natural, strict=True)]
+    floor = [na if s else lo for na, lo, s in zip(natural, least, short, strict=True)]
+    if sum(floor) > available_mm:
+        floor = least
+    slack = total - sum(floor)
+    share = max((available_mm - sum(floor)) / slack, 0.0) if slack > 0 else 0.0
+    return [lo + (na - lo) * share for lo, na in zip(floor, natural, strict=True)]
 
 
 def _row_flags(row: Any, *, header: bool) -> None:
@@ -374,7 +414,9 @@ def _row_flags(row: Any, *, header: bool) -> None:
         tr_pr.append(tr_pr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
 
 
-def _table(doc: DocumentObject, table: Table) -> None:
+def _table(doc: DocumentObject, table: Table, *, kept: int = 0) -> None:
+    """`table` across the 版心, its rows never split, its header row repeated on every page; its first `kept` rows
+    each kept on the page of the row after it."""
     rows = [list(row) for row in table.rows]
     for column in table.merge_down:  # print the name on continuation rows: visible on every page
         for r in range(2, len(rows)):
@@ -399,6 +441,8 @@ def _table(doc: DocumentObject, table: Table) -> None:
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            if r < kept:
+                paragraph.paragraph_format.keep_with_next = True
             # A header's full-marks note on a line of its own, whole: LibreOffice breaks Chinese text before an
             # ideograph even after a no-break space, so "加分 (10 分)" could end up as "加分 (10 / 分)".
             for n, word in enumerate(header_words(text) if r == 0 else [text] if text else []):
@@ -409,6 +453,15 @@ def _table(doc: DocumentObject, table: Table) -> None:
                 _font(run, HEITI if r == 0 else FANGSONG, _TABLE_PT)
     for column, width in enumerate(widths):
         grid.columns[column].width = width
+
+
+def _body_table(doc: DocumentObject, table: Table) -> None:
+    """A table in the body under its caption, which is never left at a page's foot: a small table (half a page at
+    most) whole on one page, a longer one at least with its header and first row."""
+    caption = _paragraph(doc, table.caption, HEITI, _SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    caption.paragraph_format.keep_with_next = True
+    small = len(table.rows) * _ROW_PT <= _TYPE_AREA_PT / 2
+    _table(doc, table, kept=len(table.rows) - 1 if small else 1)
 
 
 def _attachment_page(doc: DocumentObject, landscape: bool, label: str, caption: str) -> None:
@@ -437,7 +490,8 @@ def _thumbnail(data: bytes) -> bytes | None:
 
 
 def _photos(doc: DocumentObject, notice: Notice, images: Mapping[tuple[str, str], bytes]) -> None:
-    """The evidence snapshots as thumbnails, two a row, each captioned (window, kind, time)."""
+    """The evidence snapshots as thumbnails, two a row, each captioned (window, kind, time) in centred lines: a
+    line break in a caption is a break in its run (python-docx's `add_run`)."""
     shown = [p for p in notice.photos if (p.incident_id, p.name) in images]
     if not shown:
         return
@@ -465,6 +519,18 @@ def _photos(doc: DocumentObject, notice: Notice, images: Mapping[tuple[str, str]
 # ---------------------------------------------------------------- the 版记
 
 
+def _name_lines(text: str, first: float, rest: float) -> list[str]:
+    """`text` (a list of names) in lines of at most `first` em, then `rest` em, broken only after 、 or ，: a name
+    is never split (a name longer than a line has one of its own)."""
+    lines = [""]
+    for part in re.findall(r"[^、，]+[、，]?", text):
+        if lines[-1] and text_width(lines[-1] + part) > (first if len(lines) == 1 else rest):
+            lines.append(part)
+        else:
+            lines[-1] += part
+    return lines
+
+
 def _end_notes(doc: DocumentObject, blocks: list[Block]) -> None:
     """The 版记 (GB/T 9704 7.4): 抄送 (the first block, when there is one) and '<印发机关>…<印发日期>印发' in 4号仿宋
     between rules the width of the 版心 (the first and last thicker), one character in from either side, on the
@@ -473,9 +539,10 @@ def _end_notes(doc: DocumentObject, blocks: list[Block]) -> None:
     An even-page section puts it there whatever the pagination (LibreOffice and Word insert a blank page after an
     odd one); a spacer paragraph of exact height fills the 版心 above it, since every line's height is fixed. A
     paragraph's rule is as wide as its indents leave it, so the 印发 line keeps its text in by a first-line indent
-    and a tab stop, and the 抄送, which wraps under its first name, has no rule of its own: the one above it is the
-    spacer's. (LibreOffice joins the borders of neighbouring paragraphs alike but for their spacing, so the
-    spacer never carries the rule above a 印发 line.)"""
+    and a tab stop, and the 抄送, whose lines start under its first name, has no rule of its own: the one above it
+    is the spacer's. (LibreOffice joins the borders of neighbouring paragraphs alike but for their spacing, so the
+    spacer never carries the rule above a 印发 line.) The 抄送 is broken only between names (`_name_lines`), a
+    paragraph a line, its lines as far apart as the 印发 row is high."""
     if not blocks:
         return
     _layout(doc.add_section(WD_SECTION.EVEN_PAGE), "end")
@@ -484,6 +551,7 @@ def _end_notes(doc: DocumentObject, blocks: list[Block]) -> None:
     inset = Pt(_SMALL_PT)
     pitch = _tight(_SMALL_PT)
     below = _END_PADDING_PT - (pitch - _SMALL_PT)  # under the em box as much room as over it
+    row = _END_PADDING_PT + pitch + below  # a 印发 row's height, and the 抄送's pitch
     height = 0.0
     for n, block in enumerate(blocks):
         rule = _RULE_THICK if n == 0 else _RULE_THIN
@@ -495,16 +563,19 @@ def _end_notes(doc: DocumentObject, blocks: list[Block]) -> None:
             _border(p, "top", rule, space=_END_PADDING_PT)
             lines = 1
         else:
-            p = _paragraph(doc, block.text, FANGSONG, _SMALL_PT, pitch=pitch)
-            colon = Pt(_SMALL_PT * 3)
-            p.paragraph_format.left_indent = inset + colon
-            p.paragraph_format.first_line_indent = -colon
-            p.paragraph_format.right_indent = inset
-            p.paragraph_format.space_before = Pt(_END_PADDING_PT)
             _border(spacer, "bottom", rule, space=0)
-            per_line = width.pt / _SMALL_PT - 2 - 3 - 1  # a character to spare: better a line too many than too few
-            lines = max(1, math.ceil((text_width(block.text) - 3) / per_line))
-        height += rule / 8 + _END_PADDING_PT + lines * pitch
+            per_line = width.pt / _SMALL_PT - 2 - 1  # a character to spare: better a line too many than too few
+            names = _name_lines(block.text, per_line, per_line - 3)
+            colon = Pt(_SMALL_PT * 3)
+            for k, line in enumerate(names):  # under the first name, "抄送：" hanging (should a name still wrap)
+                p = _paragraph(doc, line, FANGSONG, _SMALL_PT, pitch=pitch)
+                p.paragraph_format.left_indent = inset + colon
+                p.paragraph_format.first_line_indent = Pt(0) if k else -colon
+                p.paragraph_format.right_indent = inset
+                p.paragraph_format.space_before = Pt(row - pitch if k else _END_PADDING_PT)
+                p.paragraph_format.keep_with_next = True
+            lines = len(names)
+        height += rule / 8 + _END_PADDING_PT + pitch + (lines - 1) * row
         if n + 1 < len(blocks):
             p.paragraph_format.keep_with_next = True
             p.paragraph_format.space_after = Pt(below)
@@ -557,23 +628,20 @@ def docx_bytes(notice: Notice, issued_on: dt.date, images: Mapping[tuple[str, st
     _layout(doc.sections[0], "portrait")
     tables = {t.key: t for t in notice.tables}
     body = [b for b in notice.blocks if b.style not in ("copy_to", "imprint")]
-    above = 0.0  # the 【草稿】 lines over the 标志
     last: list[Paragraph] = []  # the body's last paragraphs, kept with the sign-off
     sign_off: list[Paragraph] = []
     date = next((b.text for b in body if b.style == "date"), "")
     for block in body:
         if block.style == "draft":
-            above += _draft_lines(doc, block.text, _SMALL_PT) * _LINE_PT
-            _block(doc, block)
+            _draft(doc, block.text)
         elif block.style == "issuer":
-            _issuer(doc, block.text, above)
+            _issuer(doc, block.text, drafted=any(b.style == "draft" for b in body))
             if not any(b.style == "number" for b in body):
                 _number(doc, "")
         elif block.style == "number":
             _number(doc, block.text)
         elif block.style == "table":
-            _paragraph(doc, tables[block.text].caption, HEITI, _SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
-            _table(doc, tables[block.text])
+            _body_table(doc, tables[block.text])
             last = []
         elif block.style == "attachments":
             if block.text.startswith("附件："):

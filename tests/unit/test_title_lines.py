@@ -40,3 +40,16 @@ def test_a_weekly_title_never_breaks_inside_a_date(day: dt.date, hall: str) -> N
     cuts = [sum(len(line) for line in lines[:n]) for n in range(1, len(lines))]
     assert not [c for c in cuts for start, end in dates if start < c < end], (lines, dates)
     assert all(text_width(line) <= PER_LINE for line in lines)
+
+
+@given(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)))
+def test_an_attachment_title_fits_its_lines_and_keeps_its_words(day: dt.date) -> None:
+    """附件2's title at 18 pt (24.5 characters a line): it once broke "照片" apart where a date's digits printed wider
+    than estimated."""
+    for caption in (
+        f"{week_words(iso_week(day))}违反工作纪律抓拍照片",
+        f"{week_words(iso_week(day))}违反工作纪律情况明细",
+    ):
+        lines = title_lines(caption, 156 / (18 / 72 * 25.4))
+        assert all(text_width(line) <= 156 / (18 / 72 * 25.4) for line in lines), lines
+        assert not lines[-1].startswith(("片", "细")), lines

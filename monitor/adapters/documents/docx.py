@@ -371,14 +371,6 @@ def _layout(section: Section, page: Literal["portrait", "landscape", "end"]) -> 
 # ---------------------------------------------------------------- tables
 
 
-def _cell_width(text: str) -> float:
-    """A cell's text width in em as LibreOffice prints it, rather more than less: `text_width` counts a Latin
-    character 0.55 em, but where the GB fonts are missing Latin text is printed in DejaVu Sans (digits 0.64 em),
-    and an em dash (10:30—11:20) takes a full em."""
-    latin = sum(1 for ch in text if text_width(ch) < 1)
-    return text_width(text) + 0.1 * latin + 0.35 * text.count("—")
-
-
 def _column_widths(table: Table, available_mm: float) -> list[float]:
     """Widths (mm) that fit the content: a header may wrap at its spaces ("工作纪律 / (40 分)"), a figure never.
     When the table does not fit, only the long columns give way (free text, long names: `_SHORT_CELL_EM`), down
@@ -391,7 +383,7 @@ def _column_widths(table: Table, available_mm: float) -> list[float]:
     short: list[bool] = []
     for c, head in enumerate(header):
         words = max(text_width(w) for w in header_words(head)) if head else 0
-        widest = max((_cell_width(row[c]) for row in rows), default=0.0)
+        widest = max((text_width(row[c]) for row in rows), default=0.0)
         short.append(widest <= _SHORT_CELL_EM)
         natural.append(max(words, widest) * em + _CELL_PADDING_MM)
         least.append(max(words, min(widest, _LEAST_EM)) * em + _CELL_PADDING_MM)

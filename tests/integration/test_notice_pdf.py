@@ -17,7 +17,6 @@ import itertools
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from monitor.adapters.store.tables import EvidenceRow, IncidentRow
 from monitor.cli import _register, app
 from tests.support.config import hall_config
 from tests.support.notices import at, import_seed, incident, insert_incidents, seed_incidents
+from tests.support.office import to_pdf
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed; .ci/run installs it"
@@ -52,10 +52,6 @@ TYPE_AREA = {"top": 37.0, "bottom": 262.0, "odd": (28.0, 184.0), "even": (26.0, 
 """The 版心 on the A4 sheet (mm from its top and left edges): 订口 28 mm on the binding side, left on odd pages."""
 ONE_CHARACTER = 14 / MM
 """A 4号 character: the page number's distance from the 版心's outside edge."""
-PDF_OPTIONS = '{"IsSkipEmptyPages":{"type":"boolean","value":"false"}}'
-"""The blank page LibreOffice inserts before an even page (the 版记's) is printed: PDF export leaves it out unless
-told (printing has the same choice: Tools ▸ Options ▸ LibreOffice Writer ▸ Print, 'Print automatically inserted
-blank pages')."""
 
 
 @pytest.fixture(scope="module")
@@ -86,21 +82,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = Path(config.notices.output_dir) / "notices"
     documents = {"monthly": folder / "2020-11" / "monthly-2020-11.docx"}
     documents |= {"weekly" if week == "2020-W45" else week: folder / week / f"weekly-{week}.docx" for week in WEEKS}
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp / 'lo-profile'}",
-            "--headless",
-            "--convert-to",
-            f"pdf:writer_pdf_Export:{PDF_OPTIONS}",
-            "--outdir",
-            str(tmp / "pdf"),
-            *map(str, documents.values()),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
+    to_pdf(documents.values(), tmp / "pdf", tmp / "lo-profile")
     out = {f"{kind}.docx": docx for kind, docx in documents.items()}
     out |= {f"{kind}.pdf": tmp / "pdf" / docx.with_suffix(".pdf").name for kind, docx in documents.items()}
     return out
@@ -447,21 +429,7 @@ def unseen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         result = CliRunner().invoke(app, ["-c", str(path), "notice", *args])
         assert result.exit_code == 0, result.output
         (documents[kind],) = (Path(config.notices.output_dir) / "notices").rglob("*.docx")
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp / 'lo-profile'}",
-            "--headless",
-            "--convert-to",
-            f"pdf:writer_pdf_Export:{PDF_OPTIONS}",
-            "--outdir",
-            str(tmp / "pdf"),
-            *map(str, documents.values()),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
+    to_pdf(documents.values(), tmp / "pdf", tmp / "lo-profile")
     out = {
         f"{kind}.{suffix}": docx.with_suffix(f".{suffix}")
         for kind, docx in documents.items()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from monitor.adapters.store.database import open_database
 from monitor.cli import _register, app
 from tests.support.config import hall_config
 from tests.support.notices import import_seed, insert_incidents, seed_incidents
+from tests.support.office import to_pdf
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed; .ci/run installs it"
@@ -118,21 +118,7 @@ def sheets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Sheet]]:
     )
     assert result.exit_code == 0, result.output
     workbook = Path(config.notices.output_dir) / "notices" / "2020-11" / "monthly-2020-11.xlsx"
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp / 'lo-profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp / "pdf"),
-            str(workbook),
-        ],
-        check=True,
-        timeout=180,
-        capture_output=True,
-    )
+    to_pdf([workbook], tmp / "pdf", tmp / "lo-profile")
     book = load_workbook(workbook)
     with pdfplumber.open(tmp / "pdf" / "monthly-2020-11.pdf") as pdf:
         firsts = [n for n, page in enumerate(pdf.pages) if (page.extract_text() or "").startswith("附件")]

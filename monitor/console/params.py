@@ -10,14 +10,15 @@ empty (a form's blank date) means its default, as before.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, get_args
 
 from fastapi import Query
 from pydantic import BeforeValidator
 
+from monitor.core import periods
 from monitor.core.periods import PeriodKind
+from monitor.errors import InputError
 
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2099, 12, 31)
@@ -27,9 +28,6 @@ MAX_PAGE = 100_000
 TEXT_LENGTH = 64
 """The longest free-text filter (an account name, an action, a department)."""
 
-
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 LABELS = {
     "page": "页码",
@@ -80,34 +78,29 @@ def check_day(value: object) -> dt.date | None:
     return day
 
 
-def check_month(value: object) -> str | None:
-    """A month written YYYY-MM in the years of FIRST_DAY to LAST_DAY; None when left empty."""
+def _period(check: Callable[[str], str], what: str, value: object) -> str | None:
+    """A period checked by the hall's calendar (monitor.core.periods), in the years of FIRST_DAY to LAST_DAY; None
+    when left empty."""
     if _blank(value):
         return None
     text = str(value).strip()
-    found = _MONTH.match(text)
-    if not found:
-        raise ValueError(f"月份“{_shown(value)}”格式不对：写作 YYYY-MM，例如 2020-11")
-    if not FIRST_DAY.year <= int(found.group(1)) <= LAST_DAY.year:
-        raise ValueError(f"月份 {text} 超出范围：应在 {FIRST_DAY.year} 年至 {LAST_DAY.year} 年之间")
+    try:
+        check(text)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    if not FIRST_DAY.year <= int(text[:4]) <= LAST_DAY.year:
+        raise ValueError(f"{what} {text} 超出范围：应在 {FIRST_DAY.year} 年至 {LAST_DAY.year} 年之间")
     return text
+
+
+def check_month(value: object) -> str | None:
+    """A month written YYYY-MM; None when left empty."""
+    return _period(periods.check_month, "月份", value)
 
 
 def check_week(value: object) -> str | None:
-    """An ISO week written YYYY-Www that exists, in the years of FIRST_DAY to LAST_DAY; None when left empty."""
-    if _blank(value):
-        return None
-    text = str(value).strip()
-    found = _WEEK.match(text)
-    if not found:
-        raise ValueError(f"周“{_shown(value)}”格式不对：写作 YYYY-Www，例如 2020-W45")
-    if not FIRST_DAY.year <= int(found.group(1)) <= LAST_DAY.year:
-        raise ValueError(f"周 {text} 超出范围：应在 {FIRST_DAY.year} 年至 {LAST_DAY.year} 年之间")
-    try:
-        dt.date.fromisoformat(f"{text}-1")
-    except ValueError:
-        raise ValueError(f"{found.group(1)} 年没有第 {int(found.group(2))} 周") from None
-    return text
+    """An ISO week written YYYY-Www that exists; None when left empty."""
+    return _period(periods.check_week, "周", value)
 
 
 def one_of(choices: Iterable[str], default: str, what: str) -> BeforeValidator:

@@ -116,7 +116,7 @@ def app(console: Console) -> FastAPI:
         ("/duty-rate?span=week&date=2200-01-01", "超出范围"),
         ("/scores?month=9999-12", "月份 9999-12 超出范围"),
         ("/scores?month=2020-13", "月份“2020-13”格式不对"),
-        ("/notices?kind=weekly&period=2020-W99", "2020 年没有第 99 周"),
+        ("/notices?kind=weekly&period=2020-W99", "2020年没有第99周"),
         ("/notices?kind=monthly&period=2020-11-01", "月份“2020-11-01”格式不对"),
         ("/notices?kind=daily", "通报类型“daily”无效"),
         ("/notices/monthly/9999-12/preview", "超出范围"),

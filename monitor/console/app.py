@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monitor.console.auth import Forbidden, LoginRequired, TooLarge, login_redirect
 from monitor.console.auth import router as auth_router
 from monitor.console.context import STATIC, Console, console_of
+from monitor.console.deps import BadForm
 from monitor.console.pages import admin, board, cameras, duty, duty_rate, incidents, inputs, reports
 from monitor.console.params import BadParameter, validation_message
 
@@ -48,6 +50,15 @@ def create_app(console: Console) -> FastAPI:
     @app.exception_handler(BadParameter)
     async def _bad(request: Request, exc: BadParameter) -> Response:
         return _error(request, f"请求参数有误：{exc}", 400)
+
+    @app.exception_handler(BadForm)
+    async def _bad_form(request: Request, exc: BadForm) -> Response:
+        """A form that did not validate: back to the page it came from, which says why."""
+        who = getattr(request.state, "who", None)
+        if who is None:
+            return _error(request, exc.message, 400)
+        await run_in_threadpool(console_of(request).flash, who.key, "error", exc.message)
+        return RedirectResponse(exc.back, status_code=303)
 
     @app.exception_handler(TooLarge)
     async def _too_large(request: Request, exc: TooLarge) -> Response:

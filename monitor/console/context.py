@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from monitor.adapters.store.accounts import audit
+from monitor.adapters.store.accounts import audit, set_flash, take_flash
 from monitor.config import MonitorConfig
 from monitor.console.live import LiveHall
 from monitor.core.board import STATE_LABELS
@@ -35,8 +35,6 @@ class Console:
     live: LiveHall
     key: SigningKey
     templates: Jinja2Templates = field(init=False)
-    _flashes: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     pictures: dict[str, tuple[float, bytes]] = field(default_factory=dict, init=False)
     """Each camera's drawn picture (JPEG) and when it was taken (monotonic seconds), for the cameras page."""
     camera_reads: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -74,13 +72,17 @@ class Console:
             session.commit()
 
     def flash(self, session_key: str, kind: str, text: str) -> None:
-        """A message for the next page this login sees (after a form's redirect)."""
-        with self._lock:
-            self._flashes[session_key] = (kind, text)
+        """A message for the next page this login sees (after a form's redirect), kept with the login in the store:
+        any of the console's processes shows it, and a restart keeps it."""
+        with Session(self.engine) as session:
+            set_flash(session, session_key, kind, text)
+            session.commit()
 
     def take_flash(self, session_key: str) -> tuple[str, str] | None:
-        with self._lock:
-            return self._flashes.pop(session_key, None)
+        with Session(self.engine) as session:
+            message = take_flash(session, session_key)
+            session.commit()
+        return message
 
     def page(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
         """A page for the person logged in: their flash message, and the recorder's silence (recomputed now,

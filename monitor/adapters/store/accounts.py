@@ -105,6 +105,25 @@ def close_session(session: Session, token: str) -> None:
     session.exec(delete(LoginSessionRow).where(col(LoginSessionRow.token_hash) == token_digest(token)))  # type: ignore[call-overload]
 
 
+def set_flash(session: Session, digest: str, kind: str, text: str) -> None:
+    """Keep a message for the next page the login (its token's digest) sees; it replaces one not yet shown."""
+    row = session.get(LoginSessionRow, digest)
+    if row is not None:
+        row.flash_kind, row.flash = kind, text
+        session.add(row)
+
+
+def take_flash(session: Session, digest: str) -> tuple[str, str] | None:
+    """The login's message, once: it is cleared as it is read."""
+    row = session.get(LoginSessionRow, digest)
+    if row is None or not row.flash:
+        return None
+    message = (row.flash_kind, row.flash)
+    row.flash_kind, row.flash = "", ""
+    session.add(row)
+    return message
+
+
 def audit(
     session: Session,
     *,

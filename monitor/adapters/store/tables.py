@@ -359,6 +359,12 @@ class LoginSessionRow(SQLModel, table=True):
     address: str = Field(default="", max_length=64)
     created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     expires_at: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
+    flash_kind: str = Field(default="", max_length=16, description="ok or error: the next page's message, if any.")
+    flash: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, default=""),
+        description="A message for the next page this login sees (after a form's redirect), shown once.",
+    )
 
 
 class AuditRow(SQLModel, table=True):

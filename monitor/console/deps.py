@@ -1,0 +1,103 @@
+"""The console's FastAPI dependencies: the console itself, a database session per request, and form models.
+
+Pages declare what they need as parameters, as FastAPI's own documentation writes them:
+
+    @router.post("/leave")
+    def leave_add(who: Supervisor, console: ConsoleDep, form: Annotated[LeaveForm, Form(LeaveForm)]) -> Response:
+
+`who` (monitor.console.auth: Viewer, Supervisor, Admin) comes first: it checks the role from the session cookie
+before the body is read, bounds the body and checks the CSRF token; the form model is then validated from the form
+it read. A form that does not validate is answered by `BadForm`: the reason in Chinese as a flash message on the
+page the form came from (the app's handler), never a page of English field errors.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+import urllib.parse
+from collections.abc import Iterator
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from monitor.console.context import Console, console_of
+from monitor.console.params import validation_message
+
+M = TypeVar("M", bound=BaseModel)
+
+ConsoleDep = Annotated[Console, Depends(console_of)]
+"""The running console: its configuration, store, live hall, key and templates."""
+
+
+def database(console: ConsoleDep) -> Iterator[Session]:
+    """One database session for the request, closed when the request is done; a page commits what it writes."""
+    with Session(console.engine) as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(database)]
+"""The request's database session."""
+
+
+class BadForm(Exception):
+    """A submitted form that does not validate: `message` says what is wrong, in Chinese; the person is sent back to
+    `back` (the page the form was on) with it."""
+
+    def __init__(self, message: str, back: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.back = back
+
+
+def came_from(request: Request, default: str = "/") -> str:
+    """The path (and query) of the console page the request came from, by its Referer when that is this site's;
+    `default` otherwise."""
+    referer = urllib.parse.urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return default
+    path = referer.path
+    if not path.startswith("/") or path.startswith("//"):
+        return default
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
+def Form(model: type[M], *, prefix: str = "未保存：") -> Any:
+    """A dependency that validates the request's form into `model`: fields left empty take their defaults, a field
+    the model types as a list takes every value sent under its name, the CSRF token is left out. Must follow a role
+    dependency (Viewer, Supervisor, Admin), which reads the form; BadForm (`prefix` + the Chinese reason) when it
+    does not validate."""
+    lists = {name for name, field in model.model_fields.items() if _is_list(field.annotation)}
+
+    def parse(request: Request) -> M:
+        form: FormData | None = getattr(request.state, "form", None)
+        if form is None:
+            raise RuntimeError("a form model must follow the role dependency that reads the form")
+        values: dict[str, object] = {}
+        for key in dict.fromkeys(k for k, _ in form.multi_items()):
+            if key == "csrf":
+                continue
+            sent = [v for v in form.getlist(key) if not (isinstance(v, str) and v == "")]
+            if key in lists:
+                values[key] = sent
+            elif sent:
+                values[key] = sent[-1]
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            reason = validation_message(exc.errors()).removeprefix("请求参数有误：")
+            raise BadForm(prefix + reason, came_from(request)) from None
+
+    return Depends(parse)
+
+
+def _is_list(annotation: object) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return False

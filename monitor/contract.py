@@ -79,6 +79,26 @@ Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 Lifecycle = Literal["new", "update", "end"]
 PresenceState = Literal["present", "absent", "unknown", "off_duty", "leave"]
+LeaveKind = Literal["请假", "公出"]
+"""What an approved leave is: 请假 (personal leave) or 公出 (away on official business)."""
+LEAVE_KINDS: tuple[LeaveKind, ...] = ("请假", "公出")
+LeaveAction = Literal["withdraw", "change"]
+"""What a supervisor does to approved leave after granting it (LeaveChange)."""
+
+
+def leave_kind_of(reason: str) -> LeaveKind:
+    """The kind of a grant sent before leave had a kind, which folded it into its reason ("公出：市局培训"):
+    公出 when the reason starts with it, else 请假."""
+    return "公出" if reason.startswith("公出") else "请假"
+
+
+def leave_why(kind: str, reason: str) -> str:
+    """A leave's reason without the kind an older grant folded into it ("公出：市局培训" -> "市局培训"), for
+    showing next to the kind; the reason itself when it is only the kind or does not start with it."""
+    for separator in ("：", ":"):
+        if reason.startswith(kind + separator) and (rest := reason[len(kind) + 1 :].strip()):
+            return rest
+    return reason
 
 
 class ContractError(ValueError):
@@ -164,8 +184,13 @@ class IncidentEvent(Payload):
 
 
 class Dismissal(Payload):
-    """A supervisor withdraws an incident (appeal upheld, leave approved); on <prefix>/dismissals."""
+    """A supervisor withdraws an incident (appeal upheld, leave approved); on <prefix>/dismissals.
 
+    `id` tells one decision from another: an incident dismissed, reinstated (Reinstatement) and dismissed again
+    has two dismissals, and a replay of the first must not dismiss it again. A dismissal without one (sent before
+    dismissals had ids) is the incident's standing dismissal when it says the same (a replay), or a new decision."""
+
+    id: Id | None = Field(None, description="Stable id of this decision (dismissal-<hex>); absent in older ones.")
     incident_id: Id = Field(description="The incident withdrawn.")
     reason: Reason = Field(description="Why; kept in the audit trail.")
     by: Name = Field("", description="Who decided: the signer.")
@@ -175,15 +200,70 @@ class Dismissal(Payload):
 
 
 class LeaveGrant(Payload):
-    """Approved leave (请假, 公出) of a window's staff, on <prefix>/leaves: no duty in [start, end)."""
+    """Approved leave (请假, 公出) of a window's staff, on <prefix>/leaves: no duty in [start, end).
+
+    Older grants have no `kind`: their reason says it ("公出：市局培训"), and `leave_kind` reads it from there. The
+    field stays absent rather than filled in, so that what their signers signed is what is verified."""
 
     id: Id = Field(description="Stable id of the grant.")
     window: WindowId = Field(description="The window whose staff is away.")
     start: Moment = Field(description="Leave starts.")
     end: Moment = Field(description="Leave ends.")
-    reason: Reason = Field(description="请假 / 公出 and why.")
+    kind: LeaveKind | None = Field(None, description="请假 or 公出; absent in older grants (their reason says it).")
+    reason: Note = Field(description="Why (may be empty when `kind` is given); older grants: 请假 / 公出 and why.")
     by: Name = Field("", description="Who approved it: the signer.")
     at: Moment = Field(description="When it was approved.")
+    signer: Name = Field("", description="Who signed it ([[signers]]).")
+    signature: Signature | None = Field(None, description="Ed25519 signature, base64.")
+
+    @model_validator(mode="after")
+    def _says_what_it_is(self) -> Self:
+        if self.kind is None and not self.reason:
+            raise ValueError("a grant without a kind says 请假 or 公出 in its reason")
+        return self
+
+    @property
+    def leave_kind(self) -> LeaveKind:
+        return self.kind or leave_kind_of(self.reason)
+
+
+class LeaveChange(Payload):
+    """A supervisor withdraws approved leave or changes its time, on <prefix>/leave_changes.
+
+    withdraw: the leave ends when it was decided (`at`); the time it already covered stays covered (the person
+    was excused then), and a leave that had not begun covers nothing. change: the leave now covers [start, end)
+    instead (shorter, longer or moved). The grant itself stays as it was granted; the recorder keeps every
+    change."""
+
+    id: Id = Field(description="Stable id of this change (leave-change-<hex>).")
+    leave_id: Id = Field(description="The grant changed.")
+    action: LeaveAction = Field(description="withdraw, or change (with start and end).")
+    start: Moment | None = Field(None, description="change: the leave's new start.")
+    end: Moment | None = Field(None, description="change: the leave's new end.")
+    reason: Reason = Field(description="Why; kept in the audit trail.")
+    by: Name = Field("", description="Who decided: the signer.")
+    at: Moment = Field(description="When it was decided (a withdrawal ends the leave then).")
+    signer: Name = Field("", description="Who signed it ([[signers]]).")
+    signature: Signature | None = Field(None, description="Ed25519 signature, base64.")
+
+    @model_validator(mode="after")
+    def _span_for_a_change_only(self) -> Self:
+        if self.action == "change" and (self.start is None or self.end is None):
+            raise ValueError("a change gives the leave's new start and end")
+        if self.action == "withdraw" and (self.start is not None or self.end is not None):
+            raise ValueError("a withdrawal gives no start or end: the leave ends when it is decided")
+        return self
+
+
+class Reinstatement(Payload):
+    """A supervisor reverses an incident's dismissal (a dismissal made in error, an appeal overturned): the
+    incident stands again and deducts as the rules count it; on <prefix>/reinstatements."""
+
+    id: Id = Field(description="Stable id of this decision (reinstatement-<hex>).")
+    incident_id: Id = Field(description="The dismissed incident that stands again.")
+    reason: Reason = Field(description="Why; kept in the audit trail.")
+    by: Name = Field("", description="Who decided: the signer.")
+    at: Moment = Field(description="When it was decided.")
     signer: Name = Field("", description="Who signed it ([[signers]]).")
     signature: Signature | None = Field(None, description="Ed25519 signature, base64.")
 
@@ -194,9 +274,18 @@ class ApprovedLeave(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Id = Field(description="The grant's id.")
-    start: Moment = Field(description="Leave starts.")
-    end: Moment = Field(description="Leave ends.")
-    reason: Reason = Field(description="请假 / 公出 and why.")
+    start: Moment = Field(description="Leave starts (as it now stands, after any change).")
+    end: Moment = Field(description="Leave ends (as it now stands: a withdrawal under way ends it then).")
+    kind: LeaveKind = Field(description="请假 or 公出.")
+    reason: Note = Field(description="Why (older grants: 请假 / 公出 and why).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_of_an_older_list(cls, data: object) -> object:
+        """A list an older recorder published (still retained) names no kind: its reason says it."""
+        if isinstance(data, dict) and "kind" not in data and isinstance(data.get("reason"), str):
+            return {**data, "kind": leave_kind_of(data["reason"])}
+        return data
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> Self:
@@ -208,8 +297,11 @@ class ApprovedLeave(BaseModel):
 class WindowLeaves(Payload):
     """Retained: a window's approved leave not yet ended (current and future), on <prefix>/windows/<id>/leaves.
 
-    The recorder publishes it after recording a grant and at its start; camera services hand it to their
-    presence machines. Each list replaces the previous one: a leave that has ended is simply left out."""
+    The recorder publishes it after recording a grant, a withdrawal or a change of leave and at its start; camera
+    services hand it to their presence machines. Each list replaces the previous one, each leave as it now stands:
+    a withdrawn leave ends when it was withdrawn, one withdrawn before it began is left out, and a leave that has
+    ended is left out a few minutes later (until then a camera running behind the recorder's clock still ends the
+    window's leave where it ended: monitor.services.recorder.leave_lists)."""
 
     window: WindowId = Field(description="The window whose staff is away.")
     leaves: list[ApprovedLeave] = Field(
@@ -283,7 +375,7 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
-RecordKind = Literal["incident", "dismissal", "leave"]
+RecordKind = Literal["incident", "dismissal", "leave", "leave_change", "reinstatement"]
 
 
 class Receipt(Payload):
@@ -293,6 +385,7 @@ class Receipt(Payload):
     id: Id
     status: Status = Field(description="recorded, duplicate, dismissed, conflict or rejected.")
     detail: str = Field(description="What was recorded, or why it was refused.")
+    words: str = Field("", max_length=500, description="Why it was refused, as the console tells the supervisor.")
     at: Moment
 
 
@@ -351,6 +444,8 @@ TopicKind = Literal[
     "incidents",
     "dismissals",
     "leaves",
+    "leave_changes",
+    "reinstatements",
     "alerts",
     "system_alerts",
     "rejected",
@@ -391,6 +486,8 @@ class Topics:
         self.incidents = f"{prefix}/incidents"
         self.dismissals = f"{prefix}/dismissals"
         self.leaves = f"{prefix}/leaves"
+        self.leave_changes = f"{prefix}/leave_changes"
+        self.reinstatements = f"{prefix}/reinstatements"
         self.alerts = f"{prefix}/alerts"
         self.rejected = f"{prefix}/rejected"
         self.system_alerts = f"{prefix}/alerts/system"
@@ -404,7 +501,15 @@ class Topics:
         if not all(parts):
             return None
         match parts:
-            case ["incidents" | "dismissals" | "leaves" | "alerts" | "rejected" as kind]:
+            case [
+                "incidents"
+                | "dismissals"
+                | "leaves"
+                | "leave_changes"
+                | "reinstatements"
+                | "alerts"
+                | "rejected" as kind
+            ]:
                 return Addressed(kind)
             case ["alerts", "system"]:
                 return Addressed("system_alerts")
@@ -474,7 +579,8 @@ class Topics:
         return f"{self.prefix}/notices/{kind}"
 
     def receipt(self, kind: str, record_id: str) -> str:
-        """The recorder's answer to a supervisor's record (a dismissal's id is its incident's)."""
+        """The recorder's answer to a supervisor's record (a dismissal's id is its incident's; every other record's
+        is its own)."""
         return f"{self.prefix}/receipts/{kind}/{record_id}"
 
 

@@ -1,4 +1,5 @@
-"""Supervisor commands: record a patrol finding, dismiss an incident, list incidents, show scores."""
+"""Supervisor commands: record a patrol finding, dismiss an incident or reinstate it, list incidents, show scores;
+grant approved leave, withdraw or change it."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from sqlmodel import Session
 from monitor.adapters.keys import key_from
 from monitor.adapters.store.database import open_database
 from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
+from monitor.adapters.store.leaves import leave_by_id
 from monitor.cli import app
 from monitor.cli.context import checked, parse_time, state
 from monitor.cli.output import out
-from monitor.contract import Receipt, now_utc
+from monitor.contract import LEAVE_KINDS, Receipt, leave_kind_of, leave_why, now_utc
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
 from monitor.core.incident import describe_source
@@ -30,8 +32,11 @@ from monitor.formatting import plain
 from monitor.services.patrol import (
     RECEIPT_WAIT,
     dismissal,
+    leave_change,
     leave_grant,
+    leave_withdrawal,
     patrol_incident,
+    reinstatement,
     seen_in_future,
     submit,
 )
@@ -39,7 +44,7 @@ from monitor.services.review import month_scores
 
 _R = TypeVar("_R")
 
-incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, list.", no_args_is_help=True)
+incident_app = typer.Typer(help="Incidents: record patrol findings, dismiss, reinstate, list.", no_args_is_help=True)
 app.add_typer(incident_app, name="incident")
 
 
@@ -151,6 +156,31 @@ def incident_dismiss(
     record = valid(lambda: dismissal(incident_id, reason.strip(), by=signer.name))
     receipt = confirmed(submit(config, record, signer, timeout=wait))
     typer.echo(f"已撤销：{incident_id}" if receipt.status == "dismissed" else f"此前已撤销：{incident_id}")
+
+
+@incident_app.command("reinstate")
+def incident_reinstate(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The dismissed incident's id (see `monitor incident list`).")],
+    reason: Annotated[str, typer.Option(help="Why it stands after all (撤销有误、申诉不成立...).")],
+    key: KeyOption = None,
+    wait: WaitOption = RECEIPT_WAIT,
+) -> None:
+    """Reverse an incident's dismissal: it stands, and deducts, again; kept in the audit trail."""
+    config = state(ctx).config
+    if not reason.strip():
+        raise InputError("--reason must say why the incident stands again")
+    with Session(open_database(config.database.url)) as session:
+        try:
+            incident = incident_by_id(session, incident_id)
+        except LookupError as exc:
+            raise InputError(f"{exc.args[0]} (`monitor incident list --month YYYY-MM` shows the ids)") from None
+    if not incident.dismissed:
+        raise InputError(f"incident {incident_id} is not dismissed: there is nothing to reinstate")
+    signer = key_from(key)
+    record = valid(lambda: reinstatement(incident_id, reason.strip(), by=signer.name))
+    receipt = confirmed(submit(config, record, signer, timeout=wait))
+    typer.echo(f"已恢复：{incident_id}" if receipt.status == "recorded" else f"此前已恢复：{incident_id}")
 
 
 @incident_app.command("list")
@@ -273,8 +303,12 @@ def print_scores(scores: MonthScores, console: Console, *, departments: bool = T
     console.print(f"其余 {full} 个窗口工作人员无扣分。")
 
 
-leave_app = typer.Typer(help="Approved leave (请假、公出): incidents inside it are refused.", no_args_is_help=True)
+leave_app = typer.Typer(
+    help="Approved leave (请假、公出): incidents inside it are refused; withdraw or change it.", no_args_is_help=True
+)
 app.add_typer(leave_app, name="leave")
+
+LeaveIdArgument = Annotated[str, typer.Argument(help="The leave's id (what `monitor leave add` printed).")]
 
 
 @leave_app.command("add")
@@ -283,7 +317,11 @@ def leave_add(
     window: Annotated[str, typer.Option(help="Window id whose staff is away.")],
     start: Annotated[str, typer.Option("--from", help="Leave starts (ISO 8601; hall time if no offset).")],
     end: Annotated[str, typer.Option("--to", help="Leave ends (ISO 8601).")],
-    reason: Annotated[str, typer.Option(help="请假 / 公出 and why.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="请假 or 公出 (default: as --reason begins, e.g. 公出：市局培训, else 请假)."),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (病假、市局培训...).")] = "",
     key: KeyOption = None,
     wait: WaitOption = RECEIPT_WAIT,
 ) -> None:
@@ -291,15 +329,79 @@ def leave_add(
     config = state(ctx).config
     if window not in config.window_by_id:
         raise InputError(f"--window {window!r}: not in the hall's [windows]")
+    if kind is not None and kind not in LEAVE_KINDS:
+        raise InputError(f"--kind {kind!r}: 请假 or 公出")
+    begins, ends = parse_time(start, config, "--from"), parse_time(end, config, "--to")
+    if ends <= begins:
+        raise InputError("--to must be after --from")
+    text = reason.strip()
+    chosen = leave_kind_of(text) if kind is None else next(k for k in LEAVE_KINDS if k == kind)
+    why = leave_why(chosen, text) if kind is None else text
+    signer = key_from(key)
+    grant = valid(
+        lambda: leave_grant(
+            window=window, start=begins, end=ends, kind=chosen, reason="" if why == chosen else why, by=signer.name
+        )
+    )
+    confirmed(submit(config, grant, signer, timeout=wait))
+    typer.echo(grant.id)
+
+
+def _changeable(ctx: typer.Context, leave_id: str) -> None:
+    """Refuse, before anything is sent, a leave that is not recorded or is withdrawn."""
+    config = state(ctx).config
+    with Session(open_database(config.database.url)) as session:
+        row = leave_by_id(session, leave_id)
+    if row is None:
+        raise InputError(f"no leave {leave_id!r} is recorded (`monitor leave add` printed the id)")
+    if row.withdrawn_at is not None:
+        raise InputError(f"leave {leave_id} is withdrawn: grant the leave anew instead")
+
+
+@leave_app.command("withdraw")
+def leave_withdraw(
+    ctx: typer.Context,
+    leave_id: LeaveIdArgument,
+    reason: Annotated[str, typer.Option(help="Why (提前返岗、取消公出...).")],
+    key: KeyOption = None,
+    wait: WaitOption = RECEIPT_WAIT,
+) -> None:
+    """Withdraw approved leave: it ends now. The time it covered stays leave; a leave not yet begun covers nothing.
+    The cameras judge the window again from now."""
+    config = state(ctx).config
+    if not reason.strip():
+        raise InputError("--reason must say why the leave is withdrawn")
+    _changeable(ctx, leave_id)
+    signer = key_from(key)
+    record = valid(lambda: leave_withdrawal(leave_id, reason.strip(), by=signer.name))
+    receipt = confirmed(submit(config, record, signer, timeout=wait))
+    typer.echo(f"已撤回：{leave_id}" if receipt.status == "recorded" else f"此前已撤回：{leave_id}")
+
+
+@leave_app.command("change")
+def leave_change_time(
+    ctx: typer.Context,
+    leave_id: LeaveIdArgument,
+    start: Annotated[str, typer.Option("--from", "--start", help="The leave's new start (ISO 8601; hall time).")],
+    end: Annotated[str, typer.Option("--to", "--end", help="The leave's new end (ISO 8601).")],
+    reason: Annotated[str, typer.Option(help="Why (延长病假、提前返岗...).")],
+    key: KeyOption = None,
+    wait: WaitOption = RECEIPT_WAIT,
+) -> None:
+    """Change the time of approved leave: shorten, extend or move it. The cameras judge the window by it from now."""
+    config = state(ctx).config
     begins, ends = parse_time(start, config, "--from"), parse_time(end, config, "--to")
     if ends <= begins:
         raise InputError("--to must be after --from")
     if not reason.strip():
-        raise InputError("--reason must say what the leave is")
+        raise InputError("--reason must say why the leave is changed")
+    _changeable(ctx, leave_id)
     signer = key_from(key)
-    grant = valid(lambda: leave_grant(window=window, start=begins, end=ends, reason=reason.strip(), by=signer.name))
-    confirmed(submit(config, grant, signer, timeout=wait))
-    typer.echo(grant.id)
+    record = valid(lambda: leave_change(leave_id, begins, ends, reason.strip(), by=signer.name))
+    receipt = confirmed(submit(config, record, signer, timeout=wait))
+    tz = config.hall.tz
+    span = f"{begins.astimezone(tz):%Y-%m-%d %H:%M} 至 {ends.astimezone(tz):%Y-%m-%d %H:%M}"
+    typer.echo(f"已变更：{leave_id}（{span}）" if receipt.status == "recorded" else f"此前已变更：{leave_id}")
 
 
 @app.command("scores")

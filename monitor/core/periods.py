@@ -137,3 +137,13 @@ def week_words(week: str) -> str:
 def month_words(month: str) -> str:
     """2020年11月."""
     return f"{int(month[:4])}年{int(month[5:])}月"
+
+
+def span_words(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
+    """12月1日 09:00 至 18:00; 12月1日 09:00 至 12月3日 18:00 across days; the year when it is not the start's."""
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    head = f"{first.month}月{first.day}日 {first:%H:%M}"
+    if last.date() == first.date():
+        return f"{head} 至 {last:%H:%M}"
+    year = f"{last.year}年" if last.year != first.year else ""
+    return f"{head} 至 {year}{last.month}月{last.day}日 {last:%H:%M}"

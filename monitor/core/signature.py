@@ -1,11 +1,12 @@
 """Signed records: who may write what, proven by an Ed25519 signature the recorder verifies.
 
 Every record that costs or restores points — an incident (from a camera service or a patrol), a
-dismissal, an approved leave — carries the name of its signer and a signature over its content.
-The recorder accepts it only when the signature is valid for a configured signer whose role allows
-it (`authorize`), whatever the broker let through: a broker account, a stolen camera password or an
-anonymous client cannot forge a supervisor, and a camera service cannot report windows it does not
-watch. Pure: the message bytes are a function of the payload; keys are values.
+dismissal or its reinstatement, an approved leave or its withdrawal or change — carries the name of
+its signer and a signature over its content. The recorder accepts it only when the signature is
+valid for a configured signer whose role allows it (`authorize`), whatever the broker let through:
+a broker account, a stolen camera password or an anonymous client cannot forge a supervisor, and a
+camera service cannot report windows it does not watch. Pure: the message bytes are a function of
+the payload; keys are values.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from monitor.config import MonitorConfig
 from monitor.config.signers import SignerConfig
-from monitor.contract import Dismissal, IncidentEvent, LeaveGrant
+from monitor.contract import Dismissal, IncidentEvent, LeaveChange, LeaveGrant, Reinstatement
 
-Record = IncidentEvent | Dismissal | LeaveGrant
-Kind = Literal["incident", "dismissal", "leave"]
+Record = IncidentEvent | Dismissal | LeaveGrant | LeaveChange | Reinstatement
+Kind = Literal["incident", "dismissal", "leave", "leave_change", "reinstatement"]
 DOMAIN = b"hall-monitor/v1"
 """Signed bytes start with this and the record's kind, so a signature never fits another kind of record."""
 
@@ -34,9 +35,17 @@ class Unauthenticated(ValueError):
 
 
 def kind_of(record: Record) -> Kind:
-    if isinstance(record, IncidentEvent):
-        return "incident"
-    return "dismissal" if isinstance(record, Dismissal) else "leave"
+    match record:
+        case IncidentEvent():
+            return "incident"
+        case Dismissal():
+            return "dismissal"
+        case LeaveGrant():
+            return "leave"
+        case LeaveChange():
+            return "leave_change"
+        case Reinstatement():
+            return "reinstatement"
 
 
 def signed_bytes(record: Record) -> bytes:
@@ -103,7 +112,7 @@ def verify(record: Record, signers: dict[str, SignerConfig]) -> SignerConfig:
 
 
 def acting_person(record: Record) -> str:
-    """Who acted: a patrol finding's ``patrol:<name>``, a dismissal's or leave's ``by``; "" when not said."""
+    """Who acted: a patrol finding's ``patrol:<name>``, any other record's ``by``; "" when not said."""
     if isinstance(record, IncidentEvent):
         return record.source.removeprefix("patrol:") if record.source.startswith("patrol:") else ""
     return record.by
@@ -112,10 +121,10 @@ def acting_person(record: Record) -> str:
 def authorize(record: Record, config: MonitorConfig) -> SignerConfig:
     """Verify the signature, then that the signer may write this record; Unauthenticated otherwise.
 
-    A supervisor signs patrol findings (source ``patrol:<name>``), dismissals and leave under their
-    own name (``by``); the console signs them for the person logged in (the recorder then checks that person's
-    account: `acting_person`); a camera service signs incidents of the cameras it runs (source
-    ``camera:<id>``), for windows those cameras watch.
+    A supervisor signs patrol findings (source ``patrol:<name>``), dismissals, reinstatements, leave and its
+    withdrawals and changes under their own name (``by``); the console signs them for the person logged in
+    (the recorder then checks that person's account: `acting_person`); a camera service signs incidents of the
+    cameras it runs (source ``camera:<id>``), for windows those cameras watch.
     """
     signer = verify(record, config.signers_by_name)
     if signer.role == "console":

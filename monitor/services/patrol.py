@@ -1,4 +1,5 @@
-"""Supervisor actions (patrol findings, dismissals, leave): signed, published on MQTT, confirmed.
+"""Supervisor actions (patrol findings, dismissals and reinstatements, leave and its withdrawal or change): signed,
+published on MQTT, confirmed.
 
 The recorder stays the single writer: a supervisor's record goes to it over MQTT, signed with the
 supervisor's own key (monitor.core.signature), and `submit` waits for the recorder's receipt, so a
@@ -14,9 +15,21 @@ import uuid
 
 from monitor.adapters.mqtt.session import MqttSession
 from monitor.config import MonitorConfig
-from monitor.contract import ContractError, Dismissal, IncidentEvent, LeaveGrant, Payload, Receipt, Topics, now_utc
+from monitor.contract import (
+    ContractError,
+    Dismissal,
+    IncidentEvent,
+    LeaveChange,
+    LeaveGrant,
+    LeaveKind,
+    Payload,
+    Receipt,
+    Reinstatement,
+    Topics,
+    now_utc,
+)
 from monitor.core.incident import LATE_ARRIVAL
-from monitor.core.signature import Record, SigningKey, kind_of
+from monitor.core.signature import Kind, Record, SigningKey, kind_of
 from monitor.errors import MonitorError
 
 RECEIPT_WAIT = 15.0
@@ -72,21 +85,77 @@ def seen_in_future(seen_at: dt.datetime, config: MonitorConfig, now: dt.datetime
 
 
 def dismissal(incident_id: str, reason: str, by: str) -> Dismissal:
-    return Dismissal(incident_id=incident_id, reason=reason, by=by, at=now_utc())
-
-
-def leave_grant(*, window: str, start: dt.datetime, end: dt.datetime, reason: str, by: str) -> LeaveGrant:
-    return LeaveGrant(
-        id=f"leave-{uuid.uuid4().hex[:12]}", window=window, start=start, end=end, reason=reason, by=by, at=now_utc()
+    """A dismissal of the incident, with an id of its own (a later dismissal after a reinstatement is another)."""
+    return Dismissal(
+        id=f"dismissal-{uuid.uuid4().hex[:12]}", incident_id=incident_id, reason=reason, by=by, at=now_utc()
     )
 
 
+def reinstatement(incident_id: str, reason: str, by: str) -> Reinstatement:
+    """The reversal of the incident's dismissal: it stands, and deducts, again."""
+    return Reinstatement(
+        id=f"reinstatement-{uuid.uuid4().hex[:12]}", incident_id=incident_id, reason=reason, by=by, at=now_utc()
+    )
+
+
+def leave_grant(
+    *, window: str, start: dt.datetime, end: dt.datetime, kind: LeaveKind, reason: str, by: str
+) -> LeaveGrant:
+    """Approved leave of the window's staff: `kind` 请假 or 公出, `reason` why (may be empty)."""
+    return LeaveGrant(
+        id=f"leave-{uuid.uuid4().hex[:12]}",
+        window=window,
+        start=start,
+        end=end,
+        kind=kind,
+        reason=reason,
+        by=by,
+        at=now_utc(),
+    )
+
+
+def leave_withdrawal(leave_id: str, reason: str, by: str) -> LeaveChange:
+    """The leave ends now: the time it already covered stays leave; a leave not yet begun covers nothing."""
+    return LeaveChange(
+        id=f"leave-change-{uuid.uuid4().hex[:12]}",
+        leave_id=leave_id,
+        action="withdraw",
+        reason=reason,
+        by=by,
+        at=now_utc(),
+    )
+
+
+def leave_change(leave_id: str, start: dt.datetime, end: dt.datetime, reason: str, by: str) -> LeaveChange:
+    """The leave covers [start, end) instead (shorter, longer or moved)."""
+    return LeaveChange(
+        id=f"leave-change-{uuid.uuid4().hex[:12]}",
+        leave_id=leave_id,
+        action="change",
+        start=start,
+        end=end,
+        reason=reason,
+        by=by,
+        at=now_utc(),
+    )
+
+
+TOPIC_OF: dict[Kind, str] = {
+    "incident": "incidents",
+    "dismissal": "dismissals",
+    "reinstatement": "reinstatements",
+    "leave": "leaves",
+    "leave_change": "leave_changes",
+}
+"""The Topics attribute each kind of record is sent on."""
+
+
 def _topic(topics: Topics, record: Record) -> str:
-    kind = kind_of(record)
-    return topics.incidents if kind == "incident" else topics.dismissals if kind == "dismissal" else topics.leaves
+    return str(getattr(topics, TOPIC_OF[kind_of(record)]))
 
 
-def _record_id(record: Record) -> str:
+def record_id(record: Record) -> str:
+    """The id the recorder's receipt names: a dismissal's incident's, any other record's own."""
     return record.incident_id if isinstance(record, Dismissal) else record.id
 
 
@@ -95,12 +164,12 @@ def submit(config: MonitorConfig, record: Record, key: SigningKey, *, timeout: f
     or rejected with the reason). PublishFailed when the broker refuses it or no receipt comes in time."""
     signed = key.sign(record)
     topics = Topics(config.mqtt.topic_prefix)
-    kind, record_id = kind_of(signed), _record_id(signed)
+    kind, named = kind_of(signed), record_id(signed)
     answers: queue.Queue[bytes] = queue.Queue()
     session = MqttSession(
         config.mqtt,
         f"cli-{uuid.uuid4().hex[:8]}",
-        subscriptions=[(topics.receipt(kind, record_id), 1)],
+        subscriptions=[(topics.receipt(kind, named), 1)],
         on_message=lambda message: answers.put(message.payload),
     )
     session.open()
@@ -118,7 +187,7 @@ def submit(config: MonitorConfig, record: Record, key: SigningKey, *, timeout: f
             raw = answers.get(timeout=timeout)
         except queue.Empty:
             raise PublishFailed(
-                f"{kind} {record_id}: published, but the recorder has not confirmed it within {timeout:.0f}s — it may "
+                f"{kind} {named}: published, but the recorder has not confirmed it within {timeout:.0f}s — it may "
                 "be stopped, or the broker may have refused this account the topic (ACL). Check with "
                 "`monitor incident list` before sending it again"
             ) from None

@@ -37,6 +37,8 @@ BUILT: list[tuple[str, Addressed]] = [
     (T.incidents, Addressed("incidents")),
     (T.dismissals, Addressed("dismissals")),
     (T.leaves, Addressed("leaves")),
+    (T.leave_changes, Addressed("leave_changes")),
+    (T.reinstatements, Addressed("reinstatements")),
     (T.alerts, Addressed("alerts")),
     (T.system_alerts, Addressed("system_alerts")),
     (T.rejected, Addressed("rejected")),
@@ -53,6 +55,7 @@ BUILT: list[tuple[str, Addressed]] = [
     (T.availability("recorder"), Addressed("availability", "recorder")),
     (T.receipt("incident", "patrol-0123456789ab"), Addressed("receipt", "incident", "patrol-0123456789ab")),
     (T.receipt("dismissal", "cam-x"), Addressed("receipt", "dismissal", "cam-x")),
+    (T.receipt("leave_change", "leave-change-1"), Addressed("receipt", "leave_change", "leave-change-1")),
     (T.owner("test-ab12-recorder"), Addressed("owner", "test-ab12-recorder")),
     (T.notice("monthly"), Addressed("notice", "monthly")),
 ]
@@ -68,9 +71,9 @@ def test_the_built_topics_are_all_different_kinds_of_address() -> None:
     parsed = [T.parse(topic) for topic, _ in BUILT]
     assert len(set(parsed)) == len(parsed)
     assert {a.kind for a in parsed if a is not None} == {
-        "incidents", "dismissals", "leaves", "alerts", "system_alerts", "rejected", "heartbeat", "evidence",
-        "window_state", "window_leaves", "camera_status", "camera_stats", "camera_liveness", "availability",
-        "receipt", "owner", "notice",
+        "incidents", "dismissals", "leaves", "leave_changes", "reinstatements", "alerts", "system_alerts",
+        "rejected", "heartbeat", "evidence", "window_state", "window_leaves", "camera_status", "camera_stats",
+        "camera_liveness", "availability", "receipt", "owner", "notice",
     }  # fmt: skip
 
 

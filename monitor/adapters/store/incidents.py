@@ -1,15 +1,21 @@
-"""Incident persistence: record lifecycle events idempotently, dismiss, and read incidents back."""
+"""Incident persistence: record lifecycle events idempotently, dismiss and reinstate, and read incidents back.
+
+An incident is dismissed while it has a dismissal that no reinstatement reverses (its *standing* dismissal); each
+decision is a row of its own, so dismissed, reinstated and dismissed again is three rows and the history."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
+from sqlalchemy import ColumnElement, and_, exists
 from sqlmodel import Session, col, func, select
 
-from monitor.adapters.store.tables import DismissalRow, IncidentEventRow, IncidentRow
-from monitor.contract import Dismissal, IncidentEvent, Status
+from monitor.adapters.store.tables import DismissalRow, IncidentEventRow, IncidentRow, ReinstatementRow
+from monitor.contract import Dismissal, IncidentEvent, Reinstatement, Status
 from monitor.core.admission import Charge
 from monitor.core.incident import Incident
 
@@ -127,20 +133,58 @@ def _content(event: IncidentEvent) -> dict[str, object]:
     return event.model_dump(exclude={"sent_at", "signature"})
 
 
+class NotDismissed(ValueError):
+    """A reinstatement of an incident that is not dismissed: there is nothing to reverse."""
+
+
+def _standing() -> ColumnElement[bool]:
+    """A dismissal that no reinstatement reverses."""
+    return ~exists().where(col(ReinstatementRow.dismissal_id) == col(DismissalRow.id))
+
+
+def _standing_of_incident() -> ColumnElement[bool]:
+    """Join condition: the incident's standing dismissal (at most one)."""
+    return and_(col(DismissalRow.incident_id) == col(IncidentRow.id), _standing())
+
+
+def standing_dismissal(session: Session, incident_id: str) -> DismissalRow | None:
+    """The dismissal that makes the incident dismissed now; None when it stands (never dismissed, or reinstated)."""
+    return session.exec(select(DismissalRow).where(DismissalRow.incident_id == incident_id, _standing())).first()
+
+
 def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) -> Status:
-    """Withdraw an incident's deductions: DISMISSED; DUPLICATE when this dismissal is recorded already (sent again,
-    even signed anew); CONFLICT when the incident was dismissed by another decision (another reason or person).
-    Nothing is deleted.
+    """Withdraw an incident's deductions: DISMISSED. DUPLICATE when this dismissal is recorded already: its id is
+    (with the same incident, reason and person), or the incident stands dismissed by the same reason and person
+    (sent again, even signed anew), or — a dismissal without an id — an earlier, reinstated dismissal said the
+    same at the same time (a redelivery must not dismiss again what a supervisor reinstated). CONFLICT when the id is
+    recorded with other content, or the incident stands dismissed by another decision. Nothing is deleted.
     LookupError when no such incident is recorded."""
     if session.get(IncidentRow, dismissal.incident_id) is None:
         raise LookupError(f"no incident {dismissal.incident_id!r} is recorded")
-    existing = session.exec(select(DismissalRow).where(DismissalRow.incident_id == dismissal.incident_id)).first()
-    if existing is not None:
-        same = (existing.reason, existing.by) == (dismissal.reason, dismissal.by)
+    content = (dismissal.incident_id, dismissal.reason, dismissal.by)
+    if dismissal.id is not None:
+        known = session.exec(select(DismissalRow).where(DismissalRow.record_id == dismissal.id)).first()
+        if known is not None:
+            return Status.DUPLICATE if (known.incident_id, known.reason, known.by) == content else Status.CONFLICT
+    standing = standing_dismissal(session, dismissal.incident_id)
+    if standing is not None:
+        same = (standing.reason, standing.by) == (dismissal.reason, dismissal.by)
         return Status.DUPLICATE if same else Status.CONFLICT
+    if dismissal.id is None:
+        earlier = session.exec(
+            select(DismissalRow.id).where(
+                DismissalRow.incident_id == dismissal.incident_id,
+                DismissalRow.reason == dismissal.reason,
+                DismissalRow.by == dismissal.by,
+                DismissalRow.decided_at == dismissal.at,
+            )
+        ).first()
+        if earlier is not None:
+            return Status.DUPLICATE
     session.add(
         DismissalRow(
             incident_id=dismissal.incident_id,
+            record_id=dismissal.id,
             reason=dismissal.reason,
             by=dismissal.by,
             decided_at=dismissal.at,
@@ -148,6 +192,70 @@ def dismiss(session: Session, dismissal: Dismissal, received_at: dt.datetime) ->
         )
     )
     return Status.DISMISSED
+
+
+def reinstate(session: Session, reinstatement: Reinstatement, received_at: dt.datetime) -> Status:
+    """Reverse the incident's standing dismissal: RECORDED, and the incident deducts again. DUPLICATE when this
+    reinstatement is recorded already (even signed anew), CONFLICT when its id is recorded with other content.
+    LookupError when no such incident is recorded; NotDismissed when it is not dismissed. Nothing is deleted."""
+    known = session.get(ReinstatementRow, reinstatement.id)
+    if known is not None:
+        same = (known.incident_id, known.reason, known.by) == (
+            reinstatement.incident_id,
+            reinstatement.reason,
+            reinstatement.by,
+        )
+        return Status.DUPLICATE if same else Status.CONFLICT
+    if session.get(IncidentRow, reinstatement.incident_id) is None:
+        raise LookupError(f"no incident {reinstatement.incident_id!r} is recorded")
+    standing = standing_dismissal(session, reinstatement.incident_id)
+    if standing is None or standing.id is None:
+        raise NotDismissed(f"incident {reinstatement.incident_id} is not dismissed: there is nothing to reinstate")
+    session.add(
+        ReinstatementRow(
+            id=reinstatement.id,
+            incident_id=reinstatement.incident_id,
+            dismissal_id=standing.id,
+            reason=reinstatement.reason,
+            by=reinstatement.by,
+            decided_at=reinstatement.at,
+            recorded_at=received_at,
+        )
+    )
+    return Status.RECORDED
+
+
+Decided = Literal["dismissed", "reinstated"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One supervisor's decision on an incident: dismissed or reinstated, by whom, why, when."""
+
+    action: Decided
+    reason: str
+    by: str
+    decided_at: dt.datetime
+    recorded_at: dt.datetime
+
+
+def decisions_for(session: Session, incident_id: str) -> list[Decision]:
+    """The incident's dismissals and reinstatements in the order they were recorded (each reinstatement right
+    after the dismissal it reverses); the incident is dismissed when the last one is a dismissal."""
+    dismissals = session.exec(
+        select(DismissalRow).where(DismissalRow.incident_id == incident_id).order_by(col(DismissalRow.id))
+    ).all()
+    reversals = {
+        r.dismissal_id: r
+        for r in session.exec(select(ReinstatementRow).where(ReinstatementRow.incident_id == incident_id))
+    }
+    history: list[Decision] = []
+    for d in dismissals:
+        history.append(Decision("dismissed", d.reason, d.by, d.decided_at, d.recorded_at))
+        if d.id in reversals:
+            r = reversals[d.id]
+            history.append(Decision("reinstated", r.reason, r.by, r.decided_at, r.recorded_at))
+    return history
 
 
 def as_incident(row: IncidentRow, *, dismissed: bool) -> Incident:
@@ -172,10 +280,10 @@ def load_incidents(
     session: Session, start: dt.datetime, end: dt.datetime, *, window: str | None = None
 ) -> list[Incident]:
     """Incidents that started in [start, end) (at `window` only, if given), dismissed ones included
-    (dismissed=True), oldest first."""
+    (dismissed=True: a standing dismissal), oldest first."""
     statement = (
         select(IncidentRow, DismissalRow.id)
-        .join(DismissalRow, col(DismissalRow.incident_id) == col(IncidentRow.id), isouter=True)
+        .join(DismissalRow, _standing_of_incident(), isouter=True)
         .where(IncidentRow.started_at >= start, IncidentRow.started_at < end)
         .order_by(col(IncidentRow.started_at), col(IncidentRow.id))
     )
@@ -189,15 +297,15 @@ def incident_by_id(session: Session, incident_id: str) -> Incident:
     row = session.get(IncidentRow, incident_id)
     if row is None:
         raise LookupError(f"no incident {incident_id!r} is recorded")
-    dismissed = session.exec(select(DismissalRow.id).where(DismissalRow.incident_id == incident_id)).first()
-    return as_incident(row, dismissed=dismissed is not None)
+    return as_incident(row, dismissed=standing_dismissal(session, incident_id) is not None)
 
 
 def dismissals_for(session: Session, incident_ids: Iterable[str]) -> dict[str, DismissalRow]:
+    """The standing dismissal of each of the incidents that is dismissed (a reinstated one is left out)."""
     ids = list(incident_ids)
     if not ids:
         return {}
-    rows = session.exec(select(DismissalRow).where(col(DismissalRow.incident_id).in_(ids))).all()
+    rows = session.exec(select(DismissalRow).where(col(DismissalRow.incident_id).in_(ids), _standing())).all()
     return {r.incident_id: r for r in rows}
 
 
@@ -212,7 +320,7 @@ def standing_rank(session: Session, row: IncidentRow, month_start: dt.datetime) 
         session.exec(
             select(func.count())
             .select_from(IncidentRow)
-            .join(DismissalRow, col(DismissalRow.incident_id) == col(IncidentRow.id), isouter=True)
+            .join(DismissalRow, _standing_of_incident(), isouter=True)
             .where(
                 IncidentRow.window == row.window,
                 IncidentRow.kind == row.kind,

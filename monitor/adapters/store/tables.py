@@ -1,13 +1,15 @@
-"""The store's tables. Facts only: incidents, their events, dismissals, the windows' states, the cameras'
-outages, the alert outbox, the month's imported inputs and the notice ledger.
+"""The store's tables. Facts only: incidents, their events, dismissals and reinstatements, approved leave and its
+changes, the windows' states, the cameras' outages, the alert outbox, the month's imported inputs and the notice
+ledger.
 
 Deductions are not stored: scoring derives them from the standing incidents (monitor.core.scoring).
 The ledger holds one row per notice kind and period: its claim (so two schedulers never issue a
 notice twice), its 文号 and issue date (given once, when it is issued) and what was published;
 the register (`doc_register`) every 文号 ever given, so none is given twice.
-Nothing here is ever deleted by the product; a dismissal is a row of its own.
+Nothing here is ever deleted by the product; a dismissal, a reinstatement and a change of leave are rows of their
+own (a leave's row holds its current time, its changes the history).
 
-The `incident` relationships are not for reading: they tell the unit of work that an incident's row
+The relationships are not for reading: they tell the unit of work that an incident's (a dismissal's, a leave's) row
 goes in before the rows that refer to it, so that a batch's rows can be written together at its end.
 """
 
@@ -58,11 +60,33 @@ class IncidentEventRow(SQLModel, table=True):
 
 
 class DismissalRow(SQLModel, table=True):
+    """A supervisor's dismissal of an incident. An incident may have several (dismissed, reinstated, dismissed
+    again): it is dismissed while one of them has no reinstatement (ReinstatementRow), and at most one has none."""
+
     __tablename__ = "dismissal"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: str = Field(foreign_key="incident.id", unique=True, max_length=64)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
     incident: IncidentRow | None = Relationship(sa_relationship=relationship("IncidentRow"))
+    record_id: str | None = Field(
+        default=None, unique=True, max_length=64, description="The dismissal's own id; None for older dismissals."
+    )
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    by: str = Field(default="", max_length=64)
+    decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+
+class ReinstatementRow(SQLModel, table=True):
+    """A supervisor's reversal of one dismissal: from then the incident stands again (until dismissed anew)."""
+
+    __tablename__ = "reinstatement"
+
+    id: str = Field(primary_key=True, max_length=64, description="The reinstatement's own id.")
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=64)
+    incident: IncidentRow | None = Relationship(sa_relationship=relationship("IncidentRow"))
+    dismissal_id: int = Field(foreign_key="dismissal.id", unique=True, description="The dismissal it reverses.")
+    dismissal: DismissalRow | None = Relationship(sa_relationship=relationship("DismissalRow"))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     by: str = Field(default="", max_length=64)
     decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
@@ -70,14 +94,52 @@ class DismissalRow(SQLModel, table=True):
 
 
 class LeaveRow(SQLModel, table=True):
-    """Approved leave of a window's staff: incidents inside it are refused."""
+    """Approved leave of a window's staff: incidents inside [start, end) are refused.
+
+    `start` and `end` are the leave as it now stands; `granted_start` and `granted_end` as it was granted. A
+    change (LeaveChangeRow, which keeps each one) moves them; a withdrawal ends the leave when it was decided
+    (`withdrawn_at`), and a leave withdrawn before it began ends where it starts: it covers nothing."""
 
     __tablename__ = "leave"
 
     id: str = Field(primary_key=True, max_length=64)
     window: str = Field(index=True, max_length=16)
+    kind: str = Field(default="请假", max_length=8, description="请假 or 公出 (monitor.contract.LeaveKind).")
     start: dt.datetime = utc_column(nullable=False, index=True)  # type: ignore[assignment]
     end: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    granted_start: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    granted_end: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    withdrawn_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    by: str = Field(default="", max_length=64)
+    decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+
+    @property
+    def covers(self) -> bool:
+        """Whether it covers any time (a leave withdrawn before it began covers none)."""
+        return self.end > self.start
+
+
+class LeaveChangeRow(SQLModel, table=True):
+    """A withdrawal or change of approved leave, with the leave's time before and after it: the leave's history."""
+
+    __tablename__ = "leave_change"
+    __table_args__ = (UniqueConstraint("leave_id", "seq", name="uq_leave_change_seq"),)
+
+    id: str = Field(primary_key=True, max_length=64, description="The change's own id.")
+    leave_id: str = Field(foreign_key="leave.id", index=True, max_length=64)
+    leave: LeaveRow | None = Relationship(sa_relationship=relationship("LeaveRow"))
+    seq: int = Field(description="1 for the leave's first change, 2 for the next ...: the history's order.")
+    action: str = Field(max_length=8, description="withdraw or change (monitor.contract.LeaveAction).")
+    start: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    """change: the new start it asked for."""
+    end: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
+    """change: the new end it asked for."""
+    before_start: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    before_end: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    after_start: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
+    after_end: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     reason: str = Field(sa_column=Column(Text, nullable=False))
     by: str = Field(default="", max_length=64)
     decided_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]

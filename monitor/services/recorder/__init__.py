@@ -1,4 +1,5 @@
-"""The recorder: the single writer of incidents, dismissals, leave and the windows' states.
+"""The recorder: the single writer of incidents, dismissals and reinstatements, leave and its changes, and the
+windows' states.
 
 It holds a persistent MQTT session (fixed client id, clean session off, QoS 1, manual acknowledgement), so
 nothing published while it is down is lost; messages are applied in batches, each one transaction, and

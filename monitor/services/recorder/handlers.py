@@ -21,16 +21,18 @@ from monitor.adapters.store.evidence import save_evidence
 from monitor.adapters.store.incidents import (
     Conflict,
     IncidentBook,
+    NotDismissed,
     Outcome,
     announced_evidence,
     as_incident,
     dismiss,
     record_event,
+    reinstate,
     standing_rank,
 )
-from monitor.adapters.store.leaves import LeaveBook
+from monitor.adapters.store.leaves import LeaveBook, change_recorded
 from monitor.adapters.store.ledger import issued
-from monitor.adapters.store.tables import IncidentRow
+from monitor.adapters.store.tables import IncidentRow, LeaveRow
 from monitor.adapters.store.window_states import record_window_state
 from monitor.config import MonitorConfig, SignerConfig
 from monitor.contract import (
@@ -38,8 +40,10 @@ from monitor.contract import (
     ContractError,
     Dismissal,
     IncidentEvent,
+    LeaveChange,
     LeaveGrant,
     RecordKind,
+    Reinstatement,
     Status,
     TopicKind,
     Topics,
@@ -48,6 +52,7 @@ from monitor.contract import (
 from monitor.core.admission import Freshness, Refused, admit, check_fresh
 from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
+from monitor.core.leave_changes import Span, changed_time, months_of, revised
 from monitor.core.periods import month_bounds
 from monitor.core.roles import may
 from monitor.core.scoring import points_for
@@ -74,7 +79,14 @@ class Handled:
     receipt: tuple[RecordKind, str] | None = None
     """(kind, id) of a supervisor's record: the recorder answers on <prefix>/receipts/<kind>/<id>."""
     leave_window: str | None = None
-    """The window whose approved leave the message added: its list goes to the camera services after the commit."""
+    """The window whose approved leave the message added or changed: its list goes to the camera services after the
+    commit."""
+    words: str = ""
+    """Why a supervisor's record was refused, as the console tells them (the receipt carries it)."""
+
+
+UNVOUCHED = "此账号已停用或无权执行此操作，请重新登录或联系管理员"
+CHANGED_FORM = "此表单此前已提交过不同的内容，请刷新页面后重新填写"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +174,11 @@ def on_incident(ctx: Context, payload: bytes) -> Handled:
         charge = admit(event, config, ctx.calendar, ctx.books.leaves.around(event.window, event.started_at))
         outcome, row = record_event(ctx.books.incidents, event, charge, ctx.now)
     except Conflict as exc:
-        return Handled(Status.CONFLICT, str(exc), receipt)
-    except (Unauthenticated, Refused) as exc:
-        return Handled(Status.REJECTED, str(exc), receipt)
+        return Handled(Status.CONFLICT, str(exc), receipt, words=CHANGED_FORM)
+    except Refused as exc:
+        return Handled(Status.REJECTED, str(exc), receipt, words=exc.words)
+    except Unauthenticated as exc:
+        return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
     if outcome is Outcome.DUPLICATE:
         return Handled(Status.DUPLICATE, f"{event.id} {event.event} #{event.seq}", receipt)
     if outcome is Outcome.NEW_INCIDENT:
@@ -184,16 +198,84 @@ def on_leave(ctx: Context, payload: bytes) -> Handled:
     try:
         _vouched(ctx.session, authorize(grant, ctx.config), grant)
     except Unauthenticated as exc:
-        return Handled(Status.REJECTED, str(exc), receipt)
+        return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
     if grant.window not in ctx.config.window_by_id:
-        return Handled(Status.REJECTED, f"unknown window {grant.window!r}: not in the hall's [windows]", receipt)
+        return Handled(
+            Status.REJECTED,
+            f"unknown window {grant.window!r}: not in the hall's [windows]",
+            receipt,
+            words=f"窗口“{grant.window}”不在本中心的窗口名单中",
+        )
     if grant.end <= grant.start:
-        return Handled(Status.REJECTED, "leave ends before it starts", receipt)
+        return Handled(Status.REJECTED, "leave ends before it starts", receipt, words="结束时间必须晚于开始时间")
     status = ctx.books.leaves.grant(grant, ctx.now)
     if status is Status.CONFLICT:
-        return Handled(status, f"leave {grant.id} is recorded with another window, time or reason", receipt)
+        return Handled(
+            status, f"leave {grant.id} is recorded with another window, time or reason", receipt, words=CHANGED_FORM
+        )
     window = grant.window if status is Status.RECORDED else None
     return Handled(status, f"leave {grant.id} {grant.window}", receipt, leave_window=window)
+
+
+def on_leave_change(ctx: Context, payload: bytes) -> Handled:
+    """A withdrawal or change of approved leave (monitor.core.leave_changes says what each does). Refused: an
+    unknown or withdrawn leave, a decision dated in the future, the withdrawal of leave already over, a change
+    that ends before it starts, and one that touches a month whose notice is issued (the notice counted that
+    leave). Recorded: the window's leave list goes to the camera services again, so a window whose leave ends
+    early is judged from then."""
+    try:
+        change = LeaveChange.from_json(payload)
+    except ContractError as exc:
+        return Handled(Status.REJECTED, str(exc))
+    receipt: tuple[RecordKind, str] = ("leave_change", change.id)
+    config, tz = ctx.config, ctx.config.hall.tz
+    try:
+        _vouched(ctx.session, authorize(change, config), change)
+    except Unauthenticated as exc:
+        return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
+    known = change_recorded(ctx.session, change)  # a replay stays a duplicate, whatever the leave is now
+    if known is Status.CONFLICT:
+        return Handled(
+            known,
+            f"leave change {change.id} is recorded with another leave, time or reason",
+            receipt,
+            words=CHANGED_FORM,
+        )
+    if known is Status.DUPLICATE:
+        return Handled(known, f"leave {change.leave_id} {change.action} {change.id}", receipt)
+    row = ctx.session.get(LeaveRow, change.leave_id)
+    if row is None:
+        return Handled(
+            Status.REJECTED,
+            f"no leave {change.leave_id!r} is recorded",
+            receipt,
+            words="没有找到这条请假登记，请刷新页面",
+        )
+    before = Span(row.start, row.end)
+    try:
+        after = revised(
+            before,
+            change,
+            withdrawn=row.withdrawn_at is not None,
+            now=ctx.now,
+            tolerance=config.recorder.clock_tolerance,
+            tz=tz,
+        )
+    except Refused as exc:
+        return Handled(Status.REJECTED, str(exc), receipt, words=exc.words)
+    touched = months_of(changed_time(before, after), tz)
+    closed = sorted(issued(ctx.session, "monthly", touched))
+    if closed:
+        return Handled(
+            Status.REJECTED,
+            f"the notice of {', '.join(closed)} is issued: leave in that month is no longer withdrawn or changed",
+            receipt,
+            words="、".join(f"{m[:4]}年{int(m[5:7])}月" for m in closed) + "的通报已印发，该月的请假不能再撤销或修改",
+        )
+    ctx.books.leaves.change(row, change, after, ctx.now)
+    span = f"{after.start.astimezone(tz):%Y-%m-%d %H:%M}–{after.end.astimezone(tz):%Y-%m-%d %H:%M}"
+    detail = f"leave {row.id} {row.window} {change.action}: " + ("no time left" if after.empty else span)
+    return Handled(Status.RECORDED, detail, receipt, leave_window=row.window)
 
 
 def on_dismissal(ctx: Context, payload: bytes) -> Handled:
@@ -206,12 +288,44 @@ def on_dismissal(ctx: Context, payload: bytes) -> Handled:
         _vouched(ctx.session, authorize(dismissal, ctx.config), dismissal)
         status = dismiss(ctx.session, dismissal, ctx.now)
     except Unauthenticated as exc:
-        return Handled(Status.REJECTED, str(exc), receipt)
+        return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
     except LookupError as exc:
-        return Handled(Status.REJECTED, str(exc).strip("'\""), receipt)
+        return Handled(Status.REJECTED, str(exc).strip("'\""), receipt, words="没有找到这条违纪记录，请刷新页面")
     if status is Status.CONFLICT:
-        return Handled(status, f"incident {dismissal.incident_id} was dismissed by another decision", receipt)
+        return Handled(
+            status,
+            f"incident {dismissal.incident_id} was dismissed by another decision",
+            receipt,
+            words="这条违纪记录已由他人以其他理由撤销，请刷新页面查看",
+        )
     return Handled(status, dismissal.incident_id, receipt)
+
+
+def on_reinstatement(ctx: Context, payload: bytes) -> Handled:
+    """A dismissal reversed: the incident deducts again. Like a dismissal, it is taken after the month's notice
+    was issued too (the issued notice stands as it was issued)."""
+    try:
+        reinstatement = Reinstatement.from_json(payload)
+    except ContractError as exc:
+        return Handled(Status.REJECTED, str(exc))
+    receipt: tuple[RecordKind, str] = ("reinstatement", reinstatement.id)
+    try:
+        _vouched(ctx.session, authorize(reinstatement, ctx.config), reinstatement)
+        status = reinstate(ctx.session, reinstatement, ctx.now)
+    except Unauthenticated as exc:
+        return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
+    except LookupError as exc:
+        return Handled(Status.REJECTED, str(exc).strip("'\""), receipt, words="没有找到这条违纪记录，请刷新页面")
+    except NotDismissed as exc:
+        return Handled(Status.REJECTED, str(exc), receipt, words="这条违纪记录未被撤销，无需恢复（可能已由他人恢复）")
+    if status is Status.CONFLICT:
+        return Handled(
+            status,
+            f"reinstatement {reinstatement.id} is recorded for another incident or reason",
+            receipt,
+            words=CHANGED_FORM,
+        )
+    return Handled(status, f"{reinstatement.incident_id} reinstated", receipt)
 
 
 def on_evidence(ctx: Context, payload: bytes) -> Handled:
@@ -259,7 +373,9 @@ def on_window_state(ctx: Context, payload: bytes) -> Handled:
 HANDLERS: dict[TopicKind, Handler] = {
     "incidents": on_incident,
     "dismissals": on_dismissal,
+    "reinstatements": on_reinstatement,
     "leaves": on_leave,
+    "leave_changes": on_leave_change,
     "evidence": on_evidence,
     "window_state": on_window_state,
 }
@@ -271,7 +387,9 @@ def subscriptions(topics: Topics) -> list[str]:
     filters: dict[TopicKind, str] = {
         "incidents": topics.incidents,
         "dismissals": topics.dismissals,
+        "reinstatements": topics.reinstatements,
         "leaves": topics.leaves,
+        "leave_changes": topics.leave_changes,
         "evidence": topics.evidence("+", "+"),
         "window_state": topics.window_state("+"),
     }

@@ -140,7 +140,12 @@ class Intake:
             kind, record = handled.receipt
             try:
                 receipt = Receipt(
-                    kind=kind, id=record, status=handled.status, detail=storable(handled.detail, 4000), at=self.clock()
+                    kind=kind,
+                    id=record,
+                    status=handled.status,
+                    detail=storable(handled.detail, 4000),
+                    words=handled.words[:500],
+                    at=self.clock(),
                 )
             except (ContractError, ValueError) as exc:  # never from values that passed validation; logged if so
                 log.error("no receipt for %s %r: %s", kind, storable(record, 100), exc)

@@ -1,5 +1,11 @@
 """The approved leave the camera services act on: each window's leave not yet ended, published retained on
-<prefix>/windows/<id>/leaves after a grant is committed and whenever the recorder takes the session anew."""
+<prefix>/windows/<id>/leaves after a grant, a withdrawal or a change is committed and whenever the recorder takes
+the session anew. Each leave as it now stands, after any withdrawal or change.
+
+A leave that ended lately (ENDED_LATELY) stays in the list: a camera's frames run a little behind the recorder's
+clock, so a leave withdrawn (ended) at 09:02 may reach a camera whose last frame is 09:01:59. Were it left out, the
+camera would judge the window from 09:01:59, and an empty post starting there, inside the leave as recorded, would be
+refused — a violation lost. With it, the camera judges the window from 09:02, where the leave ended."""
 
 from __future__ import annotations
 
@@ -17,6 +23,10 @@ from monitor.contract import MAX_LEAVES, MAX_PAYLOAD, ApprovedLeave, Topics, Win
 from monitor.services.recorder.link import RecorderLink
 
 log = logging.getLogger(__name__)
+
+ENDED_LATELY = dt.timedelta(minutes=10)
+"""Leave that ended this long before the recorder's clock is still listed: far more than a camera's frames lag
+behind it (a camera without a frame for `offline_after`, 30 s by default, is offline)."""
 
 
 class LeaveLists:
@@ -50,21 +60,24 @@ class LeaveLists:
             log.error("approved leave for the cameras: database unavailable (%s); retrying", exc.orig)
 
     def publish(self, windows: Collection[str] | None = None) -> int:
-        """Publish, retained at QoS 1, the approved leave not yet ended of `windows` (default: of every window
-        that has such leave); returns how many lists went out. A window with none gets an empty list."""
+        """Publish, retained at QoS 1, the approved leave not yet ended (or ended lately) of `windows` (default: of
+        every window that has such leave); returns how many lists went out. A window with none gets an empty list."""
         with self._lock:
             link = self._link()
             if link is None:
                 return 0  # the next holder of the session publishes them
             now = self.clock()
             with Session(self.engine) as session:
-                ahead = leaves_ahead(session, now, windows)
+                ahead = leaves_ahead(session, now - ENDED_LATELY, windows)
             listed = sorted(ahead.keys() | set(windows or ()))
             for window in listed:
                 rows = ahead.get(window, [])
                 if len(rows) > MAX_LEAVES:
                     log.warning("window %s: %d leaves to come, cameras get the first %d", window, len(rows), MAX_LEAVES)
-                leaves = [ApprovedLeave(id=r.id, start=r.start, end=r.end, reason=r.reason) for r in rows[:MAX_LEAVES]]
+                leaves = [
+                    ApprovedLeave(id=r.id, start=r.start, end=r.end, kind=r.kind, reason=r.reason)
+                    for r in rows[:MAX_LEAVES]
+                ]
                 payload = WindowLeaves(window=window, leaves=leaves, at=now).to_json()
                 while len(payload) > MAX_PAYLOAD:  # the cameras read no more: the latest leave waits for its turn
                     leaves.pop()

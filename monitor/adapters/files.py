@@ -43,7 +43,7 @@ def _table(source: str, lines: Iterable[tuple[int, Sequence[object]]]) -> Table:
 def read_tables(path: Path) -> list[Table]:
     """Every non-empty table of a CSV or XLSX file (one per worksheet)."""
     if not path.is_file():
-        raise InputError(f"{path}：文件不存在：检查路径")
+        raise InputError(f"{path}：文件不存在，请检查路径")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         raw = path.read_bytes()
@@ -54,7 +54,7 @@ def read_tables(path: Path) -> list[Table]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise InputError(f"{path}：既不是 UTF-8 也不是 GBK 文本：在 Excel 中另存为“CSV UTF-8”")
+            raise InputError(f"{path}：既不是 UTF-8 也不是 GBK 文本，请在 Excel 中另存为“CSV UTF-8”")
         reader = csv.reader(io.StringIO(text, newline=""))
         table = _table(str(path), ((reader.line_num, row) for row in reader))
         return [table] if table.rows else []
@@ -63,23 +63,25 @@ def read_tables(path: Path) -> list[Table]:
 
         try:
             book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise InputError(f"{path}：无法作为 Excel 工作簿读取（{exc}）：用 Excel 打开后另存为 .xlsx") from None
+        except Exception:  # openpyxl raises many kinds for a damaged file, in English: the clerk gets what to do
+            raise InputError(
+                f"{path}：无法作为 Excel 工作簿读取（文件可能已损坏），请用 Excel 打开后另存为 .xlsx"
+            ) from None
         tables = []
         for sheet in book.worksheets:
             lines = ((n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), 1))
-            table = _table(f"{path}[{sheet.title}]", lines)
+            table = _table(f"{path} 工作表“{sheet.title}”", lines)
             if table.rows:
                 tables.append(table)
         book.close()
         return tables
-    raise InputError(f"{path}：不支持的文件类型“{path.suffix}”：导入 .csv 或 .xlsx 文件")
+    raise InputError(f"{path}：不支持的文件类型“{path.suffix}”，请导入 .csv 或 .xlsx 文件")
 
 
 def _single_table(path: Path) -> Table:
     tables = read_tables(path)
     if not tables:
-        raise InputError(f"{path}：文件为空")
+        raise InputError(f"{path}：文件为空，请填写后重新导入")
     return tables[0]
 
 

@@ -1,21 +1,31 @@
-"""`monitor console` (the supervisor console, web) and `monitor user` (its accounts)."""
+"""`monitor console` (the supervisor console, web) and `monitor user` (its accounts).
+
+An account made or changed here is written to the configuration's database, which each command names (an account
+made in another database cannot log in to the console serving this one), and kept in the console's audit log as
+done by 命令行 (the console's word for the command line, in the 用户 and 地址 columns), with the operating-system
+account that ran the command in its detail."""
 
 from __future__ import annotations
 
+import getpass
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import make_url
 from sqlmodel import Session
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
-from monitor.adapters.store.accounts import accounts, add_user, set_active, set_password
+from monitor.adapters.store.accounts import accounts, add_user, audit, set_active, set_password
 from monitor.adapters.store.database import open_database
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out
 from monitor.cli.services import stop_on_signals
+from monitor.config import config_path
 from monitor.console.server import ConsoleServer, build_console
 from monitor.contract import now_utc
 from monitor.core.roles import ROLE_LABELS, ROLES, is_role
@@ -23,6 +33,44 @@ from monitor.errors import InputError
 
 user_app = typer.Typer(help="Console accounts: add, list, change a password, disable.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+
+COMMAND_LINE = "命令行"
+"""Who and where, in the audit log, for an account made or changed by these commands."""
+
+
+def database_name(url: str) -> str:
+    """The database a configuration names, as an operator finds it: a SQLite file's absolute path, else its URL
+    without the password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return str(Path(parsed.database).resolve())
+    return parsed.render_as_string(hide_password=True)
+
+
+def _written(ctx: typer.Context) -> str:
+    """Where an account change went: the database, and the configuration that named it (the embedded defaults'
+    database is not the one a hall's console or the demo serves)."""
+    cli = state(ctx)
+    source = cli.source if config_path(cli.config_file) else "未指定 --config，内置默认配置"
+    return f"写入数据库 {escape(database_name(cli.config.database.url))}（配置：{escape(source)}）"
+
+
+def _audit(session: Session, action: str, name: str, detail: str) -> None:
+    """The account change, in the audit log, in the change's own transaction: kept with it or not at all."""
+    try:
+        by = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        by = "未知"
+    audit(
+        session,
+        at=now_utc(),
+        user=COMMAND_LINE,
+        action=action,
+        outcome="ok",
+        target=name,
+        detail=f"{detail}（系统账户 {by}）",
+        address=COMMAND_LINE,
+    )
 
 
 def _password(stdin: bool) -> str:
@@ -45,7 +93,8 @@ def user_add(
         bool, typer.Option("--password-stdin", help="Read the password from stdin (one line) instead of a prompt.")
     ] = False,
 ) -> None:
-    """新增控制台账号 — add a console account; the password is asked for (or read from stdin)."""
+    """新增控制台账号 — add a console account; the password is asked for (or read from stdin). Says which database
+    it wrote to: the console serving that database is where the account logs in."""
     if not is_role(role):
         raise InputError(f"--role {role!r}: use {', '.join(ROLES)}")
     name = name.strip()
@@ -53,13 +102,15 @@ def user_add(
         raise InputError("NAME: give the login name (at most 64 characters)")
     config = state(ctx).config
     password = _password(password_stdin)
+    label = ROLE_LABELS[role]  # type: ignore[index]
     with Session(open_database(config.database.url)) as session:
         try:
-            add_user(session, name, role, hash_password(password), "monitor user add", now_utc())
+            add_user(session, name, role, hash_password(password), COMMAND_LINE, now_utc())
         except ValueError as exc:
             raise InputError(str(exc)) from None
+        _audit(session, "user_add", name, f"新增账号 {name}（{label}）")
         session.commit()
-    out.print(f"[green]✓[/] 已新增账号 {name}（{ROLE_LABELS[role]}）")  # type: ignore[index]
+    out.print(f"[green]✓[/] 已新增账号 {escape(name)}（{label}），{_written(ctx)}", soft_wrap=True)
 
 
 @user_app.command("passwd")
@@ -76,8 +127,9 @@ def user_passwd(
             set_password(session, name, hash_password(password))
         except LookupError as exc:
             raise InputError(str(exc)) from None
+        _audit(session, "user_passwd", name, f"重置 {name} 的密码")
         session.commit()
-    out.print(f"[green]✓[/] 已重置 {name} 的密码")
+    out.print(f"[green]✓[/] 已重置 {escape(name)} 的密码，{_written(ctx)}", soft_wrap=True)
 
 
 @user_app.command("disable")
@@ -89,8 +141,9 @@ def user_disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="L
             set_active(session, name, False)
         except LookupError as exc:
             raise InputError(str(exc)) from None
+        _audit(session, "user_disable", name, f"停用账号 {name}")
         session.commit()
-    out.print(f"[green]✓[/] 已停用账号 {name}")
+    out.print(f"[green]✓[/] 已停用账号 {escape(name)}，{_written(ctx)}", soft_wrap=True)
 
 
 @user_app.command("list")

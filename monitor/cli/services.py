@@ -19,6 +19,7 @@ from monitor.cli.context import state
 from monitor.cli.incidents import print_scores
 from monitor.cli.output import out
 from monitor.config import MonitorConfig
+from monitor.config.writer import write_config
 from monitor.console.server import ConsoleServer, build_console
 from monitor.contract import now_utc
 from monitor.errors import MonitorError
@@ -164,13 +165,26 @@ def demo(
     if not serve:
         console.print("\n在浏览器中查看看板、违纪审核、得分与通报：[bold]monitor demo --serve[/]（督查控制台）")
         return
-    _serve_demo(console_config(data_dir, video=video, port=port))
+    _serve_demo(console_config(data_dir.resolve(), video=video, port=port))
+
+
+def _as_client(config: MonitorConfig) -> MonitorConfig:
+    """`config` as another process uses it while the demo runs: its embedded broker reached as a client."""
+    if config.mqtt.url != "embedded":
+        return config
+    url = f"mqtt://127.0.0.1:{config.mqtt.embedded_port}"
+    return config.model_copy(update={"mqtt": config.mqtt.model_copy(update={"url": url})})
 
 
 def _serve_demo(hall: MonitorConfig) -> None:
-    """The demo's data in the console, with the recorder behind it, on the embedded broker, until Ctrl-C."""
+    """The demo's data in the console, with the recorder behind it, on the embedded broker, until Ctrl-C.
+
+    The configuration it serves is written to the demo's folder and printed: an operator's next command
+    (`monitor --config <it> user add …`) then reaches the database the console reads and the broker it listens
+    on, not the embedded defaults' database."""
     stop = stop_on_signals()
     with broker_for(hall) as config:
+        served = write_config(_as_client(config), Path(config.paths.data_dir) / "hall.toml")
         engine = open_database(config.database.url)
         recorder = Recorder(config, engine)
         recorder.start(wait=30)
@@ -184,6 +198,13 @@ def _serve_demo(hall: MonitorConfig) -> None:
                 f"\n督查控制台：[bold]http://127.0.0.1:{config.console.port}/[/]  账号 [bold]{DEMO_ACCOUNT}[/]  "
                 f"密码 [bold]{password}[/]（仅显示这一次；管理员，可审核、撤销、请假登记、导入、印发）  Ctrl-C 停止",
                 soft_wrap=True,
+            )
+            out.print(
+                f"控制台的配置文件：{served}（数据库 {config.database.url}）；"
+                "其他命令加 --config 指向它，例如新增账号：\n"
+                f"  monitor --config {served} user add 姓名 --role supervisor",
+                soft_wrap=True,
+                highlight=False,
             )
             while not stop.wait(0.5):
                 pass

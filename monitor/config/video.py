@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
@@ -148,8 +150,12 @@ class CameraConfig(Section):
 
     @property
     def place(self) -> str:
-        """The camera as people name it: its `name`, else its id."""
-        return self.name or self.id
+        """The camera as people name it: its `name` (A区东侧), else by the windows it watches (A01–A04 摄像头); its id
+        only when it watches none."""
+        if self.name:
+            return self.name
+        windows = [zone.window for zone in self.windows]
+        return f"{window_runs(windows)} 摄像头" if windows else self.id
 
     @field_validator("url")
     @classmethod
@@ -175,3 +181,24 @@ class CameraConfig(Section):
         if self.reconnect_max < self.reconnect_initial:
             raise ValueError(f"camera {self.id!r}: reconnect_max is shorter than reconnect_initial")
         return self
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def window_runs(windows: Sequence[str]) -> str:
+    """Window ids, three or more with consecutive numbers of one prefix joined as a range: A01–A04、B06、B07."""
+    runs: list[list[str]] = []
+    for window in windows:
+        if runs and _follows(runs[-1][-1], window):
+            runs[-1].append(window)
+        else:
+            runs.append([window])
+    return "、".join(f"{run[0]}–{run[-1]}" if len(run) > 2 else "、".join(run) for run in runs)
+
+
+def _follows(before: str, window: str) -> bool:
+    first, second = _NUMBERED.match(before), _NUMBERED.match(window)
+    if not first or not second or first.group(1) != second.group(1):
+        return False
+    return int(second.group(2)) == int(first.group(2)) + 1

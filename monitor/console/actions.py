@@ -3,6 +3,8 @@ confirmed by the recorder's receipt, and kept in the audit trail whatever the ou
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
 
 from monitor.console.auth import Who
@@ -10,6 +12,8 @@ from monitor.console.context import Console
 from monitor.core.signature import Record
 from monitor.errors import MonitorError
 from monitor.services.patrol import submit
+
+log = logging.getLogger(__name__)
 
 RECEIPT_WAIT = 10.0
 """Seconds a page waits for the recorder's receipt."""
@@ -22,17 +26,18 @@ def record_action(
     try:
         receipt = submit(console.config, record, console.key, timeout=RECEIPT_WAIT)
     except MonitorError as exc:
-        ok, outcome, message = False, "failed", f"{what}未确认：记录服务未答复（{exc}）。请稍后在列表中核对，勿重复提交"
+        log.warning("console: %s by %s not confirmed: %s", action, who.name, exc)
+        ok, outcome, message = False, "failed", f"{what}未确认：记录服务未答复。请稍后在列表中核对，勿重复提交"
     else:
-        if receipt.status == "rejected":
-            ok, outcome, message = False, "refused", f"{what}被拒绝：{receipt.detail}"
-        elif receipt.status == "conflict":  # the form's record id already names a record with other content
+        if receipt.status in ("rejected", "conflict"):
+            # The recorder's detail is for the log; the person is told in words (the receipt's), else in general.
+            log.info("console: %s by %s refused by the recorder: %s", action, who.name, receipt.detail)
             ok, outcome = False, "refused"
-            message = f"{what}未记录：此表单此前已提交过不同的内容，请刷新页面后重新填写（{receipt.detail}）"
+            message = f"{what}未记录：{receipt.words or '记录服务不接受这条记录，请刷新页面核对后重试'}"
         elif receipt.status == "duplicate":
             ok, outcome, message = True, "ok", f"{what}此前已记录"
         else:
             ok, outcome, message = True, "ok", f"{what}已记录"
     console.note(request, who.name, action, outcome, target=target, detail=message)
-    console.flash(who.key, "ok" if ok else "error", message)
+    console.flash(request, "ok" if ok else "error", message)
     return ok

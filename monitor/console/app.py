@@ -15,7 +15,7 @@ from monitor.console.auth import Forbidden, LoginRequired, TooLarge, login_redir
 from monitor.console.auth import router as auth_router
 from monitor.console.context import STATIC, Console, console_of
 from monitor.console.deps import BadForm
-from monitor.console.pages import admin, board, cameras, duty, duty_rate, incidents, inputs, reports
+from monitor.console.pages import admin, board, cameras, duty, duty_rate, exports, incidents, inputs, reports
 from monitor.console.params import BadParameter, validation_message
 
 SECURITY_HEADERS = {
@@ -30,7 +30,7 @@ def create_app(console: Console) -> FastAPI:
     app = FastAPI(title="政务服务中心纪律与视频巡查监测", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (board, incidents, duty, duty_rate, inputs, reports, cameras, admin):
+    for module in (board, exports, incidents, duty, duty_rate, inputs, reports, cameras, admin):
         app.include_router(module.router)
     app.include_router(auth_router)
 
@@ -57,7 +57,7 @@ def create_app(console: Console) -> FastAPI:
         who = getattr(request.state, "who", None)
         if who is None:
             return _error(request, exc.message, 400)
-        await run_in_threadpool(console_of(request).flash, who.key, "error", exc.message)
+        await run_in_threadpool(console_of(request).flash, request, "error", exc.message)
         return RedirectResponse(exc.back, status_code=303)
 
     @app.exception_handler(TooLarge)

@@ -41,7 +41,8 @@ from monitor.adapters.store.accounts import (
     token_digest,
     user_row,
 )
-from monitor.console.context import address_of, console_of
+from monitor.console.context import Console, address_of, console_of
+from monitor.console.deps import ConsoleDep, Db
 from monitor.core.roles import ROLE_LABELS, Role, may
 
 COOKIE = "hm_session"
@@ -91,8 +92,11 @@ class Forbidden(Exception):
         self.message = message
 
 
-def current(request: Request) -> Who:
-    console = console_of(request)
+def current(request: Request, console: Console) -> Who:
+    """The person this request's session cookie logs in; LoginRequired without a live session.
+
+    Read in a transaction of its own, ended before the page runs: on SQLite every transaction takes the write
+    lock (BEGIN IMMEDIATE), so one left open here would hold up the refusal's audit entry and the page's own."""
     token = request.cookies.get(COOKIE, "")
     if not token:
         raise LoginRequired
@@ -106,19 +110,19 @@ def current(request: Request) -> Who:
     return who
 
 
-def need(role: Role) -> Callable[[Request], Awaitable[Who]]:
+def need(role: Role) -> Callable[..., Awaitable[Who]]:
     """A dependency: the person logged in, who must have `role`; on a POST the form's CSRF token is checked
     and the parsed form is left on `request.state.form`.
 
     The role comes from the session cookie alone and is checked first: a refused POST's body is never read.
     Then the body is bounded (`read_form`), and only then parsed."""
 
-    async def check(request: Request) -> Who:
-        who = current(request)
+    async def check(request: Request, console: ConsoleDep) -> Who:
+        who = current(request, console)
         if not may(who.role, role):
             _refuse(request, who, "forbidden", f"权限不足：此操作需要{_label(role)}权限，当前账号为{_label(who.role)}")
         if request.method == "POST":
-            upload_bytes = console_of(request).config.console.upload_bytes
+            upload_bytes = console.config.console.upload_bytes
             form = await read_form(
                 request,
                 upload_bytes + FORM_OVERHEAD,
@@ -180,12 +184,13 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:
-    return _login_form(request, next, None)
+def login_page(request: Request, console: ConsoleDep, next: str = "/") -> Response:
+    return _login_form(request, console, next, None)
 
 
-def _login_form(request: Request, next_path: str, error: str | None, status_code: int = 200) -> Response:
-    console = console_of(request)
+def _login_form(
+    request: Request, console: Console, next_path: str, error: str | None, status_code: int = 200
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = console.templates.TemplateResponse(
         request,
@@ -200,24 +205,25 @@ def _login_form(request: Request, next_path: str, error: str | None, status_code
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    """The login form, read here (not by FastAPI's Form parameters) so that its body is bounded before it is
-    read; the password check runs in a worker thread (argon2 takes a while)."""
+async def login(request: Request, console: ConsoleDep) -> Response:
+    """The login form, read here (not by a form model: there is no session yet to check first) so that its body
+    is bounded before it is read; the password check runs in a worker thread (argon2 takes a while)."""
     form = await read_form(request, LOGIN_BYTES, "登录表单太大")
 
     def text(key: str, default: str = "") -> str:
         value = form.get(key, default)
         return value if isinstance(value, str) else default
 
-    return await run_in_threadpool(_login, request, text("name"), text("password"), text("csrf"), text("next", "/"))
+    return await run_in_threadpool(
+        _login, request, console, text("name"), text("password"), text("csrf"), text("next", "/")
+    )
 
 
-def _login(request: Request, name: str, password: str, csrf: str, next_path: str) -> Response:
-    console = console_of(request)
+def _login(request: Request, console: Console, name: str, password: str, csrf: str, next_path: str) -> Response:
     settings = console.config.console
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf, expected):
-        return _login_form(request, next_path, "登录表单已失效：请重新输入", status_code=403)
+        return _login_form(request, console, next_path, "登录表单已失效：请重新输入", status_code=403)
     name = name.strip()[:64]
     now = console.now()
     where = address_of(request)
@@ -235,7 +241,7 @@ def _login(request: Request, name: str, password: str, csrf: str, next_path: str
                 session, at=now, user=name, action="login", outcome="refused", detail="登录失败次数过多", address=where
             )
             session.commit()
-            return _login_form(request, next_path, refusal, status_code=429)
+            return _login_form(request, console, next_path, refusal, status_code=429)
         row = user_row(session, name)
         if row is None or not row.active:
             dummy_check(password)
@@ -245,7 +251,7 @@ def _login(request: Request, name: str, password: str, csrf: str, next_path: str
         if not ok:
             audit(session, at=now, user=name, action="login", outcome="failed", address=where)
             session.commit()
-            return _login_form(request, next_path, "用户名或密码错误", status_code=401)
+            return _login_form(request, console, next_path, "用户名或密码错误", status_code=401)
         token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         open_session(session, name, token, csrf_token, where, now, settings.session_ttl)
         audit(session, at=now, user=name, action="login", outcome="ok", address=where)
@@ -263,19 +269,6 @@ def _login(request: Request, name: str, password: str, csrf: str, next_path: str
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    console = console_of(request)
-    who = await need("viewer")(request)
-    with Session(console.engine) as session:
-        close_session(session, request.cookies.get(COOKIE, ""))
-        audit(session, at=console.now(), user=who.name, action="logout", outcome="ok", address=address_of(request))
-        session.commit()
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
-    return response
-
-
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse("/login?" + urllib.parse.urlencode({"next": target}), status_code=303)
@@ -287,3 +280,13 @@ Supervisor = Annotated[Who, Depends(need("supervisor"))]
 """Review, dismiss, leave, patrol findings."""
 Admin = Annotated[Who, Depends(need("admin"))]
 """Accounts, imports, issuing notices, the audit log."""
+
+
+@router.post("/logout")
+def logout(request: Request, who: Viewer, console: ConsoleDep, session: Db) -> Response:
+    close_session(session, request.cookies.get(COOKIE, ""))
+    audit(session, at=console.now(), user=who.name, action="logout", outcome="ok", address=address_of(request))
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response

@@ -47,6 +47,14 @@ class Console:
         env.filters["local"] = lambda moment, pattern="%Y-%m-%d %H:%M": (
             moment.astimezone(tz).strftime(pattern) if isinstance(moment, dt.datetime) else ""
         )
+        # A moment in a list of many dates: the year only when it is not this year's.
+        env.filters["when"] = lambda moment: (
+            moment.astimezone(tz).strftime(
+                "%m-%d %H:%M" if moment.astimezone(tz).year == self.now().astimezone(tz).year else "%Y-%m-%d %H:%M"
+            )
+            if isinstance(moment, dt.datetime)
+            else ""
+        )
         env.filters["points"] = plain
         env.globals.update(hall=self.config.hall, state_labels=STATE_LABELS, role_labels=ROLE_LABELS, may=may)
 
@@ -57,7 +65,8 @@ class Console:
         self, request: Request, user: str, action: str, outcome: str, *, target: str = "", detail: str = ""
     ) -> None:
         """One entry of the audit log, in a transaction of its own: who did what, to what, from where, and how it
-        ended (ok, refused or failed)."""
+        ended (ok, refused or failed). The request's own transaction is ended first (`settle`)."""
+        settle(request)
         with Session(self.engine) as session:
             audit(
                 session,
@@ -71,11 +80,16 @@ class Console:
             )
             session.commit()
 
-    def flash(self, session_key: str, kind: str, text: str) -> None:
-        """A message for the next page this login sees (after a form's redirect), kept with the login in the store:
-        any of the console's processes shows it, and a restart keeps it."""
+    def flash(self, request: Request, kind: str, text: str) -> None:
+        """A message for the next page the request's login sees (after a form's redirect), kept with the login in the
+        store: any of the console's processes shows it, and a restart keeps it. The request's own transaction is
+        ended first (`settle`)."""
+        settle(request)
+        who = getattr(request.state, "who", None)
+        if who is None:
+            return
         with Session(self.engine) as session:
-            set_flash(session, session_key, kind, text)
+            set_flash(session, who.key, kind, text)
             session.commit()
 
     def take_flash(self, session_key: str) -> tuple[str, str] | None:
@@ -87,12 +101,22 @@ class Console:
     def page(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
         """A page for the person logged in: their flash message, and the recorder's silence (recomputed now,
         not when a message last came: a dead recorder sends none) for the banner of every page."""
+        settle(request)
         who = getattr(request.state, "who", None)
         flash = self.take_flash(who.key) if who is not None else None
         silence = self.live.recorder_silence(self.now()) if who is not None else None
         return self.templates.TemplateResponse(
             request, name, {"who": who, "flash": flash, "recorder_silence": silence, **context}, status_code=status_code
         )
+
+
+def settle(request: Request) -> None:
+    """End the request's database transaction (monitor.console.deps.database), committing what the page wrote, before
+    the console opens a transaction of its own: on SQLite a second transaction would wait for the first's lock.
+    A page shows what it wrote, so what it has written by the time it renders is committed."""
+    session: Session | None = getattr(request.state, "db", None)
+    if session is not None and session.in_transaction():
+        session.commit()
 
 
 def address_of(request: Request) -> str:

@@ -33,9 +33,14 @@ ConsoleDep = Annotated[Console, Depends(console_of)]
 """The running console: its configuration, store, live hall, key and templates."""
 
 
-def database(console: ConsoleDep) -> Iterator[Session]:
-    """One database session for the request, closed when the request is done; a page commits what it writes."""
+def database(request: Request, console: ConsoleDep) -> Iterator[Session]:
+    """One database session for the request, closed when the request is done; a page commits what it writes.
+
+    On SQLite every transaction takes the write lock (BEGIN IMMEDIATE, monitor.adapters.store.database), so the
+    request's transaction must be over before the console opens one of its own (the audit entry, the flash message):
+    it is kept on the request, and `Console.page` and `Console.note` end it first (`settle`)."""
     with Session(console.engine) as session:
+        request.state.db = session
         yield session
 
 

@@ -14,6 +14,13 @@ service `silent` or `gone` makes its camera offline here (摄像头服务无响�
 its last status and states say. While the recorder itself is silent its judgement is stale, so the console judges
 alone, the same way, from what it hears: a camera whose service it has not heard for the camera's
 `offline_after` is offline too (`services_down`).
+
+Leave and supervisors' decisions are in the store, not in retained states: the console hears that one was recorded
+from the recorder, which answers every supervisor's record (leave, its withdrawal or change, a dismissal or its
+reversal, a patrol finding) on <p>/receipts/<kind>/<id> after committing it, and republishes the windows' leave
+lists (retained, <p>/windows/<id>/leaves). Each bumps `version`, so an open board shows it within the second. The
+leave lists also say when each leave begins and ends (`on_leave`), which the board's event stream watches with the
+clock.
 """
 
 from __future__ import annotations
@@ -28,7 +35,15 @@ from dataclasses import dataclass
 
 from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.config import MonitorConfig
-from monitor.contract import Alert, CameraLiveness, ContractError, RecorderHeartbeat, Topics, WindowState
+from monitor.contract import (
+    Alert,
+    CameraLiveness,
+    ContractError,
+    RecorderHeartbeat,
+    Topics,
+    WindowLeaves,
+    WindowState,
+)
 from monitor.core.board import CameraReport, WindowReport
 
 log = logging.getLogger(__name__)
@@ -53,8 +68,9 @@ class RecorderSilence:
 
 
 class LiveHall:
-    """Subscribed to `<p>/windows/+/state`, `<p>/cameras/+/status|stats|liveness`, `<p>/availability/+`, the
-    alerts (each alert is a newly recorded incident, or a camera out of service) and the recorder's heartbeat."""
+    """Subscribed to `<p>/windows/+/state|leaves`, `<p>/cameras/+/status|stats|liveness`, `<p>/availability/+`, the
+    alerts (each alert is a newly recorded incident, or a camera out of service), the recorder's receipts (each a
+    supervisor's record committed) and its heartbeat."""
 
     def __init__(self, config: MonitorConfig) -> None:
         self._config = config
@@ -72,6 +88,8 @@ class LiveHall:
         self._offline_after = {camera.id: camera.offline_after for camera in config.cameras}
         self._watcher = {zone.window: camera.id for camera in config.cameras for zone in camera.windows}
         self._alerts: OrderedDict[str, None] = OrderedDict()
+        self._leaves: dict[str, tuple[tuple[dt.datetime, dt.datetime], ...]] = {}
+        """Each window's approved leave not yet ended, as the recorder last listed it: (start, end)."""
         self._heartbeat: RecorderHeartbeat | None = None
         self._every: float | None = None
         """The interval the last heartbeat announced (kept when a cleared heartbeat forgets the heartbeat)."""
@@ -84,11 +102,13 @@ class LiveHall:
         topics = self._topics
         return [
             topics.window_state("+"),
+            topics.window_leaves("+"),
             topics.camera_status("+"),
             topics.camera_stats("+"),
             topics.camera_liveness("+"),
             topics.availability("+"),
             topics.alerts,
+            topics.receipt("+", "+"),
             topics.recorder_heartbeat,
         ]
 
@@ -146,6 +166,10 @@ class LiveHall:
             match addressed.kind:
                 case "window_state":
                     self._window(addressed.subject, payload)
+                case "window_leaves":
+                    self._window_leaves(addressed.subject, payload)
+                case "receipt":
+                    pass  # a supervisor's record is committed (or refused): what the store holds may have changed
                 case "camera_status":
                     with self._lock:
                         self._status[addressed.subject] = (payload.decode()[:300], dt.datetime.now(dt.UTC))
@@ -176,6 +200,17 @@ class LiveHall:
         state = WindowState.from_json(payload)
         with self._lock:
             self._windows[state.window] = WindowReport(state.state, state.since, state.camera)
+
+    def _window_leaves(self, window: str, payload: bytes) -> None:
+        if not payload:  # cleared
+            with self._lock:
+                self._leaves.pop(window, None)
+            return
+        listed = WindowLeaves.from_json(payload)
+        if listed.window != window:
+            raise ValueError(f"the leave of window {listed.window!r} on the topic of window {window!r}")
+        with self._lock:
+            self._leaves[window] = tuple((leave.start, leave.end) for leave in listed.leaves)
 
     def _hear(self, kind: str, subject: str, payload: bytes) -> None:
         """A camera service spoke: its status, statistics, availability `online`, or a state of its windows."""
@@ -265,6 +300,11 @@ class LiveHall:
             return None
         grace = HEARTBEAT_BEATS * every if every is not None else NO_HEARTBEAT_GRACE
         return RecorderSilence(None) if (now - since).total_seconds() > grace else None
+
+    def on_leave(self, now: dt.datetime) -> frozenset[str]:
+        """The windows whose listed leave covers `now`: the set changes when a leave begins or ends."""
+        with self._lock:
+            return frozenset(w for w, spans in self._leaves.items() if any(s <= now < e for s, e in spans))
 
     def windows(self) -> dict[str, WindowReport]:
         with self._lock:

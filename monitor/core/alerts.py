@@ -51,7 +51,7 @@ def compose_camera_alert(
     stopped), `reason` why its video stopped when it says (`dark`). One alert per outage: its id is the outage's."""
     local = since.astimezone(config.hall.tz)
     windows = [zone.window for zone in camera.windows]
-    who = f"{camera.place}摄像头" if camera.name else f"摄像头 {camera.id} "
+    who = f"{camera.name}摄像头" if camera.name else camera.place
     if state == "dark":
         label, check = "摄像头离线", "请检查摄像头及其视频线路"
         what = f"{who}离线（{reason}）" if reason else f"{who}离线"

@@ -13,6 +13,9 @@ For a time range [start, end), per window:
 
 A department's figures are the sums over its windows, and its rate the ratio of the sums (a window
 watched longer weighs more), as is the hall's total.
+
+An office reads the rates lowest first (what needs attention), and those with nothing observed apart: they have
+no rate to rank (`by_rate`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from monitor.config import MonitorConfig
 from monitor.core.calendar import DutySession, WorkCalendar
@@ -84,6 +88,17 @@ class DutyRates:
     windows: tuple[WindowRate, ...]
     departments: tuple[DepartmentRate, ...]
     total: Tally
+
+
+Rated = TypeVar("Rated", WindowRate, DepartmentRate)
+
+
+def by_rate(rates: Iterable[Rated]) -> tuple[list[Rated], list[Rated]]:
+    """`rates` with something observed, lowest rate first (equal rates in the order given), and those with nothing
+    observed, in the order given."""
+    given = list(rates)
+    observed = [r for r in given if r.tally.rate is not None]
+    return sorted(observed, key=lambda r: r.tally.rate or 0.0), [r for r in given if r.tally.rate is None]
 
 
 def _merged(spans: Iterable[Span]) -> list[Span]:

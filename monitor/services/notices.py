@@ -38,7 +38,16 @@ from monitor.core.notices.model import Notice
 from monitor.core.notices.monthly import MonthlyData, compose_monthly
 from monitor.core.notices.readiness import NotReady, Readiness, awaiting_review
 from monitor.core.notices.weekly import WeeklyData, compose_weekly, context_start
-from monitor.core.periods import iso_week, month_bounds, period_bounds, previous_month, week_bounds
+from monitor.core.periods import (
+    chinese_date,
+    iso_week,
+    month_bounds,
+    month_words,
+    period_bounds,
+    previous_month,
+    week_bounds,
+    week_words,
+)
 from monitor.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,16 @@ log = logging.getLogger(__name__)
 STALE_CLAIM = dt.timedelta(minutes=30)
 """A claim whose owner has not issued it within this time may be taken over."""
 KIND_NAMES = {"weekly": "周通报", "monthly": "月度通报"}
+
+
+def period_name(kind: str, period: str) -> str:
+    """2020年11月2日至11月8日, 2020年11月: a notice's period as a hall says it."""
+    return week_words(period) if kind == "weekly" else month_words(period)
+
+
+def notice_name(kind: str, period: str) -> str:
+    """2020年11月2日至11月8日周通报, 2020年11月月度通报: a notice as its messages name it."""
+    return f"{period_name(kind, period)}{KIND_NAMES.get(kind, kind)}"
 
 
 def notice_folder(config: MonitorConfig, period: str) -> Path:
@@ -230,7 +249,7 @@ def issue_notice(
     notice is refused unless `correct` (更正): then its old files are kept under `superseded-<year>-<number>/`
     where they were written, its old 文号 stays in the register, and it takes a new one.
     """
-    kind_name = KIND_NAMES[kind]
+    name = notice_name(kind, period)
     day = day or now.astimezone(config.hall.tz).date()
     with Session(engine) as session:
         existing = issued_entry(session, kind, period)
@@ -238,22 +257,22 @@ def issue_notice(
     if holder is not None:
         taken = doc_number_text(config, holder.doc_year, holder.doc_number)
         raise InputError(
-            f"文号{taken}已用于{holder.period} {KIND_NAMES.get(holder.kind, holder.kind)}"
-            f"（{holder.issued_on}印发），文号不能重复使用：换一个号，或用登记簿的下一个号"
+            f"文号{taken}已用于{notice_name(holder.kind, holder.period)}"
+            f"（{chinese_date(holder.issued_on)}印发），文号不能重复使用：换一个号，或用登记簿的下一个号"
         )
     if existing is not None and not correct:
         assert existing.doc_year is not None and existing.doc_number is not None
         issued = doc_number_text(config, existing.doc_year, existing.doc_number)
         raise InputError(
-            f"{period} {kind_name}已于{existing.issued_on}印发（{issued}），已印发的通报不再改动；如需更正，按更正印发"
+            f"{name}已于{chinese_date(existing.issued_on)}印发（{issued}），已印发的通报不再改动；如需更正，按更正印发"
             "（原通报及其文号保留）"
         )
     if existing is None and correct:
-        raise InputError(f"{period} {kind_name}尚未印发，没有可更正的通报")
+        raise InputError(f"{name}尚未印发，没有可更正的通报")
     open_items = readiness(config, engine, compose(config, engine, kind, period, issued_on=day))
     reason = confirm.strip()
     if not open_items.ready and not reason:
-        raise NotReady(f"{period} {kind_name}", open_items)
+        raise NotReady(name, open_items)
     issuer = ledger.Issuer(issued_by, "" if open_items.ready else open_items.confirmed(reason))
     start = config.notices.first_number(day.year)
     if existing is not None:
@@ -283,7 +302,7 @@ def issue_notice(
             issuer=issuer,
         )
     if claim is None:
-        raise InputError(f"{period} {kind_name}正由通报调度程序印发：稍后再查看，不必重复印发")
+        raise InputError(f"{name}正由通报调度程序印发：稍后再查看，不必重复印发")
     notice = compose(config, engine, kind, period, issued_on=claim.issued_on, doc_number=claim.doc_number)
     files = write(config, notice, engine)
     folder = str(notice_folder(config, period).resolve())

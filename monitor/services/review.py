@@ -8,6 +8,8 @@ and the audit trail through the console's own tables (monitor.adapters.store.acc
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,8 +17,15 @@ from sqlmodel import Session
 
 from monitor.adapters.store.accounts import reviews_for
 from monitor.adapters.store.evidence import evidence_names
-from monitor.adapters.store.incidents import dismissals_for, incident_by_id, incident_events, load_incidents
+from monitor.adapters.store.incidents import (
+    decisions_for,
+    dismissals_for,
+    incident_by_id,
+    incident_events,
+    load_incidents,
+)
 from monitor.adapters.store.inputs import load_month_inputs
+from monitor.adapters.store.review_queue import QueueQuery, neighbours, queue_page
 from monitor.config import MonitorConfig
 from monitor.contract import ContractError, IncidentEvent
 from monitor.core.evidence import in_order
@@ -75,6 +84,19 @@ class EvidenceItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """What a supervisor decided about an incident, for its page's 审核记录: 标记已审核, 撤销 or 恢复扣分."""
+
+    at: dt.datetime
+    what: str
+    by: str
+    reason: str = ""
+
+
+_DECIDED = {"dismissed": "撤销", "reinstated": "恢复扣分"}
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentDetail:
     view: IncidentView
     deductions: tuple[Deduction, ...]
@@ -83,29 +105,27 @@ class IncidentDetail:
     timeline: tuple[TimelineEntry, ...]
     evidence: tuple[EvidenceItem, ...]
     """In time order (monitor.core.evidence)."""
-    dismissed_at: dt.datetime | None
+    decisions: tuple[Decision, ...]
+    """Oldest first."""
 
 
-def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, end: dt.datetime) -> list[IncidentView]:
-    """The incidents that started in [start, end), newest first, with the points each costs.
+def views_of(session: Session, config: MonitorConfig, incidents: Sequence[Incident]) -> list[IncidentView]:
+    """`incidents` as the review pages show them, in the order given, with the points each costs.
 
     Points follow the month's order of incidents (a repeat costs more), so each month touched is scored whole.
     """
-    incidents = load_incidents(session, start, end)
-    months: dict[dt.datetime, list[Incident]] = {}
-    for incident in incidents:
-        months.setdefault(containing("month", incident.started_at, config.hall.tz)[0], [])
+    months = {containing("month", i.started_at, config.hall.tz)[0] for i in incidents}
     points: dict[tuple[str, str], Decimal] = {}
-    for first in months:
+    for first in sorted(months):
         whole = load_incidents(session, *containing("month", first, config.hall.tz))
         for d in deductions_for(whole, config):
             points[(d.incident_id, d.sheet)] = points.get((d.incident_id, d.sheet), Decimal(0)) + d.points
     dismissals = dismissals_for(session, [i.id for i in incidents if i.dismissed])
     reviews = reviews_for(session, [i.id for i in incidents])
-    labels = {d.kind: d.label for r in config.rules for d in r.deductions}
+    labels = kind_labels(config)
     views = []
-    for i in reversed(incidents):
-        dismissal = dismissals.get(i.id)
+    for i in incidents:
+        dismissal = dismissals.get(i.id) if i.dismissed else None
         review = reviews.get(i.id)
         views.append(
             IncidentView(
@@ -114,7 +134,7 @@ def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, 
                 staff_points=points.get((i.id, "staff"), Decimal(0)),
                 department_points=points.get((i.id, "department"), Decimal(0)),
                 source=describe_source(i.source, config),
-                review="dismissed" if dismissal else "reviewed" if review else "new",
+                review="dismissed" if i.dismissed else "reviewed" if review else "new",
                 reviewed_by=review.by if review else "",
                 dismissal_reason=dismissal.reason if dismissal else "",
                 dismissed_by=dismissal.by if dismissal else "",
@@ -123,11 +143,16 @@ def incident_views(session: Session, config: MonitorConfig, start: dt.datetime, 
     return views
 
 
+def kind_labels(config: MonitorConfig) -> dict[str, str]:
+    """Each kind of incident the rules name, as notices print it (late_arrival: 迟到)."""
+    return {d.kind: d.label for r in config.rules for d in r.deductions}
+
+
 def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -> IncidentDetail:
     """One incident for review; LookupError when it is not recorded."""
     incident = incident_by_id(session, incident_id)
     start, end = containing("month", incident.started_at, config.hall.tz)
-    view = next(v for v in incident_views(session, config, start, end) if v.incident.id == incident_id)
+    view = views_of(session, config, [incident])[0]
     whole = load_incidents(session, start, end)
     deductions = tuple(d for d in deductions_for(whole, config) if d.incident_id == incident_id)
     day = incident.started_at.astimezone(config.hall.tz).date()
@@ -148,15 +173,53 @@ def incident_detail(session: Session, config: MonitorConfig, incident_id: str) -
         )
     names = evidence_names(session, [incident_id]).get(incident_id, [])
     evidence = [EvidenceItem(p.name, p.caption(config.hall.tz), p.is_clip) for p in in_order(names)]
-    dismissal = dismissals_for(session, [incident_id]).get(incident_id)
+    decisions = [Decision(r.at, "标记已审核", r.by) for r in reviews_for(session, [incident_id]).values()]
+    decisions += [
+        Decision(x.decided_at, _DECIDED[x.action], x.by, x.reason) for x in decisions_for(session, incident_id)
+    ]
     return IncidentDetail(
         view=view,
         deductions=deductions,
         rule=describe_rule(rule, rule_set.effective) if rule else "该类型不扣分（考核办法未列）",
         timeline=tuple(timeline),
         evidence=tuple(evidence),
-        dismissed_at=dismissal.decided_at if dismissal else None,
+        decisions=tuple(sorted(decisions, key=lambda x: x.at)),
     )
+
+
+QUEUE_PAGE = 100
+"""Incidents a page of the review queue shows: a queue of thousands is paged, never shown whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    views: list[IncidentView]
+    total: int
+    """Incidents in the whole queue (every page)."""
+    page: int
+    """From 0."""
+    pages: int
+
+
+def review_queue(session: Session, config: MonitorConfig, query: QueueQuery, page: int) -> QueuePage:
+    """One page (QUEUE_PAGE incidents, newest first) of the queue `query` asks for."""
+    incidents, total = queue_page(session, query, limit=QUEUE_PAGE, offset=page * QUEUE_PAGE)
+    pages = max(1, math.ceil(total / QUEUE_PAGE))
+    return QueuePage(views_of(session, config, incidents), total, page, pages)
+
+
+def queue_neighbours(session: Session, query: QueueQuery, incident_id: str) -> tuple[str | None, str | None]:
+    """The previous (newer) and next (older) incident of the queue around `incident_id`; LookupError when it is not
+    recorded."""
+    return neighbours(session, query, incident_by_id(session, incident_id))
+
+
+def incident_words(incident: Incident, config: MonitorConfig) -> str:
+    """An incident as a person names it: A02 张三 迟到 12月1日 09:12 (no name when nobody was rostered)."""
+    label = kind_labels(config).get(incident.kind, incident.kind)
+    at = incident.started_at.astimezone(config.hall.tz)
+    who = f" {incident.staff}" if incident.staff else ""
+    return f"{incident.window}{who} {label} {at.month}月{at.day}日 {at:%H:%M}"
 
 
 def month_scores(session: Session, config: MonitorConfig, month: str) -> MonthScores:

@@ -54,7 +54,8 @@ DEMO_CLIPS = (
     ("two_windows", "cam-f09", {"F09": "A01", "F10": "A02"}, "A区东侧"),
     ("long_absence", "cam-f03", {"F03": "B06"}, "B区西侧"),
 )
-DEMO_SUPERVISOR = "demo"
+DEMO_SUPERVISOR = "演示巡查员"
+"""Who entered the seed's patrol findings, as the console names them (巡查 · 演示巡查员)."""
 DEMO_CAMERAS = "demo-cameras"
 # The seed month issued as the office did: each week's notice on the Monday after it, with 文号 16–19
 # from its register, then the roll-up as 〔2020〕20号 on 17 December, the seed's own number and date (so
@@ -321,7 +322,7 @@ DEMO_CAMERA_AGE = dt.timedelta(days=365 * 30)
 """The demo's `[recorder] camera_max_age`: it replays 2020 as if live."""
 
 
-DEMO_ACCOUNT = "demo"
+DEMO_ACCOUNT = "演示管理员"
 """The console account `monitor demo --serve` creates (an admin), with a password printed once."""
 
 

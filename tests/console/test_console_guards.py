@@ -111,16 +111,17 @@ def app(console: Console) -> FastAPI:
         ("/audit?user=" + "甲" * 65, "账号太长"),
         ("/incidents?date=9999-12-31", "日期 9999-12-31 超出范围"),
         ("/incidents?date=0001-01-01&span=month", "超出范围"),
-        ("/incidents?date=2020-13-01", "日期“2020-13-01”格式不对"),
+        ("/incidents?date=2020-13-01", "日期“2020-13-01”不存在"),
         ("/incidents?span=year", "范围“year”无效"),
         ("/duty-rate?span=week&date=2200-01-01", "超出范围"),
         ("/scores?month=9999-12", "月份 9999-12 超出范围"),
-        ("/scores?month=2020-13", "月份“2020-13”格式不对"),
+        ("/scores?month=2020-13", "月份“2020-13”不存在"),
         ("/notices?kind=weekly&period=2020-W99", "2020年没有第99周"),
         ("/notices?kind=monthly&period=2020-11-01", "月份“2020-11-01”格式不对"),
         ("/notices?kind=daily", "通报类型“daily”无效"),
         ("/notices/monthly/9999-12/preview", "超出范围"),
-        ("/notices/weekly/2020-11/file.md", "周通报的期间写作 YYYY-Www"),
+        ("/notices/weekly/2020-11/file.md", "周通报的期间“2020-11”是一个月，不是一周"),
+        ("/notices?kind=weekly&period=2020-11", "周通报的期间“2020-11”是一个月，不是一周"),
     ],
 )
 def test_a_parameter_out_of_range_or_malformed_is_answered_400_in_chinese(app, path, reason):
@@ -142,7 +143,7 @@ def test_parameters_in_range_or_left_empty_still_work(app):
         "/scores?month=",
         "/scores?month=2020-11",
         "/notices?kind=weekly&period=2020-W45",
-        "/notices?kind=weekly&period=2020-11",  # the kind changed, the month kept: last week's notice
+        "/notices?kind=weekly&date=2020-11-04&month=2020-11",  # the form sends both: the week's day counts
     ):
         assert admin.get(path).status_code == 200, path
 

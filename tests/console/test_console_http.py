@@ -167,7 +167,7 @@ def test_an_import_with_a_bad_row_shows_its_line_and_saves_nothing(hall, tmp_pat
                 files={"file": ("cases.csv", file, "text/csv")},
             )
         assert response.status_code == 400
-        assert "cases.csv:4:2: 行政审批：“十”不是 0 或正整数" in response.text, response.text  # file:line:column
+        assert "cases.csv 第4行第2列（行政审批）：“十”不是 0 或正整数" in response.text, response.text
         assert "未导入任何数据" in response.text
         with Session(open_database(hall.database.url)) as session:
             assert session.exec(select(CaseVolumeRow)).all() == []
@@ -201,7 +201,7 @@ def test_leave_entered_in_the_console_is_recorded_with_who_entered_it(hall):
         assert "此前已记录" in flashes(shown)[0]
     with Session(open_database(hall.database.url)) as session:
         rows = session.exec(select(LeaveRow)).all()
-    assert [(r.id, r.window, r.by, r.reason) for r in rows] == [(leave_id, "C25", SUPERVISOR, "请假：病假")]
+    assert [(r.id, r.window, r.by, r.kind, r.reason) for r in rows] == [(leave_id, "C25", SUPERVISOR, "请假", "病假")]
     assert rows[0].start == dt.datetime(2020, 11, 24, 6, 0, tzinfo=dt.UTC)
 
 
@@ -274,7 +274,7 @@ def test_issuing_is_a_confirmation_step_and_the_register_lists_what_was_issued(h
         assert admin.get("/notices/register/2020/5/..%2Fmonitor.db").status_code == 404
         # Issued once: the step is not offered again.
         again = admin.get("/notices/weekly/2020-W45/issue")
-        assert again.status_code == 303 and again.headers["location"] == "/notices?kind=weekly&period=2020-W45"
+        assert again.status_code == 303 and again.headers["location"] == "/notices?kind=weekly&date=2020-11-02"
         assert "2020年11月2日至11月8日周通报已印发，不再改动" in flashes(admin.get(again.headers["location"]).text)[0]
     with Session(open_database(hall.database.url)) as session:
         entry = session.exec(select(AuditRow).where(AuditRow.action == "issue", AuditRow.outcome == "ok")).one()

@@ -148,7 +148,7 @@ HEADER = "部门,行政审批,便民服务,公共服务,收费\n"
 @pytest.mark.parametrize(
     ("month", "message"),
     [
-        pytest.param("2020-11", "{bad}:3:5: 收费：“oops”不是 0 或正整数：填写件数", id="bad-row"),
+        pytest.param("2020-11", "{bad} 第3行第5列（收费）：“oops”不是 0 或正整数，请填写件数", id="bad-row"),
         pytest.param("11/2020", "--month：月份“11/2020”格式不对：写作 YYYY-MM", id="bad-month"),
     ],
 )

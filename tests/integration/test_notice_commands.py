@@ -92,7 +92,7 @@ def test_issuing_takes_a_doc_number_once_and_a_correction_keeps_the_old_one(tmp_
     # Issuing it again is refused, in Chinese, with what to do.
     again = _notice(path, "weekly", "--week", "2020-W45", "--issue")
     assert again.exit_code == 1
-    assert "2020-W45 周通报已于2020-11-09印发（临东政管办发〔2020〕16号）" in str(again.exception)
+    assert "2020年11月2日至11月8日周通报已于2020年11月9日印发（临东政管办发〔2020〕16号）" in str(again.exception)
     assert "如需更正" in str(again.exception)
     # A number already in the register is refused, whatever kind holds it.
     taken = _notice(path, "monthly", "--month", "2020-11", "--issue", "--number", "16", "--date", "2020-12-01")

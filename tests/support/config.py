@@ -9,8 +9,6 @@ configuration (the file is read back, so every value is validated as a hall's ow
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +18,7 @@ from pydantic import BaseModel
 
 from monitor.adapters.keys import read_key, write_key
 from monitor.config import MonitorConfig, SignerConfig, load_config
+from monitor.config.writer import write_config
 from monitor.core.signature import Record, SigningKey
 from tests.support.paths import FIXTURE_HALL, ROOT, SEED_HALL
 
@@ -122,48 +121,3 @@ def supervisor_key_file(config: MonitorConfig) -> Path:
 def signed(config: MonitorConfig, record: Record) -> Record:
     """`record` signed by the test hall's supervisor."""
     return supervisor_key(config).sign(record)
-
-
-def write_config(config: MonitorConfig, path: Path) -> Path:
-    """`config` as a hall's TOML file."""
-    path.write_text(to_toml(config.model_dump(mode="json", exclude_none=True)), encoding="utf-8")
-    return path
-
-
-# --- a TOML writer for the JSON-like data of a configuration (tomllib reads, nothing in the venv writes)
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
-
-
-def _value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def to_toml(data: Mapping[str, object]) -> str:
-    """Top-level values first (lists of tables one item a line), then one [table] per section."""
-    lines: list[str] = []
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    for key, value in data.items():
-        if key in tables:
-            continue
-        if isinstance(value, list) and value:
-            lines += [f"{_key(key)} = [", *(f"  {_value(item)}," for item in value), "]"]
-        else:
-            lines.append(f"{_key(key)} = {_value(value)}")
-    for key, table in tables.items():
-        lines += ["", f"[{_key(key)}]", *(f"{_key(k)} = {_value(v)}" for k, v in table.items())]
-    return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from monitor.core.duty_rate import (
     DutyRates,
     Tally,
     WindowHistory,
+    by_rate,
     duty_rates,
     hall_duty_rates,
     window_department,
@@ -198,6 +199,23 @@ def test_departments_come_in_the_given_order_then_as_their_windows_come() -> Non
     rates = duty_rates(histories, *day_range(), departments=["甲", "空", "乙"])
     assert [d.department for d in rates.departments] == ["甲", "乙", "丙"]  # 空 has no window
     assert all(d.tally.rate is None for d in rates.departments)
+
+
+def test_an_office_reads_the_rates_lowest_first_and_the_unobserved_apart() -> None:
+    histories = [
+        history("X1", "甲", ("2020-11-04 09:00", "present")),  # 100%
+        history("X2", "乙"),  # nothing observed
+        history("X3", "丙", ("2020-11-04 09:00", "present"), ("2020-11-04 10:00", "absent")),  # 1 of 3 h
+        history("X4", "丁", ("2020-11-04 09:00", "absent")),  # 0%: observed, never staffed
+        history("X5", "戊"),
+        history("X6", "己", ("2020-11-04 09:00", "present"), ("2020-11-04 10:00", "absent")),  # ties with 丙
+    ]
+    rates = duty_rates(histories, *day_range(), departments=["甲", "乙", "丙", "丁", "戊", "己"])
+    ranked, unobserved = by_rate(rates.departments)
+    assert [d.department for d in ranked] == ["丁", "丙", "己", "甲"]  # a tie keeps the given order
+    assert [d.department for d in unobserved] == ["乙", "戊"]
+    windows, dark = by_rate(rates.windows)
+    assert [w.window for w in windows] == ["X4", "X3", "X6", "X1"] and [w.window for w in dark] == ["X2", "X5"]
 
 
 def test_an_empty_range_counts_nothing() -> None:

@@ -1,8 +1,10 @@
-"""Imports: the seed's files read as the hall writes them; every bad row named by FILE:LINE; all or nothing
+"""Imports: the seed's files read as the hall writes them; every bad row named as the clerk finds it (FILE 第N行第M列
+（列名）), with what to do, never a configuration key; all or nothing
 (storing them, and the command: tests/integration/test_import_store.py)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,33 +67,34 @@ def test_every_bad_row_is_named(config, tmp_path: Path) -> None:
         HEADER + "税务局,0,10,0,0\n不存在局,1,2,3,4\n人社局,0,x,0,0\n税务局,0,1,0,0\n医保局,0,,0,0\n商务局,-1,0,0,0\n",
     )
     message = refused(load_cases_file, config, path)
-    assert f"{path}:3: 部门“不存在局”不在配置的 [departments] 中：检查名称是否写错" in message
-    assert f"{path}:4:3: 便民服务：“x”不是 0 或正整数：填写件数" in message
-    assert f"{path}:5: 税务局 重复出现（第一次在第 2 行）" in message
-    assert f"{path}:6:3: 便民服务：单元格为空：没有就填 0" in message
-    assert f"{path}:7:2: 行政审批：“-1”不是 0 或正整数" in message
+    assert f"{path} 第3行第1列（部门）：部门“不存在局”不在本中心的部门名单中，请核对名称或请管理员添加" in message
+    assert f"{path} 第4行第3列（便民服务）：“x”不是 0 或正整数，请填写件数" in message
+    assert f"{path} 第5行：税务局 重复出现（第一次在第 2 行），请删去重复的一行" in message
+    assert f"{path} 第6行第3列（便民服务）：单元格为空，没有就填 0" in message
+    assert f"{path} 第7行第2列（行政审批）：“-1”不是 0 或正整数" in message
     assert message.startswith(f"{path}：办件量：导入被拒绝，未导入任何数据")
+    assert "[" not in message and not re.search(r":\d+:", message)
 
 
 def test_header_problems(config, tmp_path: Path) -> None:
     path = write(tmp_path, "cases.csv", "部门,行政审批,便民服务,公共服务,其他\n税务局,0,1,2,3\n")
     message = refused(load_cases_file, config, path)
-    assert f"{path}:1:5: 未知的列名“其他”" in message
-    assert "缺少列：收费" in message
+    assert f"{path} 第1行第5列（其他）：未知的列名“其他”" in message
+    assert f"{path} 第1行：缺少列：收费" in message
 
 
 def test_total_row_is_checked_not_used(config, tmp_path: Path) -> None:
     # 临沂市测绘院 is listed but not counted in the hall's totals: its 1120 must not be in 合计.
     path = write(tmp_path, "cases.csv", HEADER + "税务局,0,10,0,0\n临沂市测绘院,0,0,1120,0\n合计,0,10,1120,0\n")
     message = refused(load_cases_file, config, path)
-    assert f"{path}:4:4: 合计行：公共服务 为 1120，但计入合计的各行相加为 0（差 +1120）" in message
+    assert f"{path} 第4行第4列（公共服务）：合计行为 1120，但计入合计的各行相加为 0（差 +1120）" in message
     good = write(tmp_path, "good.csv", HEADER + "税务局,0,10,0,0\n临沂市测绘院,0,0,1120,0\n合计,0,10,0,0\n")
     assert len(load_cases_file(config, good)) == 2
 
 
 def test_row_total_column_is_checked(config, tmp_path: Path) -> None:
     path = write(tmp_path, "cases.csv", "部门,行政审批,便民服务,公共服务,收费,合计\n税务局,1,2,3,4,11\n")
-    assert f"{path}:2: 合计 11 不等于本行之和（10，差 +1）" in refused(load_cases_file, config, path)
+    assert f"{path} 第2行第6列（合计）：合计 11 不等于本行之和（10，差 +1）" in refused(load_cases_file, config, path)
 
 
 def test_gbk_csv_and_wrapped_names(config, tmp_path: Path) -> None:
@@ -111,24 +114,25 @@ def test_xlsx_rows_named_with_their_sheet(config, tmp_path: Path) -> None:
     path = tmp_path / "scores.xlsx"
     book.save(path)
     message = refused(load_scores_file, config, "2020-11", path)
-    assert f"{path}[部门]:3:2: 好差评：12 超出 0–10 分" in message
-    assert f"{path}[部门]:4:3: 加分：11 超出 0–10 分" in message
+    assert f"{path} 工作表“部门” 第3行第2列（好差评）：12 超出 0–10 分" in message
+    assert f"{path} 工作表“部门” 第4行第3列（加分）：11 超出 0–10 分" in message
 
 
 def test_categories_scored_from_incidents_cannot_be_entered(config, tmp_path: Path) -> None:
     path = write(tmp_path, "scores.csv", "部门,窗口出勤 (30 分),好差评\n税务局,30,9\n")
-    assert "列“窗口出勤”由记录的违纪情况计分，不能录入：删去该列" in refused(load_scores_file, config, "2020-11", path)
+    message = refused(load_scores_file, config, "2020-11", path)
+    assert "第1行第2列（窗口出勤）：列“窗口出勤”由记录的违纪情况计分，不能录入，请删去该列" in message
     path = write(tmp_path, "windows.csv", "窗口号,工作纪律,加分\nB06,40,2\n")
     assert "列“工作纪律”由记录的违纪情况计分" in refused(load_scores_file, config, "2020-11", path)
 
 
 def test_unknown_window_and_empty_honor_name(config, tmp_path: Path) -> None:
     path = write(tmp_path, "windows.csv", "窗口号,加分\nZ99,1\n")
-    assert f"{path}:2: 窗口“Z99”不在配置的 [windows] 中：检查窗口号" in refused(
+    assert f"{path} 第2行第1列（窗口号）：窗口号“Z99”不在本中心的窗口名单中，请核对窗口号或请管理员添加" in refused(
         load_scores_file, config, "2020-11", path
     )
     path = write(tmp_path, "honors.csv", "姓名,部门\n,税务局\n")
-    assert f"{path}:2: 姓名为空" in refused(load_scores_file, config, "2020-11", path)
+    assert f"{path} 第2行第1列（姓名）：姓名为空" in refused(load_scores_file, config, "2020-11", path)
 
 
 def test_unrecognised_table(config, tmp_path: Path) -> None:
@@ -143,8 +147,8 @@ def test_reviews_problems(config, tmp_path: Path) -> None:
         "部门,五星,四星,三星,二星,一星,合计,投诉,二次回访率\n税务局,9,0,0,0,1,11,1,120%\n",
     )
     message = refused(load_reviews_file, config, path)
-    assert f"{path}:2: 合计 11 不等于本行之和（10，差 +1）" in message
-    assert f"{path}:2:9: 二次回访率：120% 不在 0% 到 100% 之间" in message
+    assert f"{path} 第2行第7列（合计）：合计 11 不等于本行之和（10，差 +1）" in message
+    assert f"{path} 第2行第9列（二次回访率）：120% 不在 0% 到 100% 之间" in message
 
 
 def test_unknown_file_type(config, tmp_path: Path) -> None:

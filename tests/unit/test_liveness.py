@@ -289,7 +289,7 @@ def test_the_alert_says_which_camera_since_when_and_which_windows(hedong: Monito
         == "【设备告警】12月07日 10:02 A区东侧摄像头离线（连接超时），A01、A02窗口状态未知，请检查摄像头及其视频线路。"
     )
     unnamed = compose_camera_alert(_camera(""), "gone", since, 9, hedong)
-    assert unnamed.message.startswith("【设备告警】12月07日 10:02 摄像头 cam-a-east 服务无响应，")
+    assert unnamed.message.startswith("【设备告警】12月07日 10:02 A01、A02 摄像头服务无响应，")
 
 
 def test_an_alert_is_an_incidents_or_a_cameras_whole() -> None:

@@ -39,11 +39,14 @@ def _tile(board, window):
     return next(t for row in board.rows for t in row.tiles if t.window == window)
 
 
-def test_the_board_shows_a_camera_by_its_place_else_its_id(hedong):
-    cameras = {"cam-c2": CameraReport("online"), "cam-c3": CameraReport("offline: 连接超时")}
+def test_the_board_shows_a_camera_by_its_place_else_its_windows(hedong):
+    cameras = {
+        "cam-c2": CameraReport("online", stats_at=dt.datetime(2020, 12, 1, 1, tzinfo=dt.UTC)),
+        "cam-c3": CameraReport("offline: 连接超时"),
+    }
     board = compose_board(_hall(hedong), {}, cameras, {}, ON_DUTY)
     assert _tile(board, "C25").camera_label == "C区东侧 在线"
-    assert _tile(board, "C26").camera_label == "cam-c3 离线"
+    assert _tile(board, "C26").camera_label == "C26 摄像头 离线"
     assert _tile(compose_board(_hall(hedong), {}, {}, {}, ON_DUTY), "C25").camera_label == "C区东侧 无信号"
     assert _tile(board, "A01").camera_label == "无摄像头"
 
@@ -51,7 +54,7 @@ def test_the_board_shows_a_camera_by_its_place_else_its_id(hedong):
 def test_a_source_is_said_as_people_say_it(hedong):
     hall = _hall(hedong)
     assert describe_source("camera:cam-c2", hall) == "视频 · C区东侧"
-    assert describe_source("camera:cam-c3", hall) == "视频 · cam-c3"  # no name: its id
+    assert describe_source("camera:cam-c3", hall) == "视频 · C26 摄像头"  # no name: the windows it watches
     assert describe_source("camera:cam-gone", hall) == "视频 · cam-gone"  # no longer configured
     assert describe_source("patrol:张三", hall) == "巡查 · 张三"
     assert describe_source("", hall) == ""

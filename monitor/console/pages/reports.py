@@ -1,6 +1,11 @@
-"""Scores and notices (考核与通报): the month's sheets with each deduction explained, the weekly and monthly
-notices previewed, downloaded and issued through a confirmation step, and the register of 文号 with every
-issued file."""
+"""Scores and notices (考核与通报): the month's sheets with each deduction explained and what they still lack, the
+weekly and monthly notices previewed, downloaded and issued through a confirmation step, and the register of 文号
+with every issued file.
+
+A month is picked by the month picker, a week by any of its days; the ISO week (2020-W49) stays in the notices'
+own addresses and files but is never shown. A period that does not fit (a month for a weekly notice) is refused
+with a reason, never replaced by the current one.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session
 
 from monitor.adapters.documents.text import html_text
@@ -22,24 +27,29 @@ from monitor.adapters.store import ledger
 from monitor.adapters.store.tables import DocRegisterRow, NoticeLedgerRow
 from monitor.console import params
 from monitor.console.auth import Admin, Viewer
-from monitor.console.context import Console, console_of
+from monitor.console.context import Console, settle
+from monitor.console.deps import ConsoleDep, Db, Form
+from monitor.console.params import Period
 from monitor.core.notices.frame import doc_number_text
 from monitor.core.notices.readiness import NotReady
-from monitor.core.periods import iso_week, month_words, period_bounds, week_words
+from monitor.core.periods import PeriodKind, period_bounds
 from monitor.errors import MonitorError
 from monitor.services.notices import (
+    KIND_NAMES,
     compose,
     issue_notice,
     issued_entry,
     next_number,
     notice_folder,
+    notice_name,
+    period_name,
     readiness,
     render,
 )
-from monitor.services.review import month_scores
+from monitor.services.score_sheets import score_sheets
 
 router = APIRouter()
-KINDS = {"weekly": "周通报", "monthly": "月度通报"}
+
 FORMATS = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -50,54 +60,44 @@ FORMATS = {
 
 
 NoticeKind = Literal["weekly", "monthly"]
+SPAN: dict[str, PeriodKind] = {"weekly": "week", "monthly": "month"}
+"""The period each kind of notice covers."""
 FILE_LABELS = {"docx": "公文", "xlsx": "附件表格", "md": "文本", "html": "网页", "json": "数据"}
 """What the register calls each issued file."""
 
 
-def _today(console: Console) -> dt.date:
-    return console.now().astimezone(console.config.hall.tz).date()
+def _default(console: Console, kind: str) -> Period:
+    """The period a notices page opens on: last week's weekly notice, this month's monthly one."""
+    today = params.today_of(console)
+    return (
+        Period.containing("week", today - dt.timedelta(days=7))
+        if kind == "weekly"
+        else Period.containing("month", today)
+    )
 
 
-def _period(console: Console, kind: str, period: str | None, *, strict: bool) -> str:
-    """The notice period asked for, checked: a week (YYYY-Www) for a weekly notice, a month (YYYY-MM) for a
-    monthly one; BadParameter (400) when malformed or out of range. Empty, or (when not `strict`) the other
-    kind's form — the notices form keeps the period when only the kind is changed — means the default period:
-    last week, this month."""
-    today = _today(console)
-    default = iso_week(today - dt.timedelta(days=7)) if kind == "weekly" else today.strftime("%Y-%m")
-    text = (period or "").strip()
-    if not text:
-        return default
-    weekly = "-W" in text
-    try:
-        if weekly != (kind == "weekly"):
-            if not strict:
-                (params.check_week if weekly else params.check_month)(text)
-                return default
-            raise ValueError(
-                f"{KINDS[kind]}的期间写作 "
-                + ("YYYY-Www，例如 2020-W45" if kind == "weekly" else "YYYY-MM，例如 2020-11")
-            )
-        checked = params.check_week(text) if weekly else params.check_month(text)
-    except ValueError as exc:
-        raise params.BadParameter(str(exc)) from None
-    return checked or default
+def _written(kind: str, period: str) -> str:
+    """A notice's period as its address writes it (2020-W49, 2020-11), checked against its kind (400 otherwise)."""
+    return params.written_period(SPAN[kind], period, KIND_NAMES[kind])
+
+
+def download_name(title: str, extension: str) -> str:
+    """An attachment's Content-Disposition with a Chinese file name (RFC 5987), and a plain one for old clients."""
+    return (
+        f"attachment; filename=\"download.{extension}\"; filename*=UTF-8''{urllib.parse.quote(f'{title}.{extension}')}"
+    )
 
 
 @router.get("/scores")
-def scores(request: Request, who: Viewer, month: params.Month = None) -> Response:
-    console = console_of(request)
-    chosen = month or _today(console).strftime("%Y-%m")
-    with Session(console.engine) as session:
-        sheets = month_scores(session, console.config, chosen)
-    return console.page(request, "scores.html", {"sheets": sheets, "month": chosen})
+def scores(request: Request, who: Viewer, console: ConsoleDep, session: Db, period: params.MonthQuery) -> Response:
+    sheets = score_sheets(session, console.config, period.key)
+    return console.page(request, "scores.html", {"sheets": sheets, "period": period})
 
 
-def _notice_at(console: Console, kind: str, period: str) -> tuple[str, NoticeLedgerRow | None]:
-    """The period asked for, checked (400 when malformed), and its ledger row when it was issued."""
-    chosen = _period(console, kind, period, strict=True)
-    with Session(console.engine) as session:
-        return chosen, issued_entry(session, kind, chosen)
+def _notice_at(session: Session, kind: str, period: str) -> tuple[str, NoticeLedgerRow | None]:
+    """The period of a notice's address, checked (400 when malformed), and its ledger row when it was issued."""
+    chosen = _written(kind, period)
+    return chosen, issued_entry(session, kind, chosen)
 
 
 def _folder(console: Console, row: NoticeLedgerRow | DocRegisterRow) -> Path:
@@ -105,10 +105,10 @@ def _folder(console: Console, row: NoticeLedgerRow | DocRegisterRow) -> Path:
     return Path(row.folder) if row.folder else notice_folder(console.config, row.period)
 
 
-def _files(console: Console, kind: str, period: str) -> tuple[dict[str, bytes], str, bool]:
+def _files(
+    console: Console, kind: str, period: str, issued: NoticeLedgerRow | None
+) -> tuple[dict[str, bytes], str, bool]:
     """The notice's files by extension: as issued (from its folder) when it was, else a fresh draft; its 文号."""
-    with Session(console.engine) as session:
-        issued = issued_entry(session, kind, period)
     if issued is not None:
         folder = _folder(console, issued)
         found = {p.suffix.lstrip("."): p.read_bytes() for p in folder.glob(f"{kind}-{period}.*") if p.is_file()}
@@ -124,38 +124,57 @@ def _files(console: Console, kind: str, period: str) -> tuple[dict[str, bytes], 
 def notices(
     request: Request,
     who: Viewer,
-    kind: Annotated[str, params.one_of(KINDS, "monthly", "通报类型"), Query()] = "monthly",
+    console: ConsoleDep,
+    session: Db,
+    kind: Annotated[str, params.one_of(KIND_NAMES, "monthly", "通报类型"), Query()] = "monthly",
+    month: params.Month = None,
+    date: params.Day = None,
+    week: params.Week = None,
     period: Annotated[str | None, Query(max_length=params.TEXT_LENGTH)] = None,
 ) -> Response:
-    console = console_of(request)
-    chosen = _period(console, kind, period, strict=False)
-    with Session(console.engine) as session:
-        issued = issued_entry(session, kind, chosen)
-    notice = None if issued else compose(console.config, console.engine, kind, chosen)
+    """A notice by its kind and period: a month (month picker), a week by any of its days (date); `week` and
+    `period` as older links and the notices' own addresses write them."""
+    if period and period.strip():
+        written = _written(kind, period)
+        chosen = (
+            Period.containing("week", dt.date.fromisoformat(f"{written}-1"))
+            if kind == "weekly"
+            else Period.containing("month", dt.date.fromisoformat(f"{written}-01"))
+        )
+    else:
+        chosen = params.pick_period(
+            SPAN[kind], _default(console, kind), date=date, month=month, week=week, what=KIND_NAMES[kind]
+        )
+    issued = issued_entry(session, kind, chosen.key)
+    settle(request)  # the draft is composed in sessions of its own
+    notice = None if issued else compose(console.config, console.engine, kind, chosen.key)
     return console.page(
         request,
         "notices.html",
         {
             "kind": kind,
-            "kinds": KINDS,
-            "period": chosen,
+            "kinds": KIND_NAMES,
+            "period": chosen.key,
+            "weekly_day": (chosen if kind == "weekly" else _default(console, "weekly")).first.isoformat(),
+            "monthly_month": (chosen if kind == "monthly" else _default(console, "monthly")).month,
             "issued": issued,
             "issued_number": doc_number_text(console.config, issued.doc_year, issued.doc_number)
             if issued and issued.doc_year and issued.doc_number
             else "",
-            "period_name": period_name(kind, chosen),
+            "period_name": chosen.words,
             "missing": notice.missing if notice else (),
             "formats": [f for f in FORMATS if f != "html" and (kind == "monthly" or f != "xlsx")],
+            "file_labels": FILE_LABELS,
         },
     )
 
 
 @router.get("/notices/{kind}/{period}/preview")
-def preview(request: Request, kind: str, period: str, who: Viewer) -> Response:
-    console = console_of(request)
-    if kind not in KINDS:
+def preview(request: Request, kind: str, period: str, who: Viewer, console: ConsoleDep, session: Db) -> Response:
+    if kind not in KIND_NAMES:
         return Response("没有这种通报", status_code=404)
-    chosen, issued = _notice_at(console, kind, period)
+    chosen, issued = _notice_at(session, kind, period)
+    settle(request)
     if issued is not None:
         path = _folder(console, issued) / f"{kind}-{chosen}.html"
         if path.is_file():
@@ -164,22 +183,18 @@ def preview(request: Request, kind: str, period: str, who: Viewer) -> Response:
 
 
 @router.get("/notices/{kind}/{period}/file.{fmt}")
-def download(request: Request, kind: str, period: str, fmt: str, who: Viewer) -> Response:
-    console = console_of(request)
-    if kind not in KINDS or fmt not in FORMATS:
+def download(
+    request: Request, kind: str, period: str, fmt: str, who: Viewer, console: ConsoleDep, session: Db
+) -> Response:
+    if kind not in KIND_NAMES or fmt not in FORMATS:
         return Response("没有这种文件", status_code=404)
-    chosen = _period(console, kind, period, strict=True)
-    found, _number, issued = _files(console, kind, chosen)
+    chosen, entry = _notice_at(session, kind, period)
+    settle(request)
+    found, _number, issued = _files(console, kind, chosen, entry)
     if fmt not in found:
         return Response("没有这种文件", status_code=404)
-    name = f"{kind}-{chosen}{'' if issued else '-草稿'}.{fmt}"
-    disposition = f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"
-    return Response(found[fmt], media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
-
-
-def period_name(kind: str, period: str) -> str:
-    """2020年11月2日至11月8日, 2020年11月: a notice's period as a hall says it."""
-    return week_words(period) if kind == "weekly" else month_words(period)
+    title = f"{notice_name(kind, chosen)}{'' if issued else '（草稿）'}"
+    return Response(found[fmt], media_type=FORMATS[fmt], headers={"Content-Disposition": download_name(title, fmt)})
 
 
 class IssueForm(BaseModel):
@@ -191,6 +206,15 @@ class IssueForm(BaseModel):
     number: int | None = Field(None, ge=1, le=100_000)
     date: dt.date | None = None
     reason: str = Field("", max_length=500)
+
+    @model_validator(mode="after")
+    def _period_of_its_kind(self) -> IssueForm:
+        """The period written as the notice's kind writes it (2020-W49 for a weekly one, 2020-11 for a monthly)."""
+        try:
+            self.period = _written(self.kind, self.period)
+        except params.BadParameter as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 def _confirmation(
@@ -217,7 +241,7 @@ def _confirmation(
         "notice_issue.html",
         {
             "kind": kind,
-            "kinds": KINDS,
+            "kinds": KIND_NAMES,
             "period": period,
             "period_name": period_name(kind, period),
             "title": draft.title,
@@ -234,6 +258,7 @@ def _confirmation(
                 if part
             ],
             "day": day.isoformat(),
+            "back": f"/notices?{notice_query(kind, period)}",
             "reason": reason,
             "error": error,
         },
@@ -242,33 +267,29 @@ def _confirmation(
 
 
 @router.get("/notices/{kind}/{period}/issue")
-def confirm_issue(request: Request, kind: str, period: str, who: Admin) -> Response:
+def confirm_issue(request: Request, kind: str, period: str, who: Admin, console: ConsoleDep, session: Db) -> Response:
     """Step one of issuing: the 文号 and date, editable, and the open items to confirm."""
-    console = console_of(request)
-    if kind not in KINDS:
+    if kind not in KIND_NAMES:
         return Response("没有这种通报", status_code=404)
-    chosen, issued = _notice_at(console, kind, period)
+    chosen, issued = _notice_at(session, kind, period)
+    settle(request)
     if issued is not None:
-        console.flash(who.key, "error", f"{period_name(kind, chosen)}{KINDS[kind]}已印发，不再改动")
-        return RedirectResponse(f"/notices?kind={kind}&period={chosen}", status_code=303)
-    return _confirmation(request, console, kind, chosen, day=_today(console))
+        console.flash(request, "error", f"{notice_name(kind, chosen)}已印发，不再改动")
+        return RedirectResponse(f"/notices?{notice_query(kind, chosen)}", status_code=303)
+    return _confirmation(request, console, kind, chosen, day=params.today_of(console))
 
 
 @router.post("/notices/issue")
-def issue(request: Request, who: Admin) -> Response:
+def issue(
+    request: Request,
+    who: Admin,
+    console: ConsoleDep,
+    form: Annotated[IssueForm, Form(IssueForm, prefix="未印发：")],
+) -> Response:
     """Step two: issue under the confirmed 文号 and date; with open items only when a reason is given."""
-    console = console_of(request)
-    try:
-        form = IssueForm.model_validate({k: v for k, v in request.state.form.items() if k != "csrf" and v != ""})
-        period = _period(console, form.kind, form.period, strict=True)
-    except ValidationError as exc:
-        console.flash(who.key, "error", f"未印发：{params.validation_message(exc.errors())}")
-        return RedirectResponse("/notices", status_code=303)
-    except params.BadParameter as exc:
-        console.flash(who.key, "error", f"未印发：{exc}")
-        return RedirectResponse("/notices", status_code=303)
-    day = form.date or _today(console)
-    target = f"{period_name(form.kind, period)}{KINDS[form.kind]}"
+    period = form.period
+    day = form.date or params.today_of(console)
+    target = notice_name(form.kind, period)
     try:
         notice, _paths = issue_notice(
             console.config,
@@ -290,8 +311,16 @@ def issue(request: Request, who: Admin) -> Response:
     text = f"已印发：{notice.doc_number}（{target}，{day.year}年{day.month}月{day.day}日）"
     detail = text + (f"；确认理由：{form.reason.strip()}" if form.reason.strip() else "")
     console.note(request, who.name, "issue", "ok", target=target, detail=detail)
-    console.flash(who.key, "ok", text)
+    console.flash(request, "ok", text)
     return RedirectResponse("/notices/register", status_code=303)
+
+
+def notice_query(kind: str, period: str) -> str:
+    """The notices page's query for a notice by the period its address writes (2020-W49, 2020-11): the week by its
+    Monday, the month by the month picker's value."""
+    if kind == "weekly":
+        return urllib.parse.urlencode({"kind": kind, "date": dt.date.fromisoformat(f"{period}-1").isoformat()})
+    return urllib.parse.urlencode({"kind": kind, "month": period})
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +360,7 @@ def _entry(console: Console, row: DocRegisterRow, rows: list[DocRegisterRow]) ->
         serial=row.doc_number,
         number=doc_number_text(config, row.doc_year, row.doc_number),
         issued_on=f"{row.issued_on.year}年{row.issued_on.month}月{row.issued_on.day}日",
-        kind=KINDS.get(row.kind, row.kind),
+        kind=KIND_NAMES.get(row.kind, row.kind),
         period=period_name(row.kind, row.period),
         issued_by=row.issued_by or "按时自动印发",
         state=state,
@@ -341,25 +370,21 @@ def _entry(console: Console, row: DocRegisterRow, rows: list[DocRegisterRow]) ->
 
 
 @router.get("/notices/register")
-def register(request: Request, who: Viewer) -> Response:
-    console = console_of(request)
-    with Session(console.engine) as session:
-        rows = ledger.register(session)
+def register(request: Request, who: Viewer, console: ConsoleDep, session: Db) -> Response:
+    rows = ledger.register(session)
     return console.page(request, "register.html", {"entries": [_entry(console, r, rows) for r in rows]})
 
 
 @router.get("/notices/register/{year}/{serial}/{name}")
-def register_file(request: Request, year: int, serial: int, name: str, who: Viewer) -> Response:
+def register_file(year: int, serial: int, name: str, who: Viewer, console: ConsoleDep, session: Db) -> Response:
     """A file of an issued (or superseded) 文号, from where it was written; only the names the register lists."""
-    console = console_of(request)
-    with Session(console.engine) as session:
-        row = ledger.number_holder(session, year, serial)
+    row = ledger.number_holder(session, year, serial)
     if row is None or name not in json.loads(row.files or "[]"):
         return Response("没有这个文件", status_code=404)
     path = _folder(console, row) / name
     extension = name.rsplit(".", 1)[-1]
     if not path.is_file() or extension not in FORMATS:
         return Response("文件已不在原处：请联系管理员", status_code=404)
-    shown = f"{doc_number_text(console.config, year, serial)}-{name}"
-    disposition = f"attachment; filename*=UTF-8''{urllib.parse.quote(shown)}"
+    title = f"{doc_number_text(console.config, year, serial)} {notice_name(row.kind, row.period)}"
+    disposition = download_name(title, extension)
     return Response(path.read_bytes(), media_type=FORMATS[extension], headers={"Content-Disposition": disposition})

@@ -44,13 +44,13 @@ def parse_department_table(
             try:
                 counts.append(count(cell(cells, index, column)))
             except ValueError as exc:
-                problems.add(table.where(line, index[column]), f"{column}：{exc}")
+                problems.add(table.where(line, index[column]), str(exc))
         complete = len(counts) == len(counted)
-        stated = optional(cells, index, TOTAL, count, where, problems)
+        stated = optional(table, line, cells, index, TOTAL, count, problems)
         if complete and stated is not None and stated != sum(counts):
             problems.add(
-                where,
-                f"合计 {stated} 不等于本行之和（{sum(counts)}，差 {stated - sum(counts):+d}）：改正本行的数字或合计",
+                table.where(line, index[TOTAL]),
+                f"合计 {stated} 不等于本行之和（{sum(counts)}，差 {stated - sum(counts):+d}），请改正本行的数字或合计",
             )
         raw_name = cell(cells, index, "部门")
         if squeeze(raw_name) == TOTAL:
@@ -60,10 +60,10 @@ def parse_department_table(
         try:
             name = department(config, raw_name)
         except ValueError as exc:
-            problems.add(where, str(exc))
+            problems.add(table.where(line, index["部门"]), str(exc))
             continue
         if name in first_line:
-            problems.add(where, f"{name} 重复出现（第一次在第 {first_line[name]} 行）：删去重复的一行")
+            problems.add(where, f"{name} 重复出现（第一次在第 {first_line[name]} 行），请删去重复的一行")
             continue
         first_line[name] = line
         if complete:
@@ -76,11 +76,11 @@ def parse_department_table(
             if stated_totals[position] != computed:
                 problems.add(
                     table.where(line, index[column]),
-                    f"合计行：{column} 为 {stated_totals[position]}，但计入合计的各行相加为 {computed}"
+                    f"合计行为 {stated_totals[position]}，但计入合计的各行相加为 {computed}"
                     f"（差 {stated_totals[position] - computed:+d}）；合计由各行算出，请改正各行或合计行",
                 )
     if not rows and not problems.lines:
-        problems.add(table.source, "没有部门数据行：表头下面逐行填写各部门")
+        problems.add(table.source, "没有部门数据行，请在表头下面逐行填写各部门")
     return rows, index
 
 
@@ -99,15 +99,14 @@ def parse_reviews(config: MonitorConfig, table: Table) -> list[ReviewCount]:
     rows, index = parse_department_table(config, table, STARS, REVIEW_EXTRAS, problems)
     out = []
     for row in rows:
-        where = table.where(row.line)
         five, four, three, two, one = row.counts
         out.append(
             ReviewCount(
                 row.department,
                 (five, four, three, two, one),
-                complaints=optional(row.cells, index, "投诉", count, where, problems),
-                follow_up_rate=optional(row.cells, index, "二次回访率", percent, where, problems),
-                follow_up_satisfaction=optional(row.cells, index, "二次满意度", percent, where, problems),
+                complaints=optional(table, row.line, row.cells, index, "投诉", count, problems),
+                follow_up_rate=optional(table, row.line, row.cells, index, "二次回访率", percent, problems),
+                follow_up_satisfaction=optional(table, row.line, row.cells, index, "二次满意度", percent, problems),
             )
         )
     problems.raise_if_any(f"{table.source}：“好差评”")

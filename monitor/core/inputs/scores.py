@@ -32,12 +32,12 @@ def _parse_points(
     for name in from_incidents & set(index):
         problems.add(
             table.where(table.rows[0][0], index[name]),
-            f"列“{name}”由记录的违纪情况计分，不能录入：删去该列",
+            f"列“{name}”由记录的违纪情况计分，不能录入，请删去该列",
         )
     out: dict[str, dict[str, Decimal]] = {}
     windows = config.window_by_id
     for line, cells in table.data:
-        where = table.where(line)
+        where = table.where(line, index.get(key))
         raw = cell(cells, index, key)
         if sheet == "department":
             try:
@@ -48,10 +48,10 @@ def _parse_points(
         else:
             target = squeeze(raw)
             if target not in windows:
-                problems.add(where, f"窗口“{raw}”不在配置的 [windows] 中：检查窗口号")
+                problems.add(where, f"窗口号“{raw}”不在本中心的窗口名单中，请核对窗口号或请管理员添加")
                 continue
         if target in out:
-            problems.add(where, f"{target} 重复出现：删去重复的一行")
+            problems.add(where, f"{target} 重复出现，请删去重复的一行")
             continue
         points: dict[str, Decimal] = {}
         for category, most in limits.items():
@@ -61,14 +61,23 @@ def _parse_points(
             try:
                 value = Decimal(text)
             except InvalidOperation:
-                problems.add(f"{where}:{index[category] + 1}", f"{category}：“{text}”不是数字")
+                problems.add(table.where(line, index[category]), f"“{text}”不是数字，请填写分数")
                 continue
             if not value.is_finite() or not Decimal(0) <= value <= most:
-                problems.add(f"{where}:{index[category] + 1}", f"{category}：{text} 超出 0–{most} 分")
+                problems.add(table.where(line, index[category]), f"{text} 超出 0–{most} 分，请改正")
                 continue
             points[category] = value
         out[target] = points
     return out
+
+
+_PART_NAMES = {
+    "departments": "部门考核录入分表",
+    "windows": "工作人员考核录入分表",
+    "honors": "表彰名单",
+    "reasons": "办件量变化原因表",
+}
+"""Each table a scores file may hold, as the clerk calls it."""
 
 
 def parse_scores(config: MonitorConfig, month: str, tables: list[Table]) -> ScoresImport:
@@ -90,14 +99,14 @@ def parse_scores(config: MonitorConfig, month: str, tables: list[Table]) -> Scor
             problems.add(
                 table.where(table.rows[0][0]),
                 "无法识别这张表：第一行需要 部门（部门考核录入分）、窗口号（工作人员考核录入分）、"
-                "姓名（表彰名单）或 部门 和 原因（办件量变化原因）",
+                "姓名（表彰名单）或 部门 和 原因（办件量变化原因），请改正表头",
             )
             continue
         if part in parts:
-            problems.add(table.source, f"同一文件里有第二张同类的表（{part}）：只保留一张")
+            problems.add(table.source, f"同一文件里有第二张{_PART_NAMES[part]}，请只保留一张")
         parts[part] = value
     if not tables:
-        problems.add("scores", "文件为空")
+        problems.add("", "文件为空，请填写后重新导入")
     problems.raise_if_any("考核分导入")
     return ScoresImport(**parts)  # type: ignore[arg-type]
 
@@ -108,12 +117,12 @@ def _parse_honors(config: MonitorConfig, table: Table, problems: Problems) -> li
     for line, cells in table.data:
         name = squeeze(cell(cells, index, "姓名"))
         if not name:
-            problems.add(table.where(line), "姓名为空：填写姓名或删去该行")
+            problems.add(table.where(line, index.get("姓名")), "姓名为空，请填写姓名或删去该行")
             continue
         try:
             out.append(HonorEntry(name, department_of(config, cell(cells, index, "部门"))))
         except ValueError as exc:
-            problems.add(table.where(line), str(exc))
+            problems.add(table.where(line, index.get("部门")), str(exc))
     return out
 
 
@@ -123,15 +132,15 @@ def _parse_reasons(config: MonitorConfig, table: Table, problems: Problems) -> l
     for line, cells in table.data:
         reason = cell(cells, index, "原因").rstrip("，,。")
         if not reason:
-            problems.add(table.where(line), "原因为空：写明办件量变化的原因")
+            problems.add(table.where(line, index.get("原因")), "原因为空，请写明办件量变化的原因")
             continue
         try:
             department = department_of(config, cell(cells, index, "部门"))
         except ValueError as exc:
-            problems.add(table.where(line), str(exc))
+            problems.add(table.where(line, index.get("部门")), str(exc))
             continue
         if any(r.department == department for r in out):
-            problems.add(table.where(line), f"{department} 有第二条原因：合并为一条")
+            problems.add(table.where(line), f"{department} 有第二条原因，请合并为一条")
             continue
         out.append(ChangeReason(department, reason, squeeze(cell(cells, index, "业务"))))
     return out

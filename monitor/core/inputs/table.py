@@ -38,8 +38,14 @@ class Table:
     rows: tuple[Row, ...]
 
     def where(self, line: int, position: int | None = None) -> str:
-        """FILE:LINE, or FILE:LINE:COLUMN (counted from 1) for one cell."""
-        return f"{self.source}:{line}" + ("" if position is None else f":{position + 1}")
+        """Where a problem is, as a clerk finds it in the file: "FILE 第3行", or for one cell
+        "FILE 第3行第2列（行政审批）" (counted from 1, with the column's header)."""
+        place = f"{self.source} 第{line}行"
+        if position is None:
+            return place
+        header = self.rows[0][1]
+        name = header_key(header[position]) if position < len(header) else ""
+        return place + f"第{position + 1}列" + (f"（{name}）" if name else "")
 
     @property
     def data(self) -> tuple[Row, ...]:
@@ -54,7 +60,9 @@ class Problems:
     lines: list[str] = field(default_factory=list)
 
     def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{where}: {message}")
+        """A problem at `where` (Table.where, or a file's name; "" for the whole import): what is wrong, then what
+        to do, in the clerk's words."""
+        self.lines.append(f"{where}：{message}" if where else message)
 
     def raise_if_any(self, what: str) -> None:
         if self.lines:
@@ -73,14 +81,14 @@ def columns(table: Table, required: Sequence[str], optional: Sequence[str], prob
         if not key:
             continue
         if key in index:
-            problems.add(table.where(line, position), f"列“{key}”重复出现：删去重复的一列")
+            problems.add(table.where(line, position), f"列“{key}”重复出现，请删去重复的一列")
         elif key not in required and key not in optional:
             known = "、".join([*required, *optional])
-            problems.add(table.where(line, position), f"未知的列名“{text}”（可用的列：{known}）：改正列名或删去该列")
+            problems.add(table.where(line, position), f"未知的列名“{text}”（可用的列：{known}），请改正列名或删去该列")
         index[key] = position
     missing = [c for c in required if c not in index]
     if missing:
-        problems.add(table.where(line), f"缺少列：{'、'.join(missing)}（表头为：{'、'.join(header)}）：补上这些列")
+        problems.add(table.where(line), f"缺少列：{'、'.join(missing)}（表头为：{'、'.join(header)}），请补上这些列")
     return index
 
 
@@ -92,7 +100,7 @@ def cell(cells: tuple[str, ...], index: dict[str, int], key: str) -> str:
 def count(text: str) -> int:
     cleaned = text.replace(",", "").replace("，", "")
     if not re.fullmatch(r"\d+", cleaned):
-        raise ValueError(f"“{text}”不是 0 或正整数：填写件数" if text else "单元格为空：没有就填 0")
+        raise ValueError(f"“{text}”不是 0 或正整数，请填写件数" if text else "单元格为空，没有就填 0")
     return int(cleaned)
 
 
@@ -100,28 +108,34 @@ def percent(text: str) -> Decimal:
     try:
         value = Decimal(text.rstrip("%％").strip())
     except InvalidOperation:
-        raise ValueError(f"“{text}”不是百分比：写作 100% 或 98.5") from None
+        raise ValueError(f"“{text}”不是百分比，请写作 100% 或 98.5") from None
     if not Decimal(0) <= value <= Decimal(100):
-        raise ValueError(f"{text} 不在 0% 到 100% 之间")
+        raise ValueError(f"{text} 不在 0% 到 100% 之间，请改正")
     return value
 
 
 def optional(
-    cells: tuple[str, ...], index: dict[str, int], key: str, parse: Callable[[str], _T], where: str, problems: Problems
+    table: Table,
+    line: int,
+    cells: tuple[str, ...],
+    index: dict[str, int],
+    key: str,
+    parse: Callable[[str], _T],
+    problems: Problems,
 ) -> _T | None:
-    """An optional cell parsed by `parse`; None when empty or bad (the problem noted)."""
+    """An optional cell of row `line` parsed by `parse`; None when empty or bad (the problem noted at the cell)."""
     text = cell(cells, index, key)
     if not text:
         return None
     try:
         return parse(text)
     except ValueError as exc:
-        problems.add(f"{where}:{index[key] + 1}", f"{key}：{exc}")
+        problems.add(table.where(line, index[key]), str(exc))
         return None
 
 
 def department(config: MonitorConfig, text: str) -> str:
     name = squeeze(text)
     if name not in {d.name for d in config.departments}:
-        raise ValueError(f"部门“{text}”不在配置的 [departments] 中：检查名称是否写错，或在配置中添加该部门")
+        raise ValueError(f"部门“{text}”不在本中心的部门名单中，请核对名称或请管理员添加")
     return name

@@ -44,6 +44,35 @@ def _to_import(what: str) -> str:
     return _IMPORT.format(what=what)
 
 
+def _points_missing(month: str, inputs: MonthInputs) -> tuple[str, ...]:
+    return tuple(
+        f"{month_words(month)}{what}" + _to_import(f"考核分的{table}")
+        for entered, what, table in (
+            (inputs.department_points, "部门窗口考核录入分", "部门表"),
+            (inputs.window_points, "工作人员考核录入分", "窗口号表"),
+        )
+        if entered is None
+    )
+
+
+def _cases_missing(month: str) -> str:
+    return f"{month_words(month)}办件量" + _to_import("办件量")
+
+
+def _reviews_missing(month: str) -> str:
+    return f"{month_words(month)}“好差评”评价数据" + _to_import("好差评")
+
+
+def inputs_missing(month: str, inputs: MonthInputs) -> tuple[str, ...]:
+    """The month's inputs not imported at all, as the notice's 缺少 lines say them (the score sheets show what
+    they lack in the same words): the entered points of each sheet, the case volumes, the ratings."""
+    return (
+        *_points_missing(month, inputs),
+        *((_cases_missing(month),) if inputs.cases is None else ()),
+        *((_reviews_missing(month),) if inputs.reviews is None else ()),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """A section's text, the figures it states and the inputs it had to do without."""
@@ -191,7 +220,7 @@ def _section_cases(
     if ranked is None:
         return Part(
             f"{m}月份派驻部门窗口办件量尚未导入。具体窗口办件量见附件3。",
-            missing=(f"{month_words(data.month)}办件量" + _to_import("办件量"),),
+            missing=(_cases_missing(data.month),),
         )
     totals = _case_totals(config, ranked)
     total = sum(totals.values())
@@ -265,7 +294,7 @@ def _section_reviews(config: MonitorConfig, ranked: list[ReviewCount] | None, mo
     if ranked is None:
         return Part(
             f"政务服务“好差评”评价数据尚未导入。{closing}",
-            missing=(f"{month_words(month)}“好差评”评价数据" + _to_import("好差评"),),
+            missing=(_reviews_missing(month),),
         )
     counted = _counted_reviews(config, ranked)
     count = sum(r.total for r in counted)
@@ -385,14 +414,7 @@ def _attachments(
 def _section_scores(config: MonitorConfig, data: MonthlyData, scores: MonthScores) -> Part:
     notices = config.notices
     inputs = data.inputs
-    missing = tuple(
-        f"{month_words(data.month)}{what}" + _to_import(f"考核分的{table}")
-        for entered, what, table in (
-            (inputs.department_points, "部门窗口考核录入分", "部门表"),
-            (inputs.window_points, "工作人员考核录入分", "窗口号表"),
-        )
-        if entered is None
-    )
+    missing = _points_missing(data.month, inputs)
     # Without the entered points every sheet ties at full marks: a ranking would name the roster's order.
     top_departments = (
         [r.key for r in scores.departments[: notices.top_departments]] if inputs.department_points is not None else []

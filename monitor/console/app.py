@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.console.auth import Forbidden, LoginRequired, TooLarge, login_redirect
+from monitor.console.auth import LOGIN_PATH, Forbidden, LoginRequired, TooLarge, current, login_redirect
 from monitor.console.auth import router as auth_router
 from monitor.console.context import STATIC, Console, console_of
 from monitor.console.deps import BadForm
 from monitor.console.pages import admin, board, cameras, duty, duty_rate, exports, incidents, inputs, reports
-from monitor.console.params import BadParameter, validation_message
+from monitor.console.params import BadParameter, periods_checked, validation_message
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -27,7 +27,13 @@ SECURITY_HEADERS = {
 
 
 def create_app(console: Console) -> FastAPI:
-    app = FastAPI(title="政务服务中心纪律与视频巡查监测", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="政务服务中心纪律与视频巡查监测",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(periods_checked)],  # no page ignores an invalid period (static files are not routes)
+    )
     app.state.console = console
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (board, exports, incidents, duty, duty_rate, inputs, reports, cameras, admin):
@@ -49,6 +55,14 @@ def create_app(console: Console) -> FastAPI:
 
     @app.exception_handler(BadParameter)
     async def _bad(request: Request, exc: BadParameter) -> Response:
+        """A parameter a page, or the app-wide period check (which runs before the page reads the login), refused:
+        the login first, as on any page, then the reason for the person logged in."""
+        if getattr(request.state, "who", None) is None:
+            try:
+                await run_in_threadpool(current, request, console_of(request))
+            except LoginRequired:
+                if request.url.path != LOGIN_PATH:
+                    return login_redirect(request)
         return _error(request, f"请求参数有误：{exc}", 400)
 
     @app.exception_handler(BadForm)

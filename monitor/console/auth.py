@@ -183,7 +183,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-@router.get("/login")
+LOGIN_PATH = "/login"
+"""The login page, where a request without a login is sent."""
+
+
+@router.get(LOGIN_PATH)
 def login_page(request: Request, console: ConsoleDep, next: str = "/") -> Response:
     return _login_form(request, console, next, None)
 
@@ -271,7 +275,7 @@ def _login(request: Request, console: Console, name: str, password: str, csrf: s
 
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urllib.parse.urlencode({"next": target}), status_code=303)
+    return RedirectResponse(f"{LOGIN_PATH}?" + urllib.parse.urlencode({"next": target}), status_code=303)
 
 
 Viewer = Annotated[Who, Depends(need("viewer"))]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import types
 import typing
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -44,8 +44,10 @@ def database(request: Request, console: ConsoleDep) -> Iterator[Session]:
         yield session
 
 
-Db = Annotated[Session, Depends(database)]
-"""The request's database session."""
+Db = Annotated[Session, Depends(database, scope="function")]
+"""The request's database session, closed as soon as the page's function returns (scope "function"), not after
+the response is sent: on SQLite its transaction holds the write lock, which a clip sent to a slow browser would
+otherwise keep from the recorder."""
 
 
 class BadForm(Exception):
@@ -70,11 +72,30 @@ def came_from(request: Request, default: str = "/") -> str:
     return path + (f"?{referer.query}" if referer.query else "")
 
 
-def Form(model: type[M], *, prefix: str = "未保存：") -> Any:
+KEPT_LENGTH = 400
+"""The most characters of one typed value carried back to the form (the longest field a form takes)."""
+
+
+def back_with(request: Request, back: str, keep: Sequence[str]) -> str:
+    """`back` (a path, maybe with a query) with the values the request's form sent under the names in `keep` put in
+    its query, replacing any there, so the page shows the form as it was typed after a refusal instead of blank.
+    The CSRF token is never kept; each value is cut to KEPT_LENGTH characters."""
+    form: FormData | None = getattr(request.state, "form", None)
+    if form is None or not keep:
+        return back
+    path, _, query = back.partition("?")
+    names = [name for name in keep if name != "csrf"]
+    pairs = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k not in names]
+    for name in names:
+        pairs += [(name, value[:KEPT_LENGTH]) for value in form.getlist(name) if isinstance(value, str) and value]
+    return f"{path}?{urllib.parse.urlencode(pairs)}" if pairs else path
+
+
+def Form(model: type[M], *, prefix: str = "未保存：", keep: Sequence[str] = ()) -> Any:
     """A dependency that validates the request's form into `model`: fields left empty take their defaults, a field
     the model types as a list takes every value sent under its name, the CSRF token is left out. Must follow a role
     dependency (Viewer, Supervisor, Admin), which reads the form; BadForm (`prefix` + the Chinese reason) when it
-    does not validate."""
+    does not validate, back to the page it came from with the fields named in `keep` as typed (`back_with`)."""
     lists = {name for name, field in model.model_fields.items() if _is_list(field.annotation)}
 
     def parse(request: Request) -> M:
@@ -94,7 +115,7 @@ def Form(model: type[M], *, prefix: str = "未保存：") -> Any:
             return model.model_validate(values)
         except ValidationError as exc:
             reason = validation_message(exc.errors()).removeprefix("请求参数有误：")
-            raise BadForm(prefix + reason, came_from(request)) from None
+            raise BadForm(prefix + reason, back_with(request, came_from(request), keep)) from None
 
     return Depends(parse)
 

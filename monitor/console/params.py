@@ -19,7 +19,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
@@ -158,6 +158,22 @@ def one_of(choices: Iterable[str], default: str, what: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def check_span(value: object) -> PeriodKind | None:
+    """A span (day, week, month) as a page's 范围 picker sends it; None when left empty."""
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    for kind in SPAN_WORDS:
+        if text == kind:
+            return kind
+    raise ValueError(f"范围“{_shown(value)}”无效：应为按日、按周或按月")
+
+
+def span_or_month(value: object) -> PeriodKind:
+    """A span, month when left empty."""
+    return check_span(value) or "month"
+
+
 Page = Annotated[int, Query(ge=0, le=MAX_PAGE)]
 """A page number of a paged list, from 0."""
 Day = Annotated[dt.date | None, BeforeValidator(check_day), Query()]
@@ -166,7 +182,7 @@ Month = Annotated[str | None, BeforeValidator(check_month), Query()]
 """A month (YYYY-MM); None (this month) when absent or empty."""
 Week = Annotated[str | None, BeforeValidator(check_week), Query()]
 """An ISO week (YYYY-Www) as older links carry it; None when absent or empty."""
-Span = Annotated[PeriodKind, one_of(get_args(PeriodKind), "month", "范围"), Query()]
+Span = Annotated[PeriodKind, BeforeValidator(span_or_month), Query()]
 """Day, week or month; month when absent or empty."""
 Text = Annotated[str, Query(max_length=TEXT_LENGTH)]
 """A free-text filter, at most TEXT_LENGTH characters."""
@@ -307,13 +323,41 @@ PeriodQuery = Annotated[Period, Depends(period_asked)]
 """The period of a page that takes a 范围 with a date, a month or (older links) a week: `period_asked`."""
 
 
-def month_asked(request: Request, month: Month = None) -> Period:
-    """The month a page that takes only a month was asked for: this month when none is given."""
-    return pick_period("month", Period.containing("month", today_of(console_of(request))), month=month)
+def month_asked(request: Request, month: Month = None, date: Day = None, week: Week = None) -> Period:
+    """The month a page that takes only a month was asked for (a date names its month): this month when none is
+    given. A week, or a span other than a month, is refused: the page would show another period."""
+    named = check_span(request.query_params.get("span"))
+    if named not in (None, "month"):
+        raise BadParameter(f"本页按月查看，不能按{SPAN_WORDS[named]}查看：{EXPECTED['month']}")
+    default = Period.containing("month", today_of(console_of(request)))
+    return pick_period("month", default, date=date, month=month, week=week)
 
 
 MonthQuery = Annotated[Period, Depends(month_asked)]
 """The month of a page that takes only a month (the month picker): `month_asked`."""
+
+
+PERIOD_CHECKS: dict[str, Callable[[object], object]] = {
+    "date": check_day,
+    "month": check_month,
+    "week": check_week,
+    "span": check_span,
+}
+"""The query parameters that name a period, wherever they appear, and how each is checked."""
+
+
+def periods_checked(request: Request) -> None:
+    """Every page's period parameters valid, whether the page reads them or not: an invalid date, month, week or span
+    is BadParameter naming it, never silently ignored for another period (an app-wide dependency; empty means the
+    page's default, as its own parameters take it)."""
+    if request.method not in ("GET", "HEAD"):
+        return
+    for name, check in PERIOD_CHECKS.items():
+        for value in request.query_params.getlist(name):
+            try:
+                check(value)
+            except ValueError as exc:
+                raise BadParameter(str(exc)) from None
 
 
 def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:

@@ -165,8 +165,16 @@ def since_text(since: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
 
 
 def until_text(until: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
-    """Until when leave lasts: 至 16:00, or 至 12月2日 17:00 when it ends on another day."""
+    """Until when leave lasts: 至 16:00, or 至 12月2日 17:00 when it ends on another day; an end in the coming months
+    goes without its year (至 1月5日 18:00 in December: it can only be the next one), so the tile keeps its time."""
+    local = until.astimezone(tz)
+    if local.year != now.astimezone(tz).year and dt.timedelta(0) < until - now < NEAR_YEAR:
+        return f"至 {local.month}月{local.day}日 {local:%H:%M}"
     return f"至 {moment_text(until, now, tz)}"
+
+
+NEAR_YEAR = dt.timedelta(days=300)
+"""An end of leave this near needs no year: the next time that day comes is the one meant."""
 
 
 def row_of(window: str) -> str:

@@ -139,10 +139,13 @@ def month_words(month: str) -> str:
     return f"{int(month[:4])}年{int(month[5:])}月"
 
 
-def span_words(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
-    """12月1日 09:00 至 18:00; 12月1日 09:00 至 12月3日 18:00 across days; the year when it is not the start's."""
+def span_words(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo, *, year: int | None = None) -> str:
+    """12月1日 09:00 至 18:00; 12月1日 09:00 至 12月3日 18:00 across days; the end's year when it is not the start's.
+    `year`: the year the reader is in (a log read years later), the start's year too when it is not that one."""
     first, last = start.astimezone(tz), end.astimezone(tz)
     head = f"{first.month}月{first.day}日 {first:%H:%M}"
+    if year is not None and first.year != year:
+        head = f"{first.year}年{head}"
     if last.date() == first.date():
         return f"{head} 至 {last:%H:%M}"
     year = f"{last.year}年" if last.year != first.year else ""

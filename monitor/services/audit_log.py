@@ -24,7 +24,7 @@ from monitor.adapters.store.leaves import leave_history
 from monitor.adapters.store.tables import AuditRow, IncidentRow, LeaveRow
 from monitor.config import MonitorConfig
 from monitor.core.notices.frame import doc_number_text
-from monitor.core.periods import month_words, week_words
+from monitor.core.periods import month_words, span_words, week_words
 from monitor.core.roles import ROLE_LABELS
 from monitor.services.imports import PART_LABELS
 from monitor.services.review import incident_words
@@ -99,43 +99,38 @@ class AuditLine:
     """Refused or failed: drawn so that it stands out."""
 
 
-def describe(session: Session, config: MonitorConfig, rows: Sequence[AuditRow]) -> list[AuditLine]:
-    """`rows` in words, in their order."""
+def describe(session: Session, config: MonitorConfig, rows: Sequence[AuditRow], now: dt.datetime) -> list[AuditLine]:
+    """`rows` in words, in their order, as read at `now`: a date of another year than now's names its year."""
     tokens = {t for row in rows for t in _TOKEN.findall(row.target)}
-    words = _Words(config, incidents_named(session, tokens), leaves_named(session, tokens))
+    year = now.astimezone(config.hall.tz).year
+    words = _Words(config, year, incidents_named(session, tokens), leaves_named(session, tokens))
     return [_line(session, words, row) for row in rows]
 
 
 class _Words:
     """How the log names what its entries name: incidents, leave, notices, requests."""
 
-    def __init__(self, config: MonitorConfig, incidents: dict[str, IncidentRow], leaves: dict[str, LeaveRow]) -> None:
+    def __init__(
+        self, config: MonitorConfig, year: int, incidents: dict[str, IncidentRow], leaves: dict[str, LeaveRow]
+    ) -> None:
         self.config = config
-        self.tz = config.hall.tz
+        self.year = year
+        """The year the log is read in: dates of another year name theirs."""
         self.incidents = incidents
         self.leaves = leaves
-
-    def moment(self, at: dt.datetime) -> str:
-        local = at.astimezone(self.tz)
-        return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-    def span(self, start: dt.datetime, end: dt.datetime) -> str:
-        first, last = start.astimezone(self.tz), end.astimezone(self.tz)
-        if first.date() == last.date():
-            return f"{self.moment(start)}–{last:%H:%M}"
-        return f"{self.moment(start)} 至 {self.moment(end)}"
 
     def person(self, window: str) -> str:
         staff = self.config.staff_by_window.get(window)
         return staff.name if staff else ""
 
     def incident(self, row: IncidentRow) -> str:
-        """A02 张三 迟到 12月1日 09:12, as the review queue names it."""
-        return incident_words(as_incident(row, dismissed=False), self.config)
+        """A02 张三 迟到 12月1日 09:12, as the review queue names it (2020年12月1日 when read in another year)."""
+        return incident_words(as_incident(row, dismissed=False), self.config, year=self.year)
 
     def leave(self, row: LeaveRow) -> str:
-        """A02 张三 请假 12月1日 09:00–13:00 (as granted)."""
-        parts = [row.window, self.person(row.window), row.kind, self.span(row.granted_start, row.granted_end)]
+        """A02 张三 请假 12月1日 09:00 至 13:00 (as granted; span_words, with the years another year needs)."""
+        span = span_words(row.granted_start, row.granted_end, self.config.hall.tz, year=self.year)
+        parts = [row.window, self.person(row.window), row.kind, span]
         return " ".join(p for p in parts if p)
 
     def notice(self, session: Session, kind: str, period: str) -> str:

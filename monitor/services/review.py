@@ -214,12 +214,14 @@ def queue_neighbours(session: Session, query: QueueQuery, incident_id: str) -> t
     return neighbours(session, query, incident_by_id(session, incident_id))
 
 
-def incident_words(incident: Incident, config: MonitorConfig) -> str:
-    """An incident as a person names it: A02 张三 迟到 12月1日 09:12 (no name when nobody was rostered)."""
+def incident_words(incident: Incident, config: MonitorConfig, *, year: int | None = None) -> str:
+    """An incident as a person names it: A02 张三 迟到 12月1日 09:12 (no name when nobody was rostered); `year`: the
+    year the reader is in, the incident's year shown when it is not that one (2020年12月1日)."""
     label = kind_labels(config).get(incident.kind, incident.kind)
     at = incident.started_at.astimezone(config.hall.tz)
     who = f" {incident.staff}" if incident.staff else ""
-    return f"{incident.window}{who} {label} {at.month}月{at.day}日 {at:%H:%M}"
+    shown_year = f"{at.year}年" if year is not None and at.year != year else ""
+    return f"{incident.window}{who} {label} {shown_year}{at.month}月{at.day}日 {at:%H:%M}"
 
 
 def month_scores(session: Session, config: MonitorConfig, month: str) -> MonthScores:

@@ -13,12 +13,25 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from monitor.adapters.store.incidents import load_incidents
+from monitor.adapters.store.incidents import changes_after, load_incidents
 from monitor.adapters.store.inputs import load_month_inputs
 from monitor.config import MonitorConfig, SheetConfig
+from monitor.core.notices.frame import doc_number_text
 from monitor.core.notices.monthly import inputs_missing
 from monitor.core.periods import month_bounds
 from monitor.core.scoring import EnteredScores, MonthScores, Sheet, score_month
+from monitor.services.notices import issued_entry
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """The month's notice is issued: its 文号 and date, and how many incidents (corrections), dismissals or
+    reinstatements were recorded after it (each makes the sheets differ from what the notice printed, until a
+    correction is issued)."""
+
+    doc_number: str
+    issued_on: dt.date
+    changed_since: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +41,8 @@ class ScoreSheets:
     """The month's inputs not imported, one line each, as the monthly notice's 缺少 says them."""
     pending: dict[Sheet, frozenset[str]]
     """Per sheet, the columns shown at full marks (the bonus at 0) because their entered points are not imported."""
+    issued: Issued | None = None
+    """The month's notice, when it is issued."""
 
 
 def _entered_only(sheet: SheetConfig, deducted: set[str | None]) -> frozenset[str]:
@@ -50,4 +65,16 @@ def score_sheets(session: Session, config: MonitorConfig, month: str) -> ScoreSh
         if inputs.window_points is not None
         else _entered_only(rules.staff, {d.staff_category for d in rules.deductions}),
     }
-    return ScoreSheets(scores, inputs_missing(month, inputs), pending)
+    return ScoreSheets(scores, inputs_missing(month, inputs), pending, _issued(session, config, month, start, end))
+
+
+def _issued(session: Session, config: MonitorConfig, month: str, start: dt.datetime, end: dt.datetime) -> Issued | None:
+    entry = issued_entry(session, "monthly", month)
+    if entry is None or entry.doc_year is None or entry.doc_number is None:
+        return None
+    since = entry.generated_at or entry.claimed_at
+    return Issued(
+        doc_number_text(config, entry.doc_year, entry.doc_number),
+        entry.issued_on,
+        changes_after(session, start, end, since),
+    )

@@ -59,6 +59,28 @@ INVALID = [
     ("/notices/weekly/2020-W54/issue", "2020年没有第54周", ""),
     ("/incidents?date=2020-02-30", "2020-02-30", "不存在"),
     ("/incidents.xlsx?date=2020-02-30", "2020-02-30", "不存在"),
+    # every page, whether it reads the parameter or not (an app-wide check): never ignored for another period
+    ("/scores?date=2020-02-30", "2020-02-30", "不存在"),
+    ("/scores?week=2020-W60", "2020年没有第60周", ""),
+    ("/scores?span=year", "year", "按日、按周或按月"),
+    ("/scores?week=2020-W49", "2020年11月30日至12月6日", "请选择月份"),  # a valid week is not a month
+    ("/scores?span=week&date=2020-11-04", "按周", "请选择月份"),
+    ("/incidents?month=2020-13", "2020-13", "不存在"),
+    ("/incidents?month=abc", "abc", "YYYY-MM"),
+    ("/incidents?week=2020-W60", "2020年没有第60周", ""),
+    ("/incidents?week=2020年第49周", "2020年第49周", "请选择该周中的任一天"),
+    ("/incidents?span=year&date=2020-11-04", "year", "按日、按周或按月"),
+    ("/incidents?span=day&month=2020-11", "2020-11", "请选择日期"),
+    ("/incidents?span=day&week=2020-W49", "2020年11月30日至12月6日", "请选择日期"),
+    ("/notices?span=year", "year", "按日、按周或按月"),
+    ("/notices?span=day&date=2020-11-04", "按日", "周通报或月度通报"),
+    ("/notices?kind=monthly&span=week&date=2020-11-04", "按周", "月度通报按月查看"),
+    ("/duty-rate?span=year", "year", "按日、按周或按月"),
+    ("/duty-rate?week=2020-W60", "2020年没有第60周", ""),
+    ("/?date=2020-02-30", "2020-02-30", "不存在"),
+    ("/?month=abc", "abc", "YYYY-MM"),
+    ("/?week=2020-W60", "2020年没有第60周", ""),
+    ("/?span=year", "year", "按日、按周或按月"),
 ]
 
 
@@ -118,3 +140,40 @@ def test_a_day_and_a_month_read_as_a_day_and_a_month(admin):
     assert "2020年11月考核得分" in _text(scores) and 'type="month" name="month" value="2020-11"' in scores
     notices = admin.get("/notices?kind=monthly&month=2020-11").text
     assert "2020年11月 月度通报" in _text(notices) and 'type="month" name="month" value="2020-11"' in notices
+
+
+def test_the_queue_reads_a_month_or_a_week_as_that_period(admin):
+    for path, first, last, span in (
+        ("/incidents?month=2020-11", "2020年11月1日", "2020年11月30日", "month"),
+        ("/incidents?week=2020-W49", "2020年11月30日", "2020年12月6日", "week"),
+    ):
+        response = admin.get(path)
+        assert response.status_code == 200, (path, _text(response.text)[-300:])
+        assert f"{first}至{last}" in _text(response.text) and "全部日期" not in _text(response.text), path
+        assert f'<option value="{span}" selected>' in response.text, path
+        assert "month=" not in response.text and "week=" not in response.text, path  # kept as span and date
+    assert admin.get("/incidents?month=&week=").status_code == 200  # empty: every date, as before
+    assert "全部日期" in _text(admin.get("/incidents?month=&week=").text)
+
+
+def test_a_span_names_the_notice_and_a_date_names_the_scores_month(admin):
+    weekly = admin.get("/notices?span=week&date=2020-11-04")
+    assert weekly.status_code == 200 and "2020年11月2日至11月8日" in _text(weekly.text)
+    assert "/notices/weekly/2020-W45/preview" in weekly.text
+    monthly = admin.get("/notices?span=month&month=2020-11")
+    assert monthly.status_code == 200 and "2020年11月 月度通报" in _text(monthly.text)
+    scores = admin.get("/scores?date=2020-11-17")
+    assert scores.status_code == 200 and "2020年11月考核得分" in _text(scores.text)
+
+
+def test_an_invalid_period_asks_for_the_login_first_then_is_refused_for_the_person(hall):
+    with running_console(hall) as base, httpx.Client(base_url=base) as anonymous:
+        asked = anonymous.get("/scores?month=2020-13")
+        assert asked.status_code == 303 and asked.headers["location"] == "/login?next=%2Fscores%3Fmonth%3D2020-13"
+        assert anonymous.get(asked.headers["location"]).status_code == 200
+        refused = anonymous.get("/login?date=2020-02-30")  # the login page itself: refused, not sent to itself
+        assert refused.status_code == 400 and "2020-02-30" in _text(refused.text)
+        assert anonymous.get("/static/console.css?date=2020-02-30").status_code == 200  # a file, not a page
+        admin = logged_in(base, ADMIN)
+        page = admin.get("/scores?month=2020-13")
+        assert page.status_code == 400 and "2020-13" in _text(page.text) and "退出" in _text(page.text)

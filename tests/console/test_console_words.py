@@ -311,6 +311,13 @@ def test_every_page_speaks_chinese_to_a_supervisor_and_an_admin(hall, tmp_path):
         assert forbidden.status_code == 403
         check(SUPERVISOR, "POST /notices/issue", forbidden)
 
+        # November's notice is issued and a dismissal came after it: its sheet and the incident say the figures
+        # differ from the notice until a correction is issued.
+        sheet = visible_text(admin.get("/scores?month=2020-11").text)
+        assert "本月考核通报已于" in sheet and "印发后又有 1 项补录、撤销或恢复扣分，下表已与通报不同" in sheet, sheet
+        assert "需按更正重新印发" in visible_text(supervisor.get("/incidents/seed-2020-11-d05").text)
+        assert "下表已与通报不同" not in visible_text(admin.get("/scores?month=2020-12").text)
+
         login = httpx.get(f"{base}/login", timeout=30)
         assert "请联系管理员开通" in login.text
         check("nobody", "GET /login", login)
@@ -334,14 +341,18 @@ def test_every_page_speaks_chinese_to_a_supervisor_and_an_admin(hall, tmp_path):
             d05, c20 = (session.get(IncidentRow, f"seed-2020-11-{w}") for w in ("d05", "c20"))
         assert d05 is not None and c20 is not None
 
+        # Dates of another year than the one it is read in name their year (2020年11月19日 read in 2026).
+        year = "" if dt.datetime.now(TZ).year == 2020 else "2020年"
+
         def words(row: IncidentRow) -> str:
             at = row.started_at.astimezone(TZ)
-            return f"{row.window}{f' {row.staff}' if row.staff else ''} 迟到 {at.month}月{at.day}日 {at:%H:%M}"
+            who = f" {row.staff}" if row.staff else ""
+            return f"{row.window}{who} 迟到 {year}{at.month}月{at.day}日 {at:%H:%M}"
 
         assert words(d05) in log and words(d05).startswith("D05") and "11月19日" in words(d05), log
         assert "申诉成立：系统故障，已核实" in log
         rostered = hall.staff_by_window.get("C20")
-        assert f"C20{f' {rostered.name}' if rostered else ''} 公出 12月1日 09:00–13:00" in log
+        assert f"C20{f' {rostered.name}' if rostered else ''} 公出 {year}12月1日 09:00 至 13:00" in log
         assert "政管办发〔2020〕16号 2020年11月2日至11月8日工作纪律通报" in log
         assert "政管办发〔2020〕20号 2020年11月考核通报" in log
         assert "2020年11月办件量（办件量.csv）" in log and "2020年11月办件量（办件量-有错.csv）" in log

@@ -5,6 +5,7 @@ columns."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from monitor.config import MonitorConfig
 from monitor.config.video import CameraConfig
@@ -15,6 +16,7 @@ from monitor.core.board import (
     compose_board,
     moment_text,
     row_of,
+    until_text,
     wall_columns,
 )
 from monitor.core.roles import may
@@ -151,3 +153,11 @@ def test_each_role_may_do_what_the_roles_below_it_may():
     assert may("admin", "supervisor") and may("admin", "viewer") and may("supervisor", "viewer")
     assert not may("viewer", "supervisor") and not may("supervisor", "admin")
     assert not may("root", "viewer")
+
+
+def test_leave_ending_next_year_keeps_its_time_on_the_tile():
+    tz = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2026, 12, 8, 9, 0, tzinfo=tz)
+    assert until_text(dt.datetime(2027, 1, 5, 18, 0, tzinfo=tz), now, tz) == "至 1月5日 18:00"
+    assert until_text(dt.datetime(2026, 12, 8, 16, 0, tzinfo=tz), now, tz) == "至 16:00"
+    assert until_text(dt.datetime(2099, 12, 31, 18, 0, tzinfo=tz), now, tz) == "至 2099年12月31日 18:00"

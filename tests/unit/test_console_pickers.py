@@ -38,3 +38,9 @@ def test_leave_time_in_words():
     assert span_words(at(1, 9), at(3, 18, 30), TZ) == "12月1日 09:00 至 12月3日 18:30"
     assert span_words(at(31, 9), at(2, 12, month=1, year=2021), TZ) == "12月31日 09:00 至 2021年1月2日 12:00"
     assert span_words(at(1, 9).astimezone(dt.UTC), at(1, 10).astimezone(dt.UTC), TZ) == "12月1日 09:00 至 10:00"
+    # Read in a given year: the start's year when it is another, the end's whenever it is not the start's.
+    assert span_words(at(1, 9), at(1, 18), TZ, year=2020) == "12月1日 09:00 至 18:00"
+    assert span_words(at(1, 9), at(3, 18), TZ, year=2026) == "2020年12月1日 09:00 至 12月3日 18:00"
+    far = at(31, 18, year=2099)
+    assert span_words(at(8, 9, year=2026), far, TZ, year=2026) == "12月8日 09:00 至 2099年12月31日 18:00"
+    assert span_words(at(8, 9), far, TZ, year=2026) == "2020年12月8日 09:00 至 2099年12月31日 18:00"

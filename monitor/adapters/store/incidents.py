@@ -360,3 +360,25 @@ def incident_events(session: Session, incident_id: str) -> list[IncidentEventRow
             .order_by(col(IncidentEventRow.seq), col(IncidentEventRow.id))
         ).all()
     )
+
+
+def changes_after(session: Session, start: dt.datetime, end: dt.datetime, moment: dt.datetime) -> int:
+    """How many incidents, dismissals and reinstatements were recorded after `moment` for incidents that started in
+    [start, end): what changed a month's figures after its notice was issued."""
+    in_month = and_(col(IncidentRow.started_at) >= start, col(IncidentRow.started_at) < end)
+    recorded = session.exec(
+        select(func.count()).select_from(IncidentRow).where(in_month, col(IncidentRow.recorded_at) > moment)
+    ).one()
+    dismissed = session.exec(
+        select(func.count())
+        .select_from(DismissalRow)
+        .join(IncidentRow, col(IncidentRow.id) == col(DismissalRow.incident_id))
+        .where(in_month, col(DismissalRow.recorded_at) > moment)
+    ).one()
+    reinstated = session.exec(
+        select(func.count())
+        .select_from(ReinstatementRow)
+        .join(IncidentRow, col(IncidentRow.id) == col(ReinstatementRow.incident_id))
+        .where(in_month, col(ReinstatementRow.recorded_at) > moment)
+    ).one()
+    return int(recorded) + int(dismissed) + int(reinstated)

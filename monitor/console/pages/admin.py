@@ -150,7 +150,7 @@ def audit_log(
     page: Page = 0,
 ) -> Response:
     rows = audit_entries(session, limit=PAGE, offset=page * PAGE, user=user, action=action)
-    entries = describe(session, console.config, rows)
+    entries = describe(session, console.config, rows, console.now())
     return console.page(
         request,
         "audit.html",

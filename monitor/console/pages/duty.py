@@ -15,7 +15,7 @@ from monitor.adapters.store.leaves import leave_by_id
 from monitor.config import MonitorConfig
 from monitor.console.actions import record_action
 from monitor.console.auth import Supervisor, Viewer
-from monitor.console.deps import ConsoleDep, Db, Form
+from monitor.console.deps import ConsoleDep, Db, Form, back_with
 from monitor.console.pickers import picked_window, window_entries, window_entry
 from monitor.contract import LEAVE_KINDS, LeaveKind
 from monitor.core.leave_changes import Span
@@ -25,6 +25,8 @@ from monitor.services.patrol import leave_change, leave_grant, leave_withdrawal
 
 router = APIRouter()
 BACK = "/leave"
+KEPT = ("window", "kind", "start", "end", "reason")
+"""The fields of 登记 a refusal carries back to the form, so what was typed is shown again (never the CSRF token)."""
 
 
 def _moment(what: str) -> BeforeValidator:
@@ -92,11 +94,24 @@ def _local(moment: dt.datetime, config: MonitorConfig) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=config.hall.tz)
 
 
+def _typed_moment(value: str | None, default: dt.datetime) -> str:
+    """A moment carried back to the form, as the datetime-local field takes it; `default` when it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        moment = default
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
 @router.get("/leave")
 def leave_page(request: Request, who: Viewer, console: ConsoleDep, session: Db) -> Response:
+    """The leave list and 登记; after a refusal the form shows what was typed (the query `back_with` wrote), any
+    value that is not one the form takes falls back to the usual default."""
     now = console.now()
-    local = now.astimezone(console.config.hall.tz)
+    local = now.astimezone(console.config.hall.tz).replace(tzinfo=None)
     leaves = recent_leave(session, console.config, now)
+    typed = request.query_params
+    kind = typed.get("kind")
     return console.page(
         request,
         "leave.html",
@@ -105,40 +120,44 @@ def leave_page(request: Request, who: Viewer, console: ConsoleDep, session: Db) 
             "window_entries": window_entries(console.config),
             "kinds": LEAVE_KINDS,
             "leave_id": f"leave-{uuid.uuid4().hex[:12]}",
-            "default_from": local.strftime("%Y-%m-%dT%H:%M"),
-            "default_to": (local + dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+            "typed_window": typed.get("window", "")[:200],
+            "typed_kind": kind if kind in LEAVE_KINDS else LEAVE_KINDS[0],
+            "typed_reason": typed.get("reason", "")[:400],
+            "default_from": _typed_moment(typed.get("start"), local),
+            "default_to": _typed_moment(typed.get("end"), local + dt.timedelta(hours=4)),
         },
     )
 
 
+def _refused(console: ConsoleDep, request: Request, message: str) -> Response:
+    """登记 refused: the reason as a flash message, back to the form with what was typed."""
+    console.flash(request, "error", message)
+    return RedirectResponse(back_with(request, BACK, KEPT), status_code=303)
+
+
 @router.post("/leave")
 def leave_add(
-    request: Request, who: Supervisor, console: ConsoleDep, form: Annotated[LeaveForm, Form(LeaveForm)]
+    request: Request, who: Supervisor, console: ConsoleDep, form: Annotated[LeaveForm, Form(LeaveForm, keep=KEPT)]
 ) -> Response:
     config = console.config
-    back = RedirectResponse(BACK, status_code=303)
     window = picked_window(config, form.window)
     if window is None:
         shown = f"“{form.window[:24]}”" if form.window else ""
-        console.flash(request, "error", f"未保存：没有找到窗口{shown}，请从列表中选择窗口或人员")
-        return back
+        return _refused(console, request, f"未保存：没有找到窗口{shown}，请从列表中选择窗口或人员")
     if not form.id.startswith("leave-"):
-        console.flash(request, "error", "未保存：表单已失效，请刷新页面后重新填写")
-        return back
+        return _refused(console, request, "未保存：表单已失效，请刷新页面后重新填写")
     start, end = _local(form.start, config), _local(form.end, config)
     if end <= start:
-        console.flash(request, "error", "未保存：结束时间必须晚于开始时间")
-        return back
+        return _refused(console, request, "未保存：结束时间必须晚于开始时间")
     try:
         grant = leave_grant(
             window=window, start=start, end=end, kind=form.kind, reason=form.reason, by=who.name
         ).model_copy(update={"id": form.id})
     except ValidationError:
-        console.flash(request, "error", "未保存：事由中有无法保存的字符，或起止时间超出范围")
-        return back
+        return _refused(console, request, "未保存：事由中有无法保存的字符，或起止时间超出范围")
     what = f"{window_entry(config, window)} {form.kind}（{span_words(start, end, config.hall.tz)}）"
     record_action(console, request, who, grant, action="leave", target=f"{window} {grant.id}", what=what)
-    return back
+    return RedirectResponse(BACK, status_code=303)
 
 
 @router.post("/leave/{leave_id}/withdraw")

@@ -9,11 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 import uuid
-from typing import Annotated, Literal, get_args
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Session
 
 from monitor.adapters.store.accounts import mark_reviewed
@@ -24,12 +33,28 @@ from monitor.console.actions import record_action
 from monitor.console.auth import Forbidden, Supervisor, Viewer
 from monitor.console.context import Console
 from monitor.console.deps import ConsoleDep, Db, Form, came_from
-from monitor.console.params import TEXT_LENGTH, BadParameter, Page, check_day, one_of, validation_message
+from monitor.console.params import (
+    FIRST_DAY,
+    TEXT_LENGTH,
+    BadParameter,
+    Page,
+    Period,
+    check_day,
+    check_month,
+    check_span,
+    check_week,
+    one_of,
+    pick_period,
+    span_or_month,
+    validation_message,
+)
 from monitor.console.pickers import picked_window, window_entries
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
 from monitor.core.incident import Incident
+from monitor.core.notices.frame import doc_number_text
 from monitor.core.periods import PeriodKind, containing
+from monitor.services.notices import issued_entry
 from monitor.services.patrol import dismissal, patrol_incident, reinstatement, seen_in_future
 from monitor.services.review import (
     QUEUE_PAGE,
@@ -68,9 +93,32 @@ class QueueParams(BaseModel):
     kind: FilterText = ""
     camera: FilterText = ""
     """A camera's id, or PATROL_CAMERA."""
-    span: Annotated[PeriodKind, one_of(get_args(PeriodKind), "month", "范围")] = "month"
+    span: Annotated[PeriodKind, BeforeValidator(span_or_month)] = "month"
     date: Annotated[dt.date | None, BeforeValidator(check_day)] = None
     """With a date, the day, week or month (span) containing it; without, every date."""
+    month: Annotated[str | None, Field(exclude=True)] = None
+    week: Annotated[str | None, Field(exclude=True)] = None
+    """A month (2020-11) or an ISO week (2020-W49) as older links and the other pages write it: read as its span and
+    a date in it, then dropped (never kept in the queue's URL)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _month_or_week(cls, data: Any) -> Any:
+        """?month=2020-11 is the month and ?week=2020-W49 the week (unless another span is named) with a date in it;
+        a period that does not fit the span is refused, as on every page (params.pick_period)."""
+        if not isinstance(data, Mapping):
+            return data
+        month, week = check_month(data.get("month")), check_week(data.get("week"))
+        if month is None and week is None:
+            return data
+        kind = check_span(data.get("span")) or ("week" if week else "month")
+        try:  # a month or a week is given: the default is never picked
+            period = pick_period(
+                kind, Period.containing(kind, FIRST_DAY), date=check_day(data.get("date")), month=month, week=week
+            )
+        except BadParameter as exc:
+            raise ValueError(str(exc)) from None
+        return {**data, "span": kind, "date": period.first, "month": None, "week": None}
 
 
 class Queue:
@@ -162,13 +210,14 @@ def detail(request: Request, incident_id: str, who: Viewer, console: ConsoleDep,
         found = incident_detail(session, console.config, incident_id)
         newer, older = queue_neighbours(session, q.query, incident_id)
     except LookupError:
-        session.commit()
         return console.page(request, "error.html", {"message": "没有这条违纪记录"}, 404)
-    session.commit()
+    month = found.view.incident.started_at.astimezone(console.config.hall.tz).strftime("%Y-%m")
+    issued = issued_entry(session, "monthly", month)
+    notice = doc_number_text(console.config, issued.doc_year, issued.doc_number) if issued and issued.doc_year else ""
     return console.page(
         request,
         "incident.html",
-        {"d": found, "reasons": DISMISS_REASONS, "q": q, "newer": newer, "older": older},
+        {"d": found, "reasons": DISMISS_REASONS, "q": q, "newer": newer, "older": older, "issued_notice": notice},
     )
 
 

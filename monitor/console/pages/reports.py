@@ -120,6 +120,23 @@ def _files(
     return rendered, notice.doc_number, False
 
 
+def _kind_of_span(request: Request, kind: str) -> str:
+    """The notice's kind, as `span` names it when given (week: weekly, month: monthly); a span no notice covers (a
+    day), or one that contradicts the kind named, is BadParameter."""
+    span = params.check_span(request.query_params.get("span"))
+    if span is None:
+        return kind
+    named = next((k for k, covered in SPAN.items() if covered == span), None)
+    if named is None:
+        raise params.BadParameter(f"通报没有按{params.SPAN_WORDS[span]}的：请选择周通报或月度通报")
+    if request.query_params.get("kind", "").strip() and named != kind:
+        raise params.BadParameter(
+            f"范围“按{params.SPAN_WORDS[span]}”与通报类型“{KIND_NAMES[kind]}”不符：{KIND_NAMES[kind]}"
+            f"按{params.SPAN_WORDS[SPAN[kind]]}查看"
+        )
+    return named
+
+
 @router.get("/notices")
 def notices(
     request: Request,
@@ -133,7 +150,9 @@ def notices(
     period: Annotated[str | None, Query(max_length=params.TEXT_LENGTH)] = None,
 ) -> Response:
     """A notice by its kind and period: a month (month picker), a week by any of its days (date); `week` and
-    `period` as older links and the notices' own addresses write them."""
+    `period` as older links and the notices' own addresses write them. A span (as the other pages' links carry it)
+    names the kind: span=week is the weekly notice."""
+    kind = _kind_of_span(request, kind)
     if period and period.strip():
         written = _written(kind, period)
         chosen = (

@@ -234,7 +234,15 @@ def demo_fixture() -> tuple[MonitorConfig, Path]:
     if not weights.is_absolute():
         detector = fixture.detector.model_copy(update={"weights": str(clips.parent / weights)})
         fixture = fixture.model_copy(update={"detector": detector})
-    return fixture, clips
+    # Its cameras' files too (fixtures/videos/<clip>.mp4 in the repository): the package's copies, so that the
+    # console's cameras page can read their pictures wherever the demo runs.
+    cameras = [
+        camera.model_copy(update={"url": str(clips / Path(camera.url).name)})
+        if "://" not in camera.url and not Path(camera.url).is_absolute() and (clips / Path(camera.url).name).exists()
+        else camera
+        for camera in fixture.cameras
+    ]
+    return fixture.model_copy(update={"cameras": cameras}), clips
 
 
 def _video_day(

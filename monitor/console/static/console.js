@@ -127,6 +127,17 @@
     select.addEventListener("change", apply);
     apply();
   }
+  // A camera's picture that cannot be read (the server answers why, in words, but an <img> shows only a broken
+  // icon): the picture's place says so instead.
+  function unreadablePicture(img) {
+    function say() {
+      var note = document.createElement("p");
+      note.className = "muted picture-missing";
+      note.textContent = "暂时读不到这台摄像头的画面（摄像头离线或画面不可读），请稍后刷新";
+      img.replaceWith(note);
+    }
+    img.addEventListener("error", say);
+  }
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form.filters"), function (form) {
       if (form.querySelector("select[data-switch]")) periodSwitch(form);
@@ -139,5 +150,6 @@
     if (queue) reviewQueue(queue);
     var incident = document.querySelector("nav[data-incident]");
     if (incident) incidentKeys(incident);
+    Array.prototype.forEach.call(document.querySelectorAll("img.zones"), unreadablePicture);
   });
 })();

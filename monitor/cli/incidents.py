@@ -21,10 +21,11 @@ from monitor.adapters.store.leaves import leave_by_id
 from monitor.cli import app
 from monitor.cli.context import checked, parse_time, state
 from monitor.cli.output import out
+from monitor.config import MonitorConfig
 from monitor.contract import LEAVE_KINDS, Receipt, leave_kind_of, leave_why, now_utc
 from monitor.core.admission import Refused, admit
 from monitor.core.calendar import WorkCalendar
-from monitor.core.incident import describe_source
+from monitor.core.incident import Incident, describe_source
 from monitor.core.periods import check_month, month_bounds
 from monitor.core.scoring import MonthScores, deductions_for
 from monitor.errors import InputError
@@ -135,6 +136,15 @@ def incident_add(
     typer.echo(event.id)
 
 
+def recorded_incident(config: MonitorConfig, incident_id: str) -> Incident:
+    """The recorded incident a command acts on; InputError naming where the ids are listed when there is none."""
+    with Session(open_database(config.database.url)) as session:
+        try:
+            return incident_by_id(session, incident_id)
+        except LookupError as exc:
+            raise InputError(f"{exc.args[0]} (`monitor incident list --month YYYY-MM` shows the ids)") from None
+
+
 @incident_app.command("dismiss")
 def incident_dismiss(
     ctx: typer.Context,
@@ -147,11 +157,7 @@ def incident_dismiss(
     config = state(ctx).config
     if not reason.strip():
         raise InputError("--reason must say why the incident is dismissed")
-    with Session(open_database(config.database.url)) as session:
-        try:
-            incident_by_id(session, incident_id)
-        except LookupError as exc:
-            raise InputError(f"{exc.args[0]} (`monitor incident list --month YYYY-MM` shows the ids)") from None
+    recorded_incident(config, incident_id)
     signer = key_from(key)
     record = valid(lambda: dismissal(incident_id, reason.strip(), by=signer.name))
     receipt = confirmed(submit(config, record, signer, timeout=wait))
@@ -170,12 +176,7 @@ def incident_reinstate(
     config = state(ctx).config
     if not reason.strip():
         raise InputError("--reason must say why the incident stands again")
-    with Session(open_database(config.database.url)) as session:
-        try:
-            incident = incident_by_id(session, incident_id)
-        except LookupError as exc:
-            raise InputError(f"{exc.args[0]} (`monitor incident list --month YYYY-MM` shows the ids)") from None
-    if not incident.dismissed:
+    if not recorded_incident(config, incident_id).dismissed:
         raise InputError(f"incident {incident_id} is not dismissed: there is nothing to reinstate")
     signer = key_from(key)
     record = valid(lambda: reinstatement(incident_id, reason.strip(), by=signer.name))

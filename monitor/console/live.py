@@ -202,6 +202,8 @@ class LiveHall:
             self._windows[state.window] = WindowReport(state.state, state.since, state.camera)
 
     def _window_leaves(self, window: str, payload: bytes) -> None:
+        if window not in self._config.window_by_id:  # not the hall's: kept nowhere (no topic grows the console)
+            raise ValueError(f"leave of window {window[:32]!r}, which is not the hall's")
         if not payload:  # cleared
             with self._lock:
                 self._leaves.pop(window, None)

@@ -14,7 +14,7 @@ from monitor.config import MonitorConfig
 from monitor.contract import IncidentEvent
 from monitor.core.calendar import WorkCalendar
 from monitor.core.incident import LATE_ARRIVAL
-from monitor.core.periods import span_words
+from monitor.core.periods import month_words, span_words
 from monitor.errors import CalendarError
 
 
@@ -162,5 +162,5 @@ def check_fresh(event: IncidentEvent, by_camera: bool, rule: Freshness, tz: dt.t
         raise Refused(
             f"the notice of {rule.issued_month} is issued: a finding for that month is accepted only from a "
             "supervisor as a correction (with its reason), which the notices show",
-            f"{rule.issued_month[:4]}年{int(rule.issued_month[5:7])}月的通报已印发：该月的巡查发现只能作为更正补录，并写明补录理由",
+            f"{month_words(rule.issued_month)}的通报已印发：该月的巡查发现只能作为更正补录，并写明补录理由",
         )

@@ -53,7 +53,7 @@ from monitor.core.admission import Freshness, Refused, admit, check_fresh
 from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
 from monitor.core.leave_changes import Span, changed_time, months_of, revised
-from monitor.core.periods import month_bounds
+from monitor.core.periods import month_bounds, month_words
 from monitor.core.roles import may
 from monitor.core.scoring import points_for
 from monitor.core.signature import Record, Unauthenticated, acting_person, authorize
@@ -270,7 +270,7 @@ def on_leave_change(ctx: Context, payload: bytes) -> Handled:
             Status.REJECTED,
             f"the notice of {', '.join(closed)} is issued: leave in that month is no longer withdrawn or changed",
             receipt,
-            words="、".join(f"{m[:4]}年{int(m[5:7])}月" for m in closed) + "的通报已印发，该月的请假不能再撤销或修改",
+            words="、".join(month_words(m) for m in closed) + "的通报已印发，该月的请假不能再撤销或修改",
         )
     ctx.books.leaves.change(row, change, after, ctx.now)
     span = f"{after.start.astimezone(tz):%Y-%m-%d %H:%M}–{after.end.astimezone(tz):%Y-%m-%d %H:%M}"

@@ -460,6 +460,7 @@ TopicKind = Literal[
     "receipt",
     "owner",
     "notice",
+    "link",
 ]
 
 
@@ -492,6 +493,9 @@ class Topics:
         self.rejected = f"{prefix}/rejected"
         self.system_alerts = f"{prefix}/alerts/system"
         self.recorder_heartbeat = f"{prefix}/recorder/heartbeat"
+        self.link = f"{prefix}/link"
+        """A township centre's link to the district: its broker's bridge publishes 1 (retained) on this topic when
+        it connects, and the district's broker 0 when it drops (the bridge's will, Mosquitto's `notifications`)."""
 
     def parse(self, topic: str) -> Addressed | None:
         """What `topic` names, or None when it is not one of this prefix's topics (wildcards never are)."""
@@ -515,6 +519,8 @@ class Topics:
                 return Addressed("system_alerts")
             case ["recorder", "heartbeat"]:
                 return Addressed("heartbeat")
+            case ["link"]:
+                return Addressed("link")
             case ["evidence", incident, name]:
                 return Addressed("evidence", incident, name)
             case ["windows", window, "state"]:

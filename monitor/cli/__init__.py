@@ -36,6 +36,10 @@ def _root(
         Path | None,
         typer.Option("--config", "-c", help="Hall configuration (.toml); default $MONITOR_CONFIG, else embedded."),
     ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="With a district's configuration: the site ([[sites]] id) a command works on."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
 ) -> None:
     logging.basicConfig(
@@ -45,7 +49,7 @@ def _root(
     )
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    ctx.obj = CliState(config_file=config)
+    ctx.obj = CliState(config_file=config, site=site)
 
 
 def _register() -> None:

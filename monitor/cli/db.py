@@ -17,7 +17,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """升级数据库结构 — apply the schema migrations this version brings (every service also does on start)."""
-    config = state(ctx).config
+    config = state(ctx).district
     engine = open_database(config.database.url)
     with engine.connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from monitor.adapters.store.database import open_database
+from monitor.adapters.store.database import open_store
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out
@@ -97,7 +97,7 @@ def duty_rate(
         _, end = period_bounds(kind, period, config.hall.tz)
     except InputError as exc:
         raise InputError(f"{flag}：{exc}") from None
-    with Session(open_database(config.database.url)) as session:
+    with Session(open_store(config)) as session:
         rates = duty_rates(config, session, kind, period, now=now_utc())
     if json_out:
         typer.echo(json.dumps(duty_rates_json(rates, kind, period), ensure_ascii=False, indent=2))

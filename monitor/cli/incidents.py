@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from monitor.adapters.keys import key_from
-from monitor.adapters.store.database import open_database
+from monitor.adapters.store.database import open_store
 from monitor.adapters.store.incidents import dismissals_for, incident_by_id, load_incidents
 from monitor.adapters.store.leaves import leave_by_id
 from monitor.cli import app
@@ -138,7 +138,7 @@ def incident_add(
 
 def recorded_incident(config: MonitorConfig, incident_id: str) -> Incident:
     """The recorded incident a command acts on; InputError naming where the ids are listed when there is none."""
-    with Session(open_database(config.database.url)) as session:
+    with Session(open_store(config)) as session:
         try:
             return incident_by_id(session, incident_id)
         except LookupError as exc:
@@ -194,7 +194,7 @@ def incident_list(
     config = state(ctx).config
     tz = config.hall.tz
     start, end = month_bounds(checked(check_month, month, "--month"), tz)
-    with Session(open_database(config.database.url)) as session:
+    with Session(open_store(config)) as session:
         incidents = load_incidents(session, start, end)
         dismissals = dismissals_for(session, [i.id for i in incidents if i.dismissed])
     points = {d.incident_id: d.points for d in deductions_for(incidents, config) if d.sheet == "staff"}
@@ -351,7 +351,7 @@ def leave_add(
 def _changeable(ctx: typer.Context, leave_id: str) -> None:
     """Refuse, before anything is sent, a leave that is not recorded or is withdrawn."""
     config = state(ctx).config
-    with Session(open_database(config.database.url)) as session:
+    with Session(open_store(config)) as session:
         row = leave_by_id(session, leave_id)
     if row is None:
         raise InputError(f"no leave {leave_id!r} is recorded (`monitor leave add` printed the id)")
@@ -413,7 +413,7 @@ def scores(
 ) -> None:
     """The month's department and staff score sheets (categories as the notice prints them)."""
     config = state(ctx).config
-    with Session(open_database(config.database.url)) as session:
+    with Session(open_store(config)) as session:
         result = month_scores(session, config, checked(check_month, month, "--month"))
     if json_out:
         typer.echo(json.dumps(scores_json(result), ensure_ascii=False, indent=2))

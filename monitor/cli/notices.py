@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from monitor.adapters.store.database import open_database
+from monitor.adapters.store.database import open_store
 from monitor.cli import app
-from monitor.cli.context import checked, state
+from monitor.cli.context import checked, sites_chosen, state
 from monitor.cli.output import out
 from monitor.contract import now_utc
 from monitor.core.notices.readiness import NotReady
@@ -46,7 +46,7 @@ MonthOpt = Annotated[str, typer.Option("--month", help="The month the data is fo
 def _import(ctx: typer.Context, part: Part, file: Path, month: str) -> None:
     config = state(ctx).config
     checked(check_month, month, "--month")
-    with Session(open_database(config.database.url)) as session:
+    with Session(open_store(config)) as session:
         result = import_file(config, session, part, month, file, str(file), now_utc())
         session.commit()
     out.print(f"[green]✓[/] {result.summary}（{file}）")
@@ -134,7 +134,7 @@ def _produce(
     day = _issued_on(date)
     if not issue and (number is not None or correct or confirm):
         raise InputError("--number、--correct 和 --confirm 只用于印发：加 --issue")
-    engine = open_database(config.database.url)
+    engine = open_store(config)
     if issue:
         try:
             notice, paths = issue_notice(
@@ -237,7 +237,8 @@ def notice_weekly(
 
 @app.command("scheduler")
 def scheduler(ctx: typer.Context) -> None:
-    """Issue the weekly and monthly notices on schedule (and catch up on missed ones); runs until stopped."""
+    """Issue the weekly and monthly notices on schedule (and catch up on missed ones); runs until stopped. With a
+    district's configuration, every site's (or the one --site names)."""
     from monitor.services.scheduler import run_scheduler
 
-    run_scheduler(state(ctx).config)
+    run_scheduler(sites_chosen(ctx))

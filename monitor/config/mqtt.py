@@ -10,6 +10,12 @@ from monitor.config.base import Section
 from monitor.units import Duration
 
 
+def check_topic_prefix(value: str) -> str:
+    if not value or any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
+        raise ValueError(f"{value!r}: a topic prefix has no wildcards and no leading or trailing '/'")
+    return value
+
+
 class MqttConfig(Section):
     url: str = Field(
         "embedded",
@@ -47,9 +53,7 @@ class MqttConfig(Section):
     @field_validator("topic_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not value or any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
-            raise ValueError(f"{value!r}: a topic prefix has no wildcards and no leading or trailing '/'")
-        return value
+        return check_topic_prefix(value)
 
     @field_validator("embedded_broker")
     @classmethod

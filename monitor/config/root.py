@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.config.alerts import AlertsConfig
 from monitor.config.base import Section
@@ -25,6 +25,7 @@ from monitor.config.notices import NoticesConfig
 from monitor.config.presence import PresenceConfig
 from monitor.config.rules import RuleSetConfig
 from monitor.config.signers import SignerConfig
+from monitor.config.sites import DEFAULT_SITE, SiteConfig, check_site_id, check_sites
 from monitor.config.storage import DatabaseConfig, EvidenceConfig, PathsConfig, RecorderConfig
 from monitor.config.video import CameraConfig, DetectorConfig
 
@@ -56,6 +57,11 @@ def _default_windows() -> list[WindowGroupConfig]:
 class MonitorConfig(Section):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, ignored_types=(cached_property,))
 
+    site: str = Field(
+        DEFAULT_SITE,
+        description="The site this configuration describes; with [[sites]], each site's view names its own "
+        "(monitor.config.sites).",
+    )
     hall: HallConfig = Field(default_factory=HallConfig, description="The hall.")
     departments: list[DepartmentConfig] = Field(
         default_factory=_default_departments,
@@ -84,8 +90,24 @@ class MonitorConfig(Section):
     signers: list[SignerConfig] = Field(
         default_factory=list,
         description="Who may sign records: supervisors and camera services, with their public keys "
-        "(docs/security.md). The recorder refuses an incident, dismissal or leave no signer here signed.",
+        "(docs/security.md). The recorder refuses an incident, dismissal or leave no signer here signed. With "
+        "[[sites]]: the district's signers (the console, district supervisors), valid at every site.",
     )
+    in_district: bool = Field(
+        False,
+        description="Set in each site's view of a district (not written in a file): what the site shows and sends "
+        "names the site where one reader may see several (alerts).",
+    )
+    sites: list[SiteConfig] = Field(
+        default_factory=list,
+        description="The district's sites (the hall and the township centres), each with its own windows, staff, "
+        "cameras, signers and topics; empty: this file is one hall, the site `site`.",
+    )
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str) -> str:
+        return check_site_id(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:
@@ -95,7 +117,72 @@ class MonitorConfig(Section):
         check_cameras(self.cameras, windows)
         check_rules(self.rules)
         check_signers(self.signers, {c.id for c in self.cameras})
+        check_sites(self.sites, self.signers, self.cameras)
+        _ = self.site_views  # each site's own checks, now: an error names its site when the file is loaded
         return self
+
+    @property
+    def district(self) -> bool:
+        """Whether this configuration describes several sites (`[[sites]]`)."""
+        return bool(self.sites)
+
+    @property
+    def site_views(self) -> dict[str, MonitorConfig]:
+        """Each site's configuration, as one hall's: what its recorder, scheduler, cameras and console pages read.
+        Without [[sites]], this configuration itself under its `site`. Built on each call (not cached: a copy of this
+        configuration with another broker port must give views with that port)."""
+        if not self.sites:
+            return {self.site: self}
+        views: dict[str, MonitorConfig] = {}
+        for index, site in enumerate(self.sites):
+            try:
+                views[site.id] = self._view_of(site)
+            except ValidationError as exc:
+                reasons = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or site.id}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors()
+                )
+                raise ValueError(f"sites[{index}] ({site.id}): {reasons}") from None
+        return views
+
+    def site_view(self, site: str) -> MonitorConfig:
+        """One site's configuration (`site_views`); KeyError for a site the district does not have."""
+        if not self.sites:
+            return {self.site: self}[site]
+        (chosen,) = [s for s in self.sites if s.id == site] or [None]
+        if chosen is None:
+            raise KeyError(site)
+        return self._view_of(chosen)
+
+    def _view_of(self, site: SiteConfig) -> MonitorConfig:
+        """The district's sections, with the site's own in their place: its hall, windows, staff, cameras, topics; the
+        district's signers and its own; duty, calendar, rules and departments where it sets them. Its recorder's MQTT
+        session, its files and its notices are its own (client id, data folder, notices folder by its id)."""
+        values = {name: getattr(self, name) for name in type(self).model_fields if name != "sites"}
+        values.update(
+            site=site.id,
+            in_district=True,
+            hall=site.hall,
+            windows=site.windows,
+            staff=site.staff,
+            cameras=site.cameras,
+            signers=[*self.signers, *site.signers],
+            mqtt=self.mqtt.model_copy(
+                update={"topic_prefix": site.topic_prefix, "client_id": f"{self.mqtt.client_id}-{site.id}"}
+            ),
+            paths=self.paths.model_copy(
+                update={
+                    "data_dir": f"{self.paths.data_dir.rstrip('/')}/{site.id}",
+                    "signing_key": site.signing_key or self.paths.signing_key,
+                }
+            ),
+            notices=site.notices
+            or self.notices.model_copy(update={"output_dir": f"{self.notices.output_dir.rstrip('/')}/{site.id}"}),
+        )
+        for name in ("departments", "duty", "calendar", "rules"):
+            if (own := getattr(site, name)) is not None:
+                values[name] = own
+        return MonitorConfig.model_validate(values)
 
     @cached_property
     def window_list(self) -> tuple[Window, ...]:

@@ -21,7 +21,8 @@ def compose_alert(incident: Incident, points: Decimal, config: MonitorConfig) ->
     if incident.minutes:
         label += f"{incident.minutes}分钟"
     source = describe_source(incident.source, config)
-    message = f"【纪律提醒】{local:%m月%d日 %H:%M} {incident.window}窗口（{who}）{label}，扣{plain(points)}分。"
+    when = f"{_where(config)}{local:%m月%d日 %H:%M}"
+    message = f"【纪律提醒】{when} {incident.window}窗口（{who}）{label}，扣{plain(points)}分。"
     if source:
         message += f"来源：{source}"
     return Alert(
@@ -58,7 +59,7 @@ def compose_camera_alert(
     else:
         label, check = "摄像头服务无响应", "请检查摄像头服务"
         what = f"{who}服务无响应"
-    message = f"【设备告警】{local:%m月%d日 %H:%M} {what}，{'、'.join(windows)}窗口状态未知，{check}。"
+    message = f"【设备告警】{_where(config)}{local:%m月%d日 %H:%M} {what}，{'、'.join(windows)}窗口状态未知，{check}。"
     return Alert(
         id=f"alert-camera-{camera.id}-{outage}",
         kind=CAMERA_OFFLINE,
@@ -69,3 +70,8 @@ def compose_camera_alert(
         place=camera.place,
         windows=windows,
     )
+
+
+def _where(config: MonitorConfig) -> str:
+    """The site, in a district's alerts (one group may hear every centre): "新河镇便民服务中心 "; "" in a hall's own."""
+    return f"{config.hall.name} " if config.in_district else ""

@@ -31,6 +31,8 @@ STATE_LABELS: dict[str, str] = {
 }
 LEGEND_LABELS: dict[str, str] = {**STATE_LABELS, "leave": "请假/公出"}
 """The board's summary line: the leave count holds both kinds."""
+SITE_OFFLINE = "站点离线"
+"""Why a window is 未知 while its site's link to the district is down."""
 ATTENTION_STATES = frozenset({"absent", "unknown"})
 """States that need someone's attention now (with a late arrival today: `Tile.attention`)."""
 
@@ -192,10 +194,13 @@ def compose_board(
     on_leave: Mapping[str, Away] | None = None,
     *,
     late_today: Collection[str] = (),
+    site_offline: dt.datetime | None = None,
 ) -> Board:
     """The board at `now`. `incidents_today`: each window's incidents today that stand (not dismissed);
     `on_leave`: the windows whose approved leave covers `now`, with its kind and end (请假 or 公出 whatever a
-    camera says: they have no duty now); `late_today`: the windows with a late arrival today that stands."""
+    camera says: they have no duty now); `late_today`: the windows with a late arrival today that stands;
+    `site_offline`: since when the site's link is down: every window not on leave is 未知 (站点离线), not the
+    state its camera said before the cut."""
     on_leave = on_leave or {}
     tz = config.hall.tz
     calendar = WorkCalendar(config.calendar, config.duty, tz)
@@ -209,7 +214,12 @@ def compose_board(
         camera = cameras.get(camera_id) if camera_id else None
         report = windows.get(window.id)
         away = on_leave.get(window.id)
-        state, since, note = ("leave", None, "") if away else _state(report, camera_id, camera, on_duty)
+        if away:
+            state, since, note = "leave", None, ""
+        elif site_offline is not None:
+            state, since, note = "unknown", site_offline, SITE_OFFLINE
+        else:
+            state, since, note = _state(report, camera_id, camera, on_duty)
         counts[state] += 1
         if away is not None:
             label, when = away.kind, until_text(away.until, now, tz)

@@ -1,4 +1,5 @@
-"""Console roles and what each may do: a viewer looks, a supervisor acts on incidents, an admin runs the office.
+"""Console roles and what each may do: a viewer looks, a supervisor acts on incidents, an admin runs the office;
+and where: an account of a township centre sees and acts on its centre only, a district account on every site.
 
 Each role may do everything the roles below it may. The console checks these on the server for every
 request; hiding a button is only a courtesy.
@@ -23,3 +24,20 @@ def is_role(name: str) -> bool:
 def may(role: str, needed: Role) -> bool:
     """Whether an account of `role` may do what needs `needed`; an unknown role may do nothing."""
     return role in _RANK and _RANK[role] >= _RANK[needed]
+
+
+def sites_of(scope: str) -> tuple[str, ...]:
+    """The sites an account's scope names (as stored: comma-separated ids); () for every site."""
+    return tuple(part for part in (p.strip() for p in scope.split(",")) if part)
+
+
+def scope_of(sites: tuple[str, ...] | list[str]) -> str:
+    """An account's scope as stored, from its sites; "" (every site) for none."""
+    return ",".join(dict.fromkeys(s.strip() for s in sites if s.strip()))
+
+
+def may_site(scope: str, site: str) -> bool:
+    """Whether an account of `scope` may see and act on `site`: a centre's account its own centre(s), a district
+    account (an empty scope) every site."""
+    sites = sites_of(scope)
+    return not sites or site in sites

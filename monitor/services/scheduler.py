@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from monitor.adapters.store import ledger
+from monitor.adapters.store.sites import for_site
 from monitor.config import MonitorConfig
 from monitor.contract import now_utc
 from monitor.core.notices.due import due_notices, monthly_due, weekly_due
@@ -62,7 +63,7 @@ class NoticeScheduler:
         owner: str | None = None,
     ) -> None:
         self.config = config
-        self.engine = engine
+        self.engine = for_site(engine, config.site)  # the site's records only (monitor.adapters.store.sites)
         self.publisher = publisher
         self.clock = clock
         self.owner = owner or _owner()
@@ -231,16 +232,18 @@ def start_in_background(config: MonitorConfig, engine: Engine) -> Callable[[], N
     return stop
 
 
-def run_scheduler(config: MonitorConfig) -> None:
-    """`monitor scheduler`: run until interrupted (Ctrl-C or SIGTERM)."""
+def run_scheduler(sites: Sequence[MonitorConfig]) -> None:
+    """`monitor scheduler`: each site's notices (its own 文号 register), until interrupted (Ctrl-C or SIGTERM)."""
     from monitor.adapters.store.database import open_database
 
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
-    stop = start_in_background(config, open_database(config.database.url))
+    engine = open_database(sites[0].database.url)
+    stoppers = [start_in_background(config, engine) for config in sites]
     try:
         stop_event.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        stop()
+        for stop in stoppers:
+            stop()

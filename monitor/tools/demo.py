@@ -29,7 +29,7 @@ from monitor.adapters.mqtt.outbox import Outbox
 from monitor.adapters.mqtt.session import MqttSession, Received
 from monitor.adapters.passwords import hash_password
 from monitor.adapters.store.accounts import add_user, mark_reviewed
-from monitor.adapters.store.database import open_database
+from monitor.adapters.store.database import open_store
 from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.inputs import load_month_inputs, save_cases, save_reviews, save_scores
 from monitor.adapters.video.detector import load_detector
@@ -289,7 +289,7 @@ def run_demo(
         console.print(f"[bold]{config.hall.name}[/] — 演示：2020年11月考核通报{shown}", soft_wrap=True)
         console.print(f"数据目录 {data_dir}；内置 MQTT 服务 127.0.0.1:{config.mqtt.embedded_port}")
         console.print(f"\n[bold]纪律巡查[/]：2020年11月 {len(events)} 起，由巡查人员录入，经 MQTT 送记录器")
-        engine = open_database(config.database.url)
+        engine = open_store(config)
         recorder = Recorder(config, engine, on_handled=on_handled)
         phone = _alert_listener(config, console)
         recorder.start()

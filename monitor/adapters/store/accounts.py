@@ -22,6 +22,8 @@ class Account:
     name: str
     role: str
     active: bool
+    sites: str = ""
+    """The sites it may see, as stored (monitor.core.roles.sites_of); "" for every site."""
 
 
 def token_digest(token: str) -> str:
@@ -29,11 +31,14 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(session: Session, name: str, role: str, password_hash: str, by: str, now: dt.datetime) -> None:
-    """A new account; ValueError when the name is taken. The caller commits."""
+def add_user(
+    session: Session, name: str, role: str, password_hash: str, by: str, now: dt.datetime, sites: str = ""
+) -> None:
+    """A new account of the sites `sites` (as stored; "" for every site); ValueError when the name is taken. The
+    caller commits."""
     if session.get(UserRow, name) is not None:
         raise ValueError(f"用户 {name} 已存在")
-    session.add(UserRow(name=name, role=role, password_hash=password_hash, created_at=now, created_by=by))
+    session.add(UserRow(name=name, role=role, password_hash=password_hash, created_at=now, created_by=by, sites=sites))
 
 
 def set_password(session: Session, name: str, password_hash: str) -> None:
@@ -61,13 +66,19 @@ def user_row(session: Session, name: str) -> UserRow | None:
 
 def accounts(session: Session) -> list[Account]:
     rows = session.exec(select(UserRow).order_by(col(UserRow.created_at)))
-    return [Account(r.name, r.role, r.active) for r in rows]
+    return [Account(r.name, r.role, r.active, r.sites) for r in rows]
 
 
 def active_role(session: Session, name: str) -> str | None:
     """The role of an active account, None when there is no such active account."""
     row = session.get(UserRow, name)
     return row.role if row is not None and row.active else None
+
+
+def active_account(session: Session, name: str) -> Account | None:
+    """An active account, None when there is no such active account."""
+    row = session.get(UserRow, name)
+    return Account(row.name, row.role, row.active, row.sites) if row is not None and row.active else None
 
 
 def has_users(session: Session) -> bool:
@@ -98,7 +109,7 @@ def live_session(session: Session, token: str, now: dt.datetime) -> tuple[Accoun
     user = session.get(UserRow, row.user)
     if user is None or not user.active:
         return None
-    return Account(user.name, user.role, user.active), row.csrf
+    return Account(user.name, user.role, user.active, user.sites), row.csrf
 
 
 def close_session(session: Session, token: str) -> None:

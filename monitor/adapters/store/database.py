@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import create_engine
 
+from monitor.adapters.store.sites import for_site
+from monitor.config import MonitorConfig
 from monitor.errors import MonitorError
 
 PASSWORD_ENV = "MONITOR_DB_PASSWORD"
@@ -76,7 +78,13 @@ def migrate(engine: Engine) -> None:
 
 
 def open_database(url: str) -> Engine:
-    """Engine with the schema migrated: what every service and command starts with."""
+    """Engine with the schema migrated, seeing every site (the district's view)."""
     engine = create_db_engine(url)
     migrate(engine)
     return engine
+
+
+def open_store(config: MonitorConfig) -> Engine:
+    """The store of the configuration's site, migrated: what a site's services and commands start with (each session
+    on it sees and writes that site's records only, monitor.adapters.store.sites)."""
+    return for_site(open_database(config.database.url), config.site)

@@ -21,10 +21,11 @@ from sqlalchemy import Column, Date, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
+from monitor.adapters.store.sites import SiteKeyed
 from monitor.adapters.store.types import utc_column
 
 
-class IncidentRow(SQLModel, table=True):
+class IncidentRow(SiteKeyed, table=True):
     __tablename__ = "incident"
 
     id: str = Field(primary_key=True, max_length=64)
@@ -59,7 +60,7 @@ class IncidentEventRow(SQLModel, table=True):
     received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class DismissalRow(SQLModel, table=True):
+class DismissalRow(SiteKeyed, table=True):
     """A supervisor's dismissal of an incident. An incident may have several (dismissed, reinstated, dismissed
     again): it is dismissed while one of them has no reinstatement (ReinstatementRow), and at most one has none."""
 
@@ -77,7 +78,7 @@ class DismissalRow(SQLModel, table=True):
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class ReinstatementRow(SQLModel, table=True):
+class ReinstatementRow(SiteKeyed, table=True):
     """A supervisor's reversal of one dismissal: from then the incident stands again (until dismissed anew)."""
 
     __tablename__ = "reinstatement"
@@ -93,7 +94,7 @@ class ReinstatementRow(SQLModel, table=True):
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class LeaveRow(SQLModel, table=True):
+class LeaveRow(SiteKeyed, table=True):
     """Approved leave of a window's staff: incidents inside [start, end) are refused.
 
     `start` and `end` are the leave as it now stands; `granted_start` and `granted_end` as it was granted. A
@@ -121,7 +122,7 @@ class LeaveRow(SQLModel, table=True):
         return self.end > self.start
 
 
-class LeaveChangeRow(SQLModel, table=True):
+class LeaveChangeRow(SiteKeyed, table=True):
     """A withdrawal or change of approved leave, with the leave's time before and after it: the leave's history."""
 
     __tablename__ = "leave_change"
@@ -146,13 +147,13 @@ class LeaveChangeRow(SQLModel, table=True):
     recorded_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class WindowStateRow(SQLModel, table=True):
+class WindowStateRow(SiteKeyed, table=True):
     """A window's presence as its camera service published it, from `since` until the window's next row.
 
     One row per change; a retained state delivered again (on every reconnect) adds nothing."""
 
     __tablename__ = "window_state"
-    __table_args__ = (UniqueConstraint("window", "since", "state", name="uq_window_state"),)
+    __table_args__ = (UniqueConstraint("site", "window", "since", "state", name="uq_window_state"),)
 
     id: int | None = Field(default=None, primary_key=True)
     window: str = Field(max_length=16)
@@ -162,7 +163,7 @@ class WindowStateRow(SQLModel, table=True):
     received_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class CameraOutageRow(SQLModel, table=True):
+class CameraOutageRow(SiteKeyed, table=True):
     """A camera out of service as the recorder judged it (its service silent or gone, or its video offline), from
     `began_at` until `ended_at`: one supervisors' alert per outage, and a recorder that takes over knows it."""
 
@@ -180,7 +181,7 @@ class CameraOutageRow(SQLModel, table=True):
     ended_at: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
 
 
-class AlertRow(SQLModel, table=True):
+class AlertRow(SiteKeyed, table=True):
     """The alert outbox: written in the transaction of the incident (or camera outage), delivered afterwards,
     retried."""
 
@@ -207,7 +208,7 @@ class AlertRow(SQLModel, table=True):
     claimed_until: dt.datetime | None = utc_column(nullable=True)  # type: ignore[assignment]
 
 
-class DeadLetterRow(SQLModel, table=True):
+class DeadLetterRow(SiteKeyed, table=True):
     """A message the recorder refused or could not handle, kept for inspection (the newest only)."""
 
     __tablename__ = "dead_letter"
@@ -253,7 +254,7 @@ class EvidenceRow(SQLModel, table=True):
 # --- the month's imported inputs and the notice ledger ---
 
 
-class InputImportRow(SQLModel, table=True):
+class InputImportRow(SiteKeyed, table=True):
     """One import of one part of a month's inputs: when, from which file, how many rows."""
 
     __tablename__ = "input_import"
@@ -266,9 +267,9 @@ class InputImportRow(SQLModel, table=True):
     imported_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
 
 
-class CaseVolumeRow(SQLModel, table=True):
+class CaseVolumeRow(SiteKeyed, table=True):
     __tablename__ = "case_volume"
-    __table_args__ = (UniqueConstraint("month", "department", "category", name="uq_case_volume"),)
+    __table_args__ = (UniqueConstraint("site", "month", "department", "category", name="uq_case_volume"),)
 
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(index=True, max_length=7)
@@ -278,9 +279,9 @@ class CaseVolumeRow(SQLModel, table=True):
     count: int
 
 
-class ReviewCountRow(SQLModel, table=True):
+class ReviewCountRow(SiteKeyed, table=True):
     __tablename__ = "review_count"
-    __table_args__ = (UniqueConstraint("month", "department", name="uq_review_count"),)
+    __table_args__ = (UniqueConstraint("site", "month", "department", name="uq_review_count"),)
 
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(index=True, max_length=7)
@@ -296,9 +297,9 @@ class ReviewCountRow(SQLModel, table=True):
     follow_up_satisfaction: str | None = Field(default=None, max_length=16, description="二次满意度, percent.")
 
 
-class EnteredScoreRow(SQLModel, table=True):
+class EnteredScoreRow(SiteKeyed, table=True):
     __tablename__ = "entered_score"
-    __table_args__ = (UniqueConstraint("month", "sheet", "target", "category", name="uq_entered_score"),)
+    __table_args__ = (UniqueConstraint("site", "month", "sheet", "target", "category", name="uq_entered_score"),)
 
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(index=True, max_length=7)
@@ -308,9 +309,9 @@ class EnteredScoreRow(SQLModel, table=True):
     points: str = Field(max_length=16)
 
 
-class HonorRow(SQLModel, table=True):
+class HonorRow(SiteKeyed, table=True):
     __tablename__ = "honor_entry"
-    __table_args__ = (UniqueConstraint("month", "position", name="uq_honor_position"),)
+    __table_args__ = (UniqueConstraint("site", "month", "position", name="uq_honor_position"),)
 
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(index=True, max_length=7)
@@ -319,9 +320,9 @@ class HonorRow(SQLModel, table=True):
     department: str = Field(max_length=64)
 
 
-class ChangeReasonRow(SQLModel, table=True):
+class ChangeReasonRow(SiteKeyed, table=True):
     __tablename__ = "change_reason"
-    __table_args__ = (UniqueConstraint("month", "department", name="uq_change_reason"),)
+    __table_args__ = (UniqueConstraint("site", "month", "department", name="uq_change_reason"),)
 
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(index=True, max_length=7)
@@ -331,11 +332,11 @@ class ChangeReasonRow(SQLModel, table=True):
     business: str = Field(default="", max_length=64, description="e.g. 缴费业务 (办件量 of which business).")
 
 
-class NoticeLedgerRow(SQLModel, table=True):
+class NoticeLedgerRow(SiteKeyed, table=True):
     __tablename__ = "notice_ledger"
     __table_args__ = (
-        UniqueConstraint("kind", "period", name="uq_notice_period"),
-        UniqueConstraint("kind", "doc_year", "doc_number", name="uq_notice_number"),
+        UniqueConstraint("site", "kind", "period", name="uq_notice_period"),
+        UniqueConstraint("site", "kind", "doc_year", "doc_number", name="uq_notice_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -359,7 +360,7 @@ class NoticeLedgerRow(SQLModel, table=True):
     )
 
 
-class DocRegisterRow(SQLModel, table=True):
+class DocRegisterRow(SiteKeyed, table=True):
     """The office's register of 文号 (发文登记): one row per number ever given, never reused.
 
     Numbers are per year of issue and shared by every kind of notice; a corrected notice's old
@@ -367,7 +368,7 @@ class DocRegisterRow(SQLModel, table=True):
     """
 
     __tablename__ = "doc_register"
-    __table_args__ = (UniqueConstraint("doc_year", "doc_number", name="uq_doc_register_number"),)
+    __table_args__ = (UniqueConstraint("site", "doc_year", "doc_number", name="uq_doc_register_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
     doc_year: int
@@ -406,6 +407,12 @@ class UserRow(SQLModel, table=True):
     role: str = Field(max_length=16, description="viewer, supervisor or admin.")
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     active: bool = Field(default=True, description="False: the account may no longer log in (kept for the audit).")
+    sites: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, default="", server_default=""),
+        description="The sites the account may see and act on, comma-separated ids; empty: every site (the district's "
+        "own accounts, and every account of a single hall).",
+    )
     created_at: dt.datetime = utc_column(nullable=False)  # type: ignore[assignment]
     created_by: str = Field(default="", max_length=64)
 
@@ -429,7 +436,7 @@ class LoginSessionRow(SQLModel, table=True):
     )
 
 
-class AuditRow(SQLModel, table=True):
+class AuditRow(SiteKeyed, table=True):
     """What a person did in the console (and failed logins, which also drive the login rate limit)."""
 
     __tablename__ = "audit"

@@ -24,6 +24,6 @@ One job a module:
 """
 
 from monitor.services.recorder.handlers import Handled, handle_message
-from monitor.services.recorder.service import Recorder, run_recorder
+from monitor.services.recorder.service import Recorder
 
-__all__ = ["Handled", "Recorder", "handle_message", "run_recorder"]
+__all__ = ["Handled", "Recorder", "handle_message"]

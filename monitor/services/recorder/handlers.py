@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from monitor.adapters.store import alerts as alert_store
-from monitor.adapters.store.accounts import active_role
+from monitor.adapters.store.accounts import active_account
 from monitor.adapters.store.evidence import save_evidence
 from monitor.adapters.store.incidents import (
     Conflict,
@@ -54,7 +54,7 @@ from monitor.core.alerts import compose_alert
 from monitor.core.calendar import WorkCalendar
 from monitor.core.leave_changes import Span, changed_time, months_of, revised
 from monitor.core.periods import month_bounds, month_words
-from monitor.core.roles import may
+from monitor.core.roles import may, may_site
 from monitor.core.scoring import points_for
 from monitor.core.signature import Record, Unauthenticated, acting_person, authorize
 
@@ -128,14 +128,14 @@ class Context:
 Handler = Callable[[Context, bytes], Handled]
 
 
-def _vouched(session: Session, signer: SignerConfig, record: Record) -> None:
-    """A record the console signed must name a person with an active account that may act on incidents."""
+def _vouched(session: Session, signer: SignerConfig, record: Record, site: str) -> None:
+    """A record the console signed must name a person with an active account that may act on incidents, at this site."""
     if signer.role != "console":
         return
     person = acting_person(record)
-    role = active_role(session, person)
-    if role is None or not may(role, "supervisor"):
-        raise Unauthenticated(f"unauthenticated: {person!r} has no active console account allowed to do this")
+    account = active_account(session, person)
+    if account is None or not may(account.role, "supervisor") or not may_site(account.sites, site):
+        raise Unauthenticated(f"unauthenticated: {person!r} has no active console account allowed to do this here")
 
 
 def _points_of(session: Session, row: IncidentRow, config: MonitorConfig) -> Decimal:
@@ -161,7 +161,7 @@ def on_incident(ctx: Context, payload: bytes) -> Handled:
     config, tz = ctx.config, ctx.config.hall.tz
     try:
         signer = authorize(event, config)
-        _vouched(ctx.session, signer, event)
+        _vouched(ctx.session, signer, event, ctx.config.site)
         month = event.started_at.astimezone(tz).strftime("%Y-%m")
         rule = Freshness(
             now=ctx.now,
@@ -196,7 +196,7 @@ def on_leave(ctx: Context, payload: bytes) -> Handled:
         return Handled(Status.REJECTED, str(exc))
     receipt: tuple[RecordKind, str] = ("leave", grant.id)
     try:
-        _vouched(ctx.session, authorize(grant, ctx.config), grant)
+        _vouched(ctx.session, authorize(grant, ctx.config), grant, ctx.config.site)
     except Unauthenticated as exc:
         return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
     if grant.window not in ctx.config.window_by_id:
@@ -230,7 +230,7 @@ def on_leave_change(ctx: Context, payload: bytes) -> Handled:
     receipt: tuple[RecordKind, str] = ("leave_change", change.id)
     config, tz = ctx.config, ctx.config.hall.tz
     try:
-        _vouched(ctx.session, authorize(change, config), change)
+        _vouched(ctx.session, authorize(change, config), change, ctx.config.site)
     except Unauthenticated as exc:
         return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
     known = change_recorded(ctx.session, change)  # a replay stays a duplicate, whatever the leave is now
@@ -285,7 +285,7 @@ def on_dismissal(ctx: Context, payload: bytes) -> Handled:
         return Handled(Status.REJECTED, str(exc))
     receipt: tuple[RecordKind, str] = ("dismissal", dismissal.incident_id)
     try:
-        _vouched(ctx.session, authorize(dismissal, ctx.config), dismissal)
+        _vouched(ctx.session, authorize(dismissal, ctx.config), dismissal, ctx.config.site)
         status = dismiss(ctx.session, dismissal, ctx.now)
     except Unauthenticated as exc:
         return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)
@@ -310,7 +310,7 @@ def on_reinstatement(ctx: Context, payload: bytes) -> Handled:
         return Handled(Status.REJECTED, str(exc))
     receipt: tuple[RecordKind, str] = ("reinstatement", reinstatement.id)
     try:
-        _vouched(ctx.session, authorize(reinstatement, ctx.config), reinstatement)
+        _vouched(ctx.session, authorize(reinstatement, ctx.config), reinstatement, ctx.config.site)
         status = reinstate(ctx.session, reinstatement, ctx.now)
     except Unauthenticated as exc:
         return Handled(Status.REJECTED, str(exc), receipt, words=UNVOUCHED)

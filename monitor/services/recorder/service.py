@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from monitor.adapters.mqtt.session import Received
 from monitor.adapters.store.evidence import purge_evidence
+from monitor.adapters.store.sites import for_site
 from monitor.config import MonitorConfig
 from monitor.contract import Topics, now_utc
 from monitor.core.calendar import WorkCalendar
@@ -66,7 +67,7 @@ class Recorder:
         """`on_handled(topic, handled)` after each message is answered; `on_batch(size)` when a batch has
         committed (the benchmark times them)."""
         self.config = config
-        self.engine = engine
+        self.engine = engine = for_site(engine, config.site)  # the site's records only (adapters.store.sites)
         self.clock = clock
         self.topics = Topics(config.mqtt.topic_prefix)
         self.instance = new_instance()
@@ -262,14 +263,3 @@ class Recorder:
                     next_purge = self.clock() + self.config.evidence.purge_every
             except OperationalError as exc:
                 log.error("alert delivery: database unavailable (%s)", exc.orig)
-
-
-def run_recorder(config: MonitorConfig, engine: Engine, stop: threading.Event) -> None:
-    """Run until `stop` is set."""
-    recorder = Recorder(config, engine)
-    recorder.start()
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        recorder.stop()

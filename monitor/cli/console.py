@@ -28,7 +28,7 @@ from monitor.cli.services import stop_on_signals
 from monitor.config import config_path
 from monitor.console.server import ConsoleServer, build_console
 from monitor.contract import now_utc
-from monitor.core.roles import ROLE_LABELS, ROLES, is_role
+from monitor.core.roles import ROLE_LABELS, ROLES, is_role, scope_of, sites_of
 from monitor.errors import InputError
 
 user_app = typer.Typer(help="Console accounts: add, list, change a password, disable.", no_args_is_help=True)
@@ -92,6 +92,13 @@ def user_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin (one line) instead of a prompt.")
     ] = False,
+    sites: Annotated[
+        str,
+        typer.Option(
+            help="With a district's configuration: the sites the account may see and act on, comma-separated ids "
+            "(a township centre's supervisor: that centre's id); empty: every site (the district's office).",
+        ),
+    ] = "",
 ) -> None:
     """新增控制台账号 — add a console account; the password is asked for (or read from stdin). Says which database
     it wrote to: the console serving that database is where the account logs in."""
@@ -100,17 +107,23 @@ def user_add(
     name = name.strip()
     if not name or len(name) > 64:
         raise InputError("NAME: give the login name (at most 64 characters)")
-    config = state(ctx).config
+    config = state(ctx).district
+    if unknown := [s for s in sites_of(sites) if s not in config.site_views]:
+        raise InputError(
+            f"--sites: {', '.join(unknown)} not a site of the configuration ({', '.join(config.site_views)})"
+        )
+    scope = scope_of(sites_of(sites))
     password = _password(password_stdin)
     label = ROLE_LABELS[role]  # type: ignore[index]
+    where = f"，限{'、'.join(config.site_view(s).hall.name for s in sites_of(scope))}" if scope else ""
     with Session(open_database(config.database.url)) as session:
         try:
-            add_user(session, name, role, hash_password(password), COMMAND_LINE, now_utc())
+            add_user(session, name, role, hash_password(password), COMMAND_LINE, now_utc(), sites=scope)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        _audit(session, "user_add", name, f"新增账号 {name}（{label}）")
+        _audit(session, "user_add", name, f"新增账号 {name}（{label}{where}）")
         session.commit()
-    out.print(f"[green]✓[/] 已新增账号 {escape(name)}（{label}），{_written(ctx)}", soft_wrap=True)
+    out.print(f"[green]✓[/] 已新增账号 {escape(name)}（{label}{escape(where)}），{_written(ctx)}", soft_wrap=True)
 
 
 @user_app.command("passwd")
@@ -120,7 +133,7 @@ def user_passwd(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
     """重置密码 — set a new password (the account's logins end)."""
-    config = state(ctx).config
+    config = state(ctx).district
     password = _password(password_stdin)
     with Session(open_database(config.database.url)) as session:
         try:
@@ -135,7 +148,7 @@ def user_passwd(
 @user_app.command("disable")
 def user_disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """停用账号 — the account can no longer log in; what it did stays in the audit trail."""
-    config = state(ctx).config
+    config = state(ctx).district
     with Session(open_database(config.database.url)) as session:
         try:
             set_active(session, name, False)
@@ -149,19 +162,26 @@ def user_disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="L
 @user_app.command("list")
 def user_list(ctx: typer.Context) -> None:
     """账号列表 — the console's accounts and roles."""
-    config = state(ctx).config
+    config = state(ctx).district
     with Session(open_database(config.database.url)) as session:
         found = accounts(session)
-    table = Table("用户名", "角色", "状态", title="控制台账号")
+    table = Table("用户名", "角色", "状态", "站点", title="控制台账号")
     for account in found:
-        table.add_row(account.name, ROLE_LABELS.get(account.role, account.role), "启用" if account.active else "停用")  # type: ignore[call-overload]
+        table.add_row(
+            account.name,
+            ROLE_LABELS.get(account.role, account.role),  # type: ignore[call-overload]
+            "启用" if account.active else "停用",
+            "、".join(sites_of(account.sites)) or "全部",
+        )
     out.print(table)
 
 
 @app.command("console")
 def console(ctx: typer.Context) -> None:
-    """督查控制台 — serve the supervisor console (web) on [console] host:port until stopped."""
-    config = state(ctx).config
+    """督查控制台 — serve the supervisor console (web) on [console] host:port until stopped. With a district's
+    configuration, every site (a site switcher and the district overview), or only the one --site names."""
+    cli = state(ctx)
+    config = cli.config if cli.site is not None else cli.district
     server = ConsoleServer(build_console(config, open_database(config.database.url)))
     stop = stop_on_signals()
     server.start()

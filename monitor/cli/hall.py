@@ -19,8 +19,23 @@ from monitor.formatting import plain
 def check_config(ctx: typer.Context) -> None:
     """Validate the configuration and print a summary (departments, windows, duty hours, rules)."""
     cli = state(ctx)
-    config = cli.config
     console = out
+    if cli.district.district and cli.site is None:
+        console.print(f"[green]✓[/] {cli.source} is valid: a district of {len(cli.district.sites)} sites")
+        sites = Table("站点", "名称", "主题前缀", "窗口", "摄像头", "签名者", title="站点")
+        for site, view in cli.district.site_views.items():
+            sites.add_row(
+                site,
+                view.hall.name,
+                view.mqtt.topic_prefix,
+                str(len(view.window_list)),
+                str(len(view.cameras)),
+                "、".join(s.name for s in view.signers),
+            )
+        console.print(sites)
+        console.print("每个站点的详细设置：monitor --site <站点> check-config")
+        return
+    config = cli.config
     console.print(f"[green]✓[/] {cli.source} is valid")
     console.print(f"{config.hall.name}（{config.hall.office}），时区 {config.hall.timezone}")
     not_counted = [d.name for d in config.departments if not d.counted_in_totals]

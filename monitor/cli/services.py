@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from monitor.adapters.store.database import open_database
+from monitor.adapters.store.database import open_database, open_store
 from monitor.cli import app
-from monitor.cli.context import state
+from monitor.cli.context import sites_chosen, state
 from monitor.cli.incidents import print_scores
 from monitor.cli.output import out
 from monitor.config import MonitorConfig
@@ -24,7 +24,7 @@ from monitor.console.server import ConsoleServer, build_console
 from monitor.contract import now_utc
 from monitor.errors import MonitorError
 from monitor.services.camera import run_cameras
-from monitor.services.recorder import Recorder, run_recorder
+from monitor.services.recorder import Recorder
 from monitor.services.recorder.health import health, read_heartbeat
 from monitor.services.runtime import broker_for
 from monitor.services.scheduler import start_in_background
@@ -59,24 +59,52 @@ def recorder(
         ),
     ] = False,
 ) -> None:
-    """Run the recorder: incidents from MQTT into the database, alerts to supervisors (Ctrl-C stops)."""
+    """Run the recorder: incidents from MQTT into the database, alerts to supervisors (Ctrl-C stops). With a
+    district's configuration, one recorder per site (or the one --site names), each on its site's topics."""
     if check:
-        config = state(ctx).config
-        found = health(read_heartbeat(config), now_utc(), config.hall.tz)
-        out.print(found.text, soft_wrap=True)
-        raise typer.Exit(0 if found.working else 1)
+        working = True
+        for config in sites_chosen(ctx):
+            found = health(read_heartbeat(config), now_utc(), config.hall.tz)
+            out.print(
+                f"{config.hall.name}：{found.text}" if state(ctx).district.district else found.text, soft_wrap=True
+            )
+            working = working and found.working
+        raise typer.Exit(0 if working else 1)
     if subscribe_only:
-        config = state(ctx).config
-        recorder = Recorder(config, open_database(config.database.url))
-        ready = recorder.start(wait=30)
-        recorder.stop()
-        if not ready:
-            raise MonitorError("the broker did not confirm the recorder's subscriptions within 30s (see the log)")
-        out.print(f"记录器订阅已建立：{recorder.session_name}（消息服务器此后为其保留消息）")
+        for config in sites_chosen(ctx):
+            recorder = Recorder(config, open_store(config))
+            ready = recorder.start(wait=30)
+            recorder.stop()
+            if not ready:
+                raise MonitorError(
+                    f"the broker did not confirm the recorder's subscriptions for site {config.site} within 30s "
+                    "(see the log)"
+                )
+            out.print(f"记录器订阅已建立：{recorder.session_name}（消息服务器此后为其保留消息）")
         return
     stop = stop_on_signals()
-    with broker_for(state(ctx).config) as config:
-        run_recorder(config, open_database(config.database.url), stop)
+    with broker_for(_whole(ctx)) as whole:
+        engine = open_database(whole.database.url)
+        recorders = [Recorder(config, engine) for config in _sites_of(ctx, whole)]
+        for recorder in recorders:
+            recorder.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            for recorder in recorders:
+                recorder.stop()
+
+
+def _whole(ctx: typer.Context) -> MonitorConfig:
+    """What a service command starts its embedded broker for: the site --site names, or the whole configuration."""
+    cli = state(ctx)
+    return cli.config if cli.site is not None else cli.district
+
+
+def _sites_of(ctx: typer.Context, whole: MonitorConfig) -> list[MonitorConfig]:
+    """The sites of `whole` (`_whole` as `broker_for` yields it, with the embedded broker's port) a command runs."""
+    return [whole] if state(ctx).site is not None else list(whole.site_views.values())
 
 
 def _guarded(name: str, target: Callable[[], None]) -> threading.Thread:
@@ -100,19 +128,33 @@ def run(ctx: typer.Context) -> None:
     With [mqtt] url = "embedded" the broker runs here too. Ctrl-C or SIGTERM stops it all.
     """
     stop = stop_on_signals()
-    with broker_for(state(ctx).config) as config:
-        engine = open_database(config.database.url)
-        recorder = Recorder(config, engine)
-        # First, and confirmed: its persistent session must exist before the cameras publish.
-        if not recorder.start(wait=30):
-            log.error("the recorder's subscriptions are not confirmed (another recorder holds them, or no broker)")
-        stop_scheduler = start_in_background(config, engine)
-        # One process, one detector for all cameras (docs/benchmarks.md); none without cameras.
-        workers = [_guarded("hall-worker", partial(run_cameras, config, stop))] if config.cameras else []
+    with broker_for(_whole(ctx)) as whole:
+        engine = open_database(whole.database.url)
+        sites = _sites_of(ctx, whole)
+        recorders = [Recorder(config, engine) for config in sites]
+        for recorder in recorders:
+            # First, and confirmed: its persistent session must exist before the cameras publish.
+            if not recorder.start(wait=30):
+                log.error(
+                    "site %s: the recorder's subscriptions are not confirmed (another recorder holds them, or no "
+                    "broker)",
+                    recorder.config.site,
+                )
+        stoppers = [start_in_background(config, engine) for config in sites]
+        # One process, one detector for a site's cameras (docs/benchmarks.md); none without cameras.
+        workers = [
+            _guarded(f"hall-worker-{config.site}", partial(run_cameras, config, stop))
+            for config in sites
+            if config.cameras
+        ]
         for worker in workers:
             worker.start()
-        log.info("running: recorder, scheduler, hall worker for %d camera(s)", len(config.cameras))
-        web = _console_or_why(config, engine)
+        log.info(
+            "running: %d site(s), recorder and scheduler each, hall workers for %d camera(s)",
+            len(sites),
+            sum(len(config.cameras) for config in sites),
+        )
+        web = _console_or_why(whole, engine)  # every site of a district's, or the one --site names
         try:
             while not stop.wait(0.5):
                 pass
@@ -121,8 +163,10 @@ def run(ctx: typer.Context) -> None:
                 web.stop()
             for worker in workers:
                 worker.join(timeout=15)
-            stop_scheduler()
-            recorder.stop()
+            for stop_scheduler in stoppers:
+                stop_scheduler()
+            for recorder in recorders:
+                recorder.stop()
 
 
 def _console_or_why(config: MonitorConfig, engine: Engine) -> ConsoleServer | None:
@@ -185,7 +229,7 @@ def _serve_demo(hall: MonitorConfig) -> None:
     stop = stop_on_signals()
     with broker_for(hall) as config:
         served = write_config(_as_client(config), Path(config.paths.data_dir) / "hall.toml")
-        engine = open_database(config.database.url)
+        engine = open_store(config)
         recorder = Recorder(config, engine)
         recorder.start(wait=30)
         password = demo_account(engine)

@@ -13,10 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monitor.console.auth import LOGIN_PATH, Forbidden, LoginRequired, TooLarge, current, login_redirect
 from monitor.console.auth import router as auth_router
-from monitor.console.context import STATIC, Console, console_of
+from monitor.console.context import STATIC, Console, District, console_of
 from monitor.console.deps import BadForm
-from monitor.console.pages import admin, board, cameras, duty, duty_rate, exports, incidents, inputs, reports
+from monitor.console.pages import admin, board, cameras, district, duty, duty_rate, exports, incidents, inputs, reports
 from monitor.console.params import BadParameter, periods_checked, validation_message
+from monitor.console.sites import OtherSite, remember
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -26,7 +27,10 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(console: Console) -> FastAPI:
+def create_app(served: Console | District) -> FastAPI:
+    """The console's application for one hall's console, or a district's (every site; the overview and the site
+    switcher only there)."""
+    sites = served if isinstance(served, District) else District.of(served)
     app = FastAPI(
         title="政务服务中心纪律与视频巡查监测",
         docs_url=None,
@@ -34,10 +38,12 @@ def create_app(console: Console) -> FastAPI:
         openapi_url=None,
         dependencies=[Depends(periods_checked)],  # no page ignores an invalid period (static files are not routes)
     )
-    app.state.console = console
+    app.state.district = sites
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (board, exports, incidents, duty, duty_rate, inputs, reports, cameras, admin):
         app.include_router(module.router)
+    if sites.several:
+        app.include_router(district.router)
     app.include_router(auth_router)
 
     @app.exception_handler(LoginRequired)
@@ -46,6 +52,11 @@ def create_app(console: Console) -> FastAPI:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return console_of(request).page(request, "error.html", {"message": exc.message}, status_code=403)
+
+    @app.exception_handler(OtherSite)
+    async def _other_site(request: Request, exc: OtherSite) -> Response:
+        """Another site, or another site's record: the login's own site's error page says which it may see."""
         return console_of(request).page(request, "error.html", {"message": exc.message}, status_code=403)
 
     @app.exception_handler(RequestValidationError)
@@ -63,6 +74,10 @@ def create_app(console: Console) -> FastAPI:
             except LoginRequired:
                 if request.url.path != LOGIN_PATH:
                     return login_redirect(request)
+            except OtherSite as refused:
+                return _error(request, refused.message, 403)
+            except BadParameter:
+                pass  # a site the district does not have: the period's reason is the one asked about
         return _error(request, f"请求参数有误：{exc}", 400)
 
     @app.exception_handler(BadForm)
@@ -86,6 +101,7 @@ def create_app(console: Console) -> FastAPI:
     @app.middleware("http")
     async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
+        remember(request, response)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):

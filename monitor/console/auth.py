@@ -22,7 +22,7 @@ import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -41,8 +41,9 @@ from monitor.adapters.store.accounts import (
     token_digest,
     user_row,
 )
-from monitor.console.context import Console, address_of, console_of
+from monitor.console.context import Console, address_of, console_of, district_of
 from monitor.console.deps import ConsoleDep, Db
+from monitor.console.sites import OtherSite, enter
 from monitor.core.roles import ROLE_LABELS, Role, may
 
 COOKIE = "hm_session"
@@ -70,6 +71,8 @@ class Who:
     csrf: str
     key: str
     """The session's digest: keys this login's flash messages."""
+    sites: str = ""
+    """The sites the account may see and act on, as stored (monitor.core.roles.sites_of); "" for every site."""
 
 
 class LoginRequired(Exception):
@@ -93,7 +96,9 @@ class Forbidden(Exception):
 
 
 def current(request: Request, console: Console) -> Who:
-    """The person this request's session cookie logs in; LoginRequired without a live session.
+    """The person this request's session cookie logs in; LoginRequired without a live session. Then the request's
+    site, which the login must be allowed to see (monitor.console.sites.enter: OtherSite otherwise): the pages that
+    follow get its console.
 
     Read in a transaction of its own, ended before the page runs: on SQLite every transaction takes the write
     lock (BEGIN IMMEDIATE), so one left open here would hold up the refusal's audit entry and the page's own."""
@@ -105,8 +110,9 @@ def current(request: Request, console: Console) -> Who:
     if found is None:
         raise LoginRequired
     account, csrf = found
-    who = Who(account.name, account.role, csrf, token_digest(token))
+    who = Who(account.name, account.role, csrf, token_digest(token), account.sites)
     request.state.who = who
+    enter(request, who.name, who.sites, request.query_params.get("site"))
     return who
 
 
@@ -114,15 +120,19 @@ def need(role: Role) -> Callable[..., Awaitable[Who]]:
     """A dependency: the person logged in, who must have `role`; on a POST the form's CSRF token is checked
     and the parsed form is left on `request.state.form`.
 
-    The role comes from the session cookie alone and is checked first: a refused POST's body is never read.
-    Then the body is bounded (`read_form`), and only then parsed."""
+    The role and the site come from the session cookie and the address alone and are checked first: a refused POST's
+    body is never read. Then the body is bounded (`read_form`), and only then parsed; a form's `site` (the site of
+    the page it was sent from) is then the site it acts on, checked in turn."""
 
-    async def check(request: Request, console: ConsoleDep) -> Who:
-        who = current(request, console)
+    async def check(request: Request) -> Who:
+        try:
+            who = current(request, console_of(request))
+        except OtherSite as exc:
+            _refuse_site(request, exc)
         if not may(who.role, role):
             _refuse(request, who, "forbidden", f"权限不足：此操作需要{_label(role)}权限，当前账号为{_label(who.role)}")
         if request.method == "POST":
-            upload_bytes = console.config.console.upload_bytes
+            upload_bytes = console_of(request).config.console.upload_bytes
             form = await read_form(
                 request,
                 upload_bytes + FORM_OVERHEAD,
@@ -132,6 +142,12 @@ def need(role: Role) -> Callable[..., Awaitable[Who]]:
             sent = form.get("csrf")
             if not isinstance(sent, str) or not hmac.compare_digest(sent, who.csrf):
                 _refuse(request, who, "csrf", "表单已失效（缺少或错误的安全令牌）：请刷新页面后重新提交")
+            site = form.get("site")
+            if isinstance(site, str) and site:
+                try:
+                    enter(request, who.name, who.sites, site)
+                except OtherSite as exc:
+                    _refuse_site(request, exc)
         return who
 
     return check
@@ -176,6 +192,15 @@ def _refuse(request: Request, who: Who, action: str, message: str) -> None:
     raise Forbidden(message)
 
 
+def _refuse_site(request: Request, refusal: OtherSite) -> NoReturn:
+    """A site, or another site's record, the login may not see: a POST's refusal is kept in the audit trail."""
+    who = getattr(request.state, "who", None)
+    if request.method == "POST" and who is not None:
+        target = request.url.path
+        console_of(request).note(request, who.name, "forbidden", "refused", target=target, detail=refusal.message)
+    raise refusal
+
+
 def safe_next(target: str | None) -> str:
     """Only a path of this site (never //host or a scheme), so a login link cannot send a person elsewhere."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -195,13 +220,13 @@ def login_page(request: Request, console: ConsoleDep, next: str = "/") -> Respon
 def _login_form(
     request: Request, console: Console, next_path: str, error: str | None, status_code: int = 200
 ) -> Response:
+    """The login form; in a district under the district's name (no site is chosen before the login)."""
     token = secrets.token_urlsafe(24)
-    response = console.templates.TemplateResponse(
-        request,
-        "login.html",
-        {"who": None, "flash": None, "login_token": token, "next": safe_next(next_path), "error": error},
-        status_code=status_code,
-    )
+    district = district_of(request)
+    context = {"who": None, "flash": None, "login_token": token, "next": safe_next(next_path), "error": error}
+    if district.several:
+        context["hall"] = district.config.hall
+    response = console.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
     response.set_cookie(
         LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=console.config.console.secure_cookies
     )

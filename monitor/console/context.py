@@ -1,4 +1,5 @@
-"""What every page shares: the configuration, the store, the live hall, the console's key, the templates."""
+"""What every page shares: the site's configuration, store, live hall, the console's key, the templates; and the
+district's consoles, one per site, of which each request is served by its site's (monitor.console.sites)."""
 
 from __future__ import annotations
 
@@ -99,15 +100,61 @@ class Console:
         return message
 
     def page(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
-        """A page for the person logged in: their flash message, and the recorder's silence (recomputed now,
-        not when a message last came: a dead recorder sends none) for the banner of every page."""
+        """A page for the person logged in: their flash message, the recorder's silence (recomputed now,
+        not when a message last came: a dead recorder sends none) for the banner of every page, and in a district
+        the sites they may switch to (`site_nav`, left on the request by monitor.console.sites)."""
         settle(request)
         who = getattr(request.state, "who", None)
         flash = self.take_flash(who.key) if who is not None else None
         silence = self.live.recorder_silence(self.now()) if who is not None else None
-        return self.templates.TemplateResponse(
-            request, name, {"who": who, "flash": flash, "recorder_silence": silence, **context}, status_code=status_code
-        )
+        shared = {
+            "who": who,
+            "flash": flash,
+            "recorder_silence": silence,
+            "site_nav": getattr(request.state, "site_nav", ()) if who is not None else (),
+            "site_query": site_query(request),
+            "form_site": site_query(request).removeprefix("site="),
+        }
+        return self.templates.TemplateResponse(request, name, {**shared, **context}, status_code=status_code)
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    """A site in the switcher: its name, the address that switches to it, whether it is the request's."""
+
+    site: str
+    name: str
+    href: str
+    current: bool
+
+
+@dataclass
+class District:
+    """The consoles of the sites the console serves, in the configuration's order: every site of a district's
+    configuration, or the one hall of a configuration without sites (`several` False: no switcher, no overview)."""
+
+    config: MonitorConfig
+    """The whole configuration (a single hall's is its only site's)."""
+    consoles: dict[str, Console]
+    engine: Engine
+    """The store as the district sees it (every site): which site a record of an address is of."""
+
+    @classmethod
+    def of(cls, console: Console) -> District:
+        """One hall's console alone."""
+        return cls(console.config, {console.config.site: console}, console.engine)
+
+    @property
+    def several(self) -> bool:
+        return self.config.district
+
+    @property
+    def first(self) -> Console:
+        return next(iter(self.consoles.values()))
+
+    def stop(self) -> None:
+        for console in self.consoles.values():
+            console.live.stop()
 
 
 def settle(request: Request) -> None:
@@ -169,7 +216,22 @@ def _trusted(ip: IPv4Address | IPv6Address | None, trusted: Sequence[IPv4Network
     return ip is not None and any(ip in network for network in trusted)
 
 
+def district_of(request: Request) -> District:
+    district = request.app.state.district
+    assert isinstance(district, District)
+    return district
+
+
 def console_of(request: Request) -> Console:
-    console = request.app.state.console
+    """The console of the request's site, once the login is known and the site chosen (monitor.console.sites.enter);
+    before that (the login page, the app-wide period check) the first site's, which shares the console's settings."""
+    console = getattr(request.state, "console", None) or district_of(request).first
     assert isinstance(console, Console)
     return console
+
+
+def site_query(request: Request) -> str:
+    """`site=<id>` for the addresses a page fetches by itself (the board's fragment and event stream), so that a
+    board left open keeps its site when another tab switches; "" for a single hall."""
+    console = getattr(request.state, "console", None)
+    return f"site={console.config.site}" if console is not None and district_of(request).several else ""

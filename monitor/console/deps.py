@@ -29,8 +29,10 @@ from monitor.console.params import validation_message
 
 M = TypeVar("M", bound=BaseModel)
 
-ConsoleDep = Annotated[Console, Depends(console_of)]
-"""The running console: its configuration, store, live hall, key and templates."""
+ConsoleDep = Annotated[Console, Depends(console_of, use_cache=False)]
+"""The console of the request's site: its configuration, store, live hall, key and templates. Asked afresh each time
+(not cached for the request): the login's dependency (`who`, first in a page's parameters) chooses the site, and
+what is asked after it must be that site's."""
 
 
 def database(request: Request, console: ConsoleDep) -> Iterator[Session]:

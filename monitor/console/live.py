@@ -94,6 +94,12 @@ class LiveHall:
         self._every: float | None = None
         """The interval the last heartbeat announced (kept when a cleared heartbeat forgets the heartbeat)."""
         self._connected_at: dt.datetime | None = None
+        self._link_down: dt.datetime | None = None
+        """Since when the site's bridge to this broker is down (its retained `0` on <p>/link); None while it is up,
+        and for a site that reaches the broker without a bridge (nothing published there)."""
+        self._bridged = False
+        """Whether the site's bridge has said anything on <p>/link (1 or 0): a site that reaches the broker without a
+        bridge says nothing there, and its link is not shown."""
         self.version = 0
         self._session: MqttSession | None = None
 
@@ -110,6 +116,7 @@ class LiveHall:
             topics.alerts,
             topics.receipt("+", "+"),
             topics.recorder_heartbeat,
+            topics.link,
         ]
 
     @property
@@ -185,6 +192,8 @@ class LiveHall:
                         return
                 case "heartbeat":
                     self._beat(payload)
+                case "link":
+                    self._link(payload)
                 case _:
                     return
         except (ContractError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
@@ -250,6 +259,31 @@ class LiveHall:
             while len(self._alerts) > SEEN_ALERTS:
                 self._alerts.popitem(last=False)
         return True
+
+    def _link(self, payload: bytes) -> None:
+        """The bridge's notification: b"1" connected, b"0" down (kept down since the first 0 heard)."""
+        match payload.strip():
+            case b"0":
+                with self._lock:
+                    self._link_down = self._link_down or dt.datetime.now(dt.UTC)
+                    self._bridged = True
+            case b"1" | b"":
+                with self._lock:
+                    self._link_down = None
+                    self._bridged = bool(payload.strip())
+            case _:
+                raise ValueError(f"link state {payload[:16]!r}: not 0 or 1")
+
+    def link_down(self) -> dt.datetime | None:
+        """Since when the site is cut off from this broker (站点离线): what its cameras said last is not now."""
+        with self._lock:
+            return self._link_down
+
+    def bridged(self) -> bool:
+        """Whether the site reaches this broker over a bridge that has said whether it is up (a cleared notification
+        forgets it)."""
+        with self._lock:
+            return self._bridged
 
     def _beat(self, payload: bytes) -> None:
         if not payload:  # cleared: no recorder holds the session

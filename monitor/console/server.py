@@ -1,4 +1,5 @@
-"""Serving the console: its preconditions (an account, the console's signing key), the live hall, uvicorn."""
+"""Serving the console: its preconditions (an account, the console's signing key), the live hall of each site,
+uvicorn."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from sqlmodel import Session
 
 from monitor.adapters.keys import read_key
 from monitor.adapters.store.accounts import has_users
+from monitor.adapters.store.sites import for_site
 from monitor.config import MonitorConfig
 from monitor.console.app import create_app
-from monitor.console.context import Console
+from monitor.console.context import Console, District
 from monitor.console.live import LiveHall
 from monitor.core.signature import SigningKey
 from monitor.errors import InputError
@@ -47,28 +49,40 @@ def console_key(config: MonitorConfig) -> SigningKey:
     return key
 
 
-def build_console(config: MonitorConfig, engine: Engine) -> Console:
-    """Check the preconditions and connect to the broker; ConsoleNotReady says what is missing."""
+def build_console(config: MonitorConfig, engine: Engine) -> District:
+    """Check the preconditions and connect each site's live hall to the broker; ConsoleNotReady says what is missing.
+
+    `config` is one hall's (or one site's view), or a district's whole configuration: then the console serves every
+    site, each on its own topics and its own records of `engine` (the store of every site), with one key, the
+    district's console signer's."""
     with Session(engine) as session:
         if not has_users(session):
             raise ConsoleNotReady(
                 "控制台还没有账号，拒绝启动：先创建管理员 `monitor user add 姓名 --role admin`（密码从提示输入）"
             )
     key = console_key(config)
-    live = LiveHall(config)
-    live.start()
-    return Console(config, engine, live, key)
+    consoles: dict[str, Console] = {}
+    try:
+        for site, view in config.site_views.items():
+            live = LiveHall(view)
+            consoles[site] = Console(view, for_site(engine, site), live, key)
+            live.start()
+    except BaseException:
+        for started in consoles.values():
+            started.live.stop()
+        raise
+    return District(config, consoles, engine)
 
 
 class ConsoleServer:
     """uvicorn in a thread of this process (for `monitor run`), or in the foreground (`monitor console`)."""
 
-    def __init__(self, console: Console) -> None:
-        settings = console.config.console
-        self.console = console
+    def __init__(self, district: District) -> None:
+        settings = district.config.console
+        self.district = district
         self.server = uvicorn.Server(
             uvicorn.Config(
-                create_app(console),
+                create_app(district),
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
@@ -81,7 +95,8 @@ class ConsoleServer:
     def start(self) -> None:
         self._thread = threading.Thread(target=self.server.run, name="console", daemon=True)
         self._thread.start()
-        log.info("console on http://%s:%d/", self.console.config.console.host, self.console.config.console.port)
+        settings = self.district.config.console
+        log.info("console on http://%s:%d/", settings.host, settings.port)
 
     def wait_started(self, timeout: float = 10.0) -> bool:
         stop = threading.Event()
@@ -95,4 +110,4 @@ class ConsoleServer:
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.console.live.stop()
+        self.district.stop()

@@ -159,6 +159,38 @@ def test_a_console_account_acts_only_at_its_own_sites(db_url: str, broker_url: s
         engine.dispose()
 
 
+def test_a_sites_session_reads_changes_and_deletes_its_own_rows_only(db_url: str) -> None:
+    """Every ORM statement on a site's session is kept to the site: SELECT, get, count, a join, UPDATE, DELETE."""
+    engine = open_database(db_url)
+    now = dt.datetime(2020, 11, 4, 1, 0, tzinfo=dt.UTC)
+    for site in ("xinhe", "dongcheng"):
+        with Session(for_site(engine, site)) as session:
+            session.add(
+                IncidentRow(
+                    id=f"i-{site}", kind="late_arrival", window="1", department="社保", started_at=now, recorded_at=now
+                )
+            )
+            session.commit()
+    xinhe = for_site(engine, "xinhe")
+    with Session(xinhe) as session:
+        assert [r.id for r in session.exec(select(IncidentRow))] == ["i-xinhe"]
+        assert session.get(IncidentRow, "i-dongcheng") is None
+        assert session.exec(select(sqlalchemy.func.count()).select_from(IncidentRow)).one() == 1
+        joined = select(IncidentRow.id, WindowStateRow.id).join(
+            WindowStateRow, WindowStateRow.window == IncidentRow.window, isouter=True
+        )
+        assert [i for i, _ in session.exec(joined)] == ["i-xinhe"]
+        session.exec(sqlalchemy.update(IncidentRow).values(note="改"))  # type: ignore[call-overload]
+        session.exec(sqlalchemy.delete(IncidentRow).where(col(IncidentRow.id) == "i-dongcheng"))  # type: ignore[call-overload]
+        session.commit()
+    with Session(engine) as session:
+        assert sorted((r.id, r.site, r.note) for r in session.exec(select(IncidentRow))) == [
+            ("i-dongcheng", "dongcheng", ""),
+            ("i-xinhe", "xinhe", "改"),
+        ]
+    engine.dispose()
+
+
 def test_natural_keys_are_per_site(db_url: str) -> None:
     """Two centres may have the same window ids and give the same 文号 from their own registers."""
     engine = open_database(db_url)

@@ -4,9 +4,13 @@ name the site."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from monitor.cli import _register, app
@@ -153,12 +157,38 @@ def test_the_commands_ask_for_a_site_of_a_district(tmp_path: Path) -> None:
     _register()
     chose = CliRunner().invoke(app, ["-c", str(path), "--site", "xinhe", "check-config"])
     assert chose.exit_code == 0, chose.output
+    assert "新河镇便民服务中心" in chose.output and "窗口 4 个" in chose.output
+    whole = CliRunner().invoke(app, ["-c", str(path), "check-config"])
+    assert whole.exit_code == 0, whole.output
+    assert "a district of 2 sites" in whole.output and "lindong/xinhe" in whole.output
     for args, said in (
         (["incident", "list", "--month", "2020-11"], "has 2 sites: choose one with --site (hall, xinhe)"),
         (["--site", "dongcheng", "incident", "list", "--month", "2020-11"], "--site dongcheng: not a site of"),
     ):
         result = CliRunner().invoke(app, ["-c", str(path), *args])
         assert result.exit_code != 0 and said in str(result.exception), result.output
+
+
+@given(site=st.text(max_size=40), prefix=st.text(max_size=40))
+def test_any_site_id_or_prefix_is_taken_or_refused_with_a_reason(site: str, prefix: str) -> None:
+    """What an operator types as a site's id and prefix: a valid district, or a ConfigError naming the site."""
+    text = DISTRICT.replace('id = "xinhe"', f"id = {json.dumps(site, ensure_ascii=False)}").replace(
+        '"lindong/xinhe"', json.dumps(prefix, ensure_ascii=False)
+    )
+    try:
+        district = load_config_text(text)
+    except ConfigError as exc:
+        assert "sites" in str(exc), str(exc)
+    else:
+        assert site in district.site_views
+        assert district.site_view(site).mqtt.topic_prefix == prefix
+
+
+def load_config_text(text: str) -> MonitorConfig:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "district.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
 
 
 def test_an_account_scope_names_its_sites_or_every_site() -> None:

@@ -13,10 +13,13 @@ the district; accounts and logins are the district's, scoped by their own `sites
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm.util import LoaderCriteriaOption
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Field, SQLModel
 
 from monitor.config.sites import DEFAULT_SITE
@@ -52,12 +55,17 @@ def _only_the_site(state: ORMExecuteState) -> None:
     site = site_of(state.session)
     if site is None or state.is_column_load or state.is_relationship_load:
         return
-    # One criterion per table: the mixin is a pydantic model with no column of its own to name in a single one.
-    state.statement = state.statement.options(
-        *(
-            with_loader_criteria(table, lambda row: row.site == site, include_aliases=True)
-            for table in SiteKeyed.__subclasses__()
-        )
+    named = {table.name for table in find_tables(state.statement, include_joins=True, include_crud=True)}
+    state.statement = state.statement.options(*(c for name, c in _criteria(site) if name in named))
+
+
+@functools.cache
+def _criteria(site: str) -> tuple[tuple[str, LoaderCriteriaOption], ...]:
+    """One criterion per site-keyed table, by the table's name (the mixin is a pydantic model with no column of its
+    own to name in a single one), made once per site: the statement cache then knows them."""
+    return tuple(
+        (table.__tablename__, with_loader_criteria(table, table.site == site, include_aliases=True))  # type: ignore[attr-defined]
+        for table in SiteKeyed.__subclasses__()
     )
 
 

@@ -1,4 +1,8 @@
-"""Accounts and the audit log (账号与操作记录): admins add and disable accounts and read who did what."""
+"""Accounts and the audit log (账号与操作记录): admins add and disable accounts and read who did what.
+
+In a district an account has its sites (a township centre's staff: their centre; the district office: every site).
+An admin manages the accounts of its own sites only: a centre's admin sees, adds and disables accounts of its centre,
+never one that may see another site or every site (it could otherwise give itself the district)."""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
-from monitor.adapters.store.accounts import accounts, add_user, audit, audit_entries, set_active
-from monitor.console.auth import Admin
-from monitor.console.context import address_of
+from monitor.adapters.store.accounts import accounts, add_user, audit, audit_entries, set_active, user_row
+from monitor.console.auth import Admin, Forbidden
+from monitor.console.context import address_of, district_of
 from monitor.console.deps import ConsoleDep, Db, Form
 from monitor.console.params import Page, Text
-from monitor.core.roles import ROLE_LABELS, ROLES, Role, is_role
+from monitor.core.roles import ROLE_LABELS, ROLES, Role, is_role, may_site, scope_of, sites_of
 from monitor.services.audit_log import ACTIONS, describe
 
 router = APIRouter()
@@ -29,6 +33,8 @@ class UserForm(BaseModel):
     name: str = ""
     role: str = ""
     password: str = ""
+    sites: list[str] = []
+    """The sites ticked (a district's console); none: every site the admin may give."""
 
     @field_validator("name")
     @classmethod
@@ -68,10 +74,39 @@ class ActiveForm(BaseModel):
         return value
 
 
+def manages(admin: str, account: str) -> bool:
+    """Whether an admin of scope `admin` manages an account of scope `account` (scopes as stored): a district admin
+    every account, a centre's admin the accounts of its own sites only."""
+    mine = sites_of(admin)
+    return not mine or (bool(sites_of(account)) and set(sites_of(account)) <= set(mine))
+
+
+def _site_names(request: Request) -> dict[str, str]:
+    """Each site's name by its id, in a district; empty for a single hall (its accounts have no sites to show)."""
+    district = district_of(request)
+    return {s: c.config.hall.name for s, c in district.consoles.items()} if district.several else {}
+
+
+def _scope_words(scope: str, names: dict[str, str]) -> str:
+    return "、".join(names.get(s, s) for s in sites_of(scope)) or "全部站点"
+
+
 @router.get("/users")
 def users(request: Request, who: Admin, console: ConsoleDep, session: Db) -> Response:
-    found = accounts(session)
-    return console.page(request, "users.html", {"accounts": found, "roles": ROLES, "min_length": MIN_LENGTH})
+    names = _site_names(request)
+    found = [a for a in accounts(session) if manages(who.sites, a.sites)]
+    return console.page(
+        request,
+        "users.html",
+        {
+            "accounts": found,
+            "roles": ROLES,
+            "min_length": MIN_LENGTH,
+            "site_names": names,
+            "sites_given": {s: n for s, n in names.items() if may_site(who.sites, s)},
+            "scope_words": lambda scope: _scope_words(scope, names),
+        },
+    )
 
 
 @router.post("/users")
@@ -83,8 +118,16 @@ def user_add(
     form: Annotated[UserForm, Form(UserForm, prefix="未新增：")],
 ) -> Response:
     label = ROLE_LABELS[form.role]  # type: ignore[index]
+    names = _site_names(request)
+    if any(s not in names or not may_site(who.sites, s) for s in form.sites):
+        console.flash(request, "error", "未新增：只能选择本账号可管理的站点")
+        return RedirectResponse("/users", status_code=303)
+    scope = scope_of(form.sites) if names else ""
+    scope = scope or who.sites  # none ticked: every site the admin has (a centre's admin: its own)
+    if scope:
+        label += f"，限{_scope_words(scope, names)}"
     try:
-        add_user(session, form.name, form.role, hash_password(form.password), who.name, console.now())
+        add_user(session, form.name, form.role, hash_password(form.password), who.name, console.now(), sites=scope)
     except ValueError as exc:
         session.rollback()  # nothing of a refused change is committed with the flash
         console.flash(request, "error", str(exc))
@@ -117,6 +160,11 @@ def user_active(
     if name == who.name and not active:
         console.flash(request, "error", "不能停用自己的账号")
         return RedirectResponse("/users", status_code=303)
+    row = user_row(session, name)
+    if row is not None and not manages(who.sites, row.sites):
+        refusal = "不能管理其他站点的账号：本账号只能管理本站点的账号"
+        console.note(request, who.name, "forbidden", "refused", target=request.url.path, detail=refusal)
+        raise Forbidden(refusal)
     try:
         set_active(session, name, active)
     except LookupError as exc:

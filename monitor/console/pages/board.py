@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
@@ -24,9 +24,9 @@ from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.leaves import leaves_ending_after
 from monitor.adapters.store.tables import LeaveRow
 from monitor.console.auth import Viewer, Who
-from monitor.console.context import Console
+from monitor.console.context import Console, site_query
 from monitor.console.deps import ConsoleDep, Db
-from monitor.core.board import LEGEND_LABELS, Away, Board, compose_board, lines_of
+from monitor.core.board import LEGEND_LABELS, SITE_OFFLINE, Away, Board, compose_board, lines_of, since_text
 from monitor.core.calendar import WorkCalendar
 from monitor.core.incident import LATE_ARRIVAL
 
@@ -93,17 +93,20 @@ def board_now(console: Console, session: Session) -> Board:
         now,
         away_now(leaves_ending_after(session, now), now),
         late_today={i.window for i in standing if i.kind == LATE_ARRIVAL},
+        site_offline=console.live.link_down(),
     )
 
 
 def _context(console: Console, session: Session, shown: Shown) -> dict[str, object]:
     board = board_now(console, session)
+    cut = console.live.link_down()
     return {
         "board": board.only_attention() if shown.attention else board,
         "shown": shown,
         "live": console.live,
         "legend_labels": LEGEND_LABELS,
         "lines_of": lines_of,
+        "site_offline": f"{SITE_OFFLINE} {since_text(cut, board.at, console.config.hall.tz)}" if cut else "",
     }
 
 
@@ -134,9 +137,8 @@ def tiles(
 
 def _fragment(request: Request, who: Who, console: Console, context: dict[str, object]) -> Response:
     silence = console.live.recorder_silence(console.now())
-    response: Response = console.templates.TemplateResponse(
-        request, "_board.html", {"who": who, "flash": None, "recorder_silence": silence, **context}
-    )
+    shared = {"who": who, "flash": None, "recorder_silence": silence, "site_query": site_query(request)}
+    response: Response = console.templates.TemplateResponse(request, "_board.html", {**shared, **context})
     return response
 
 
@@ -146,13 +148,20 @@ async def events(request: Request, who: Viewer, console: ConsoleDep) -> Response
     incident, any record the recorder answered: leave, a dismissal ...), or what the board shows changes with the
     clock: the recorder or a camera's service falls silent or answers again, a leave begins or ends, duty hours
     begin or end, a new day begins (checked four times a second: these come with the clock, not with a message)."""
+    return change_stream(request, board_watch(console), lambda: console.live.version)
+
+
+def board_watch(console: Console) -> Callable[[], tuple[object, ...]]:
+    """What a site's board shows that can change: its live hall's version (every message it took), and what changes
+    with the clock alone."""
     live = console.live
     tz = console.config.hall.tz
     calendar = WorkCalendar(console.config.calendar, console.config.duty, tz)
 
-    def by_the_clock() -> tuple[object, ...]:
+    def look() -> tuple[object, ...]:
         now = console.now()
         return (
+            live.version,
             live.recorder_silence(now) is not None,
             frozenset(live.services_down(now)),
             live.on_leave(now),
@@ -160,16 +169,23 @@ async def events(request: Request, who: Viewer, console: ConsoleDep) -> Response
             now.astimezone(tz).date(),
         )
 
+    return look
+
+
+def change_stream(request: Request, look: Callable[[], object], version: Callable[[], int]) -> StreamingResponse:
+    """Server-sent events: `data: <version>` each time what `look` returns changes, a keep-alive comment when nothing
+    has for HEARTBEAT seconds; until the browser goes away."""
+
     async def stream() -> AsyncIterator[bytes]:
-        seen, was = live.version, by_the_clock()
+        was = look()
         yield b"retry: 2000\n\n"
         quiet = 0.0
         while not await request.is_disconnected():
-            now_is = by_the_clock()
-            if live.version != seen or now_is != was:
-                seen, was = live.version, now_is
+            now_is = look()
+            if now_is != was:
+                was = now_is
                 quiet = 0.0
-                yield f"data: {seen}\n\n".encode()
+                yield f"data: {version()}\n\n".encode()
             elif quiet >= HEARTBEAT:
                 quiet = 0.0
                 yield b": keep-alive\n\n"

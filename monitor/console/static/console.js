@@ -1,6 +1,6 @@
-// The hall board refreshes itself: the server's event stream says when the hall changed, the board's
-// fragment is fetched again (a change during a fetch fetches once more after it). A poll every 30 s covers a
-// stream that a proxy cut.
+// The hall board (and the district overview's cards) refreshes itself: the server's event stream says when the
+// hall changed, the board's fragment is fetched again (a change during a fetch fetches once more after it). A poll
+// every 30 s covers a stream that a proxy cut.
 (function () {
   "use strict";
   function liveBoard(board) {
@@ -142,8 +142,8 @@
     Array.prototype.forEach.call(document.querySelectorAll("form.filters"), function (form) {
       if (form.querySelector("select[data-switch]")) periodSwitch(form);
     });
-    var board = document.getElementById("board");
-    if (board && board.dataset.live) liveBoard(board);
+    // The hall board, and the district overview's cards (区域总览), refresh themselves the same way.
+    Array.prototype.forEach.call(document.querySelectorAll("#board[data-live], #district[data-live]"), liveBoard);
     var issue = document.querySelector("form.issue");
     if (issue) docNumberYear(issue);
     var queue = document.querySelector("form[data-queue]");

@@ -1,0 +1,470 @@
+"""The district in the console: one console serving three sites (the hall and two township centres) against a real
+broker, store and a recorder per site; the district overview and the site switcher in a real headless Chromium;
+authority by site over HTTP (a centre's supervisor refused, 403 in words, another site, its incident, its evidence,
+its leave; a district account sees all, and a link to another site's record switches to it); and a centre cut off
+from the district (its bridge's retained `0` on <prefix>/link): its board's windows 未知 (站点离线, since when) and its
+card saying so, then its cameras' states back when the bridge says `1`.
+
+Every site is on duty all day today (whenever the test runs), so what the boards show does not depend on the hour.
+The screenshots (the overview at 1440×900 and 390×844, a board with the switcher open on a phone) are kept in the
+test's folder, or in MONITOR_CONSOLE_SHOTS when it names one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlmodel import Session, select
+
+from monitor.adapters.keys import write_key
+from monitor.adapters.mqtt.broker import free_port
+from monitor.adapters.passwords import hash_password
+from monitor.adapters.store.accounts import add_user
+from monitor.adapters.store.database import open_database
+from monitor.adapters.store.tables import AuditRow, LeaveRow
+from monitor.config import MonitorConfig, SignerConfig, load_config
+from monitor.config.calendar import CalendarConfig, DutyConfig
+from monitor.config.writer import write_config
+from monitor.console.server import ConsoleServer, build_console
+from monitor.console.sites import SITE_COOKIE
+from monitor.contract import Status, Topics
+from monitor.core.incident import EMPTY_POST, LATE_ARRIVAL
+from monitor.core.signature import SigningKey
+from monitor.services.patrol import leave_grant, patrol_incident, submit
+from monitor.services.recorder import Recorder
+from tests.console.test_console_words import programmers_text, visible_text
+from tests.support.console import PASSWORD, browser, form_token, log_in, logged_in, wait_until
+from tests.support.district import district_config, site_key
+from tests.support.liveness import SpeakingService, duty_around_today
+from tests.support.mqtt import publish
+from tests.support.waiting import wait_for
+
+NAMES = {"hall": "河东区政务服务中心", "xinhe": "新河镇便民服务中心", "dongcheng": "东城街道便民服务中心"}
+KINDS = {"hall": "seed", "xinhe": "fixture", "dongcheng": "seed"}
+ADMIN = "区管理员"
+"""The district office's admin: every site."""
+XINHE = "新河督查员"
+"""新河镇's supervisor: 新河 only."""
+XINHE_ADMIN = "新河管理员"
+ACCOUNTS = {ADMIN: ("admin", ""), XINHE: ("supervisor", "xinhe"), XINHE_ADMIN: ("admin", "xinhe")}
+DESK = (1440, 900)
+PHONE = (390, 844)
+
+
+class Running(NamedTuple):
+    config: MonitorConfig
+    base: str
+    ids: dict[str, str]
+    """What the test recorded: `hall-incident`, `xinhe-incident`, `hall-leave`, `xinhe-today`."""
+
+
+def _district(directory: Path, broker: str, db_url: str | None = None) -> MonitorConfig:
+    """Three sites on duty all day today, the console's signer (the district's) and port, the test accounts; on
+    `db_url` (default a SQLite file of the test's)."""
+    made = district_config(directory, KINDS, db_url=db_url, mqtt_url=broker, names=NAMES)
+    today = duty_around_today(made.config.hall.tz)
+    duty = DutyConfig.model_validate(today["duty"])
+    calendar = CalendarConfig.model_validate({**today["calendar"], "statutory": True})  # the month's other days
+    key = SigningKey.generate("控制台")
+    key_file = directory / "keys" / "console.key"
+    write_key(key_file, key)
+    console = SignerConfig(name=key.name, role="console", public_key=key.public_text())
+    config = made.config.model_copy(
+        update={
+            "signers": [*made.config.signers, console],
+            "console": made.config.console.model_copy(update={"port": free_port(), "signing_key": str(key_file)}),
+            "sites": [s.model_copy(update={"duty": duty, "calendar": calendar}) for s in made.config.sites],
+        }
+    )
+    config = load_config(write_config(config, made.path))
+    with Session(open_database(config.database.url)) as session:
+        for name, (role, sites) in ACCOUNTS.items():
+            add_user(session, name, role, hash_password(PASSWORD), "test", dt.datetime.now(dt.UTC), sites=sites)
+        session.commit()
+    return config
+
+
+def _records(config: MonitorConfig, directory: Path) -> dict[str, str]:
+    """A late arrival at the hall and an empty post at 新河 yesterday, a late arrival at 新河 today, and leave at the
+    hall's A02 now: each signed by the district's supervisor and recorded by its site's recorder."""
+    key = site_key(directory, "district-supervisor.key")
+    now = dt.datetime.now(dt.UTC)
+    yesterday = _yesterday(config)
+    findings = {
+        "hall-incident": ("hall", LATE_ARRIVAL, "A01", yesterday.replace(hour=9, minute=8), 8),
+        "xinhe-incident": ("xinhe", EMPTY_POST, "F02", yesterday.replace(hour=10), 30),
+        "xinhe-today": ("xinhe", LATE_ARRIVAL, "F03", now, 5),
+    }
+    ids: dict[str, str] = {}
+    for name, (site, kind, window, seen_at, minutes) in findings.items():
+        finding = patrol_incident(window=window, kind=kind, seen_at=seen_at, minutes=minutes, note="", by=key.name)
+        receipt = submit(config.site_view(site), finding, key)
+        assert receipt.status == Status.RECORDED, receipt
+        ids[name] = finding.id
+    leave = leave_grant(
+        window="A02",
+        start=now - dt.timedelta(hours=1),
+        end=now + dt.timedelta(hours=2),
+        kind="请假",
+        reason="",
+        by=key.name,
+    )
+    assert submit(config.site_view("hall"), leave, key).status == Status.RECORDED
+    ids["hall-leave"] = leave.id
+    return ids
+
+
+def _yesterday(config: MonitorConfig) -> dt.datetime:
+    """Midnight yesterday, district time: a duty day (`_district`), in the month the roll-up is asked for."""
+    today = dt.datetime.now(config.hall.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - dt.timedelta(days=1)
+
+
+@contextmanager
+def _running(directory: Path, broker: str, db_url: str | None = None) -> Iterator[Running]:
+    """The district's recorders (one a site) and its console, running, with the test's records in the store."""
+    config = _district(directory, broker, db_url)
+    engine = open_database(config.database.url)
+    with ExitStack() as stack:
+        for view in config.site_views.values():
+            recorder = Recorder(view, engine)
+            assert recorder.start(wait=30), f"the recorder of {view.site} did not confirm its subscriptions"
+            stack.callback(recorder.stop)
+        server = ConsoleServer(build_console(config, engine))
+        server.start()
+        stack.callback(server.stop)
+        assert server.wait_started(), "the console did not start"
+        yield Running(config, f"http://127.0.0.1:{config.console.port}", _records(config, directory))
+
+
+def _brand(html: str) -> str:
+    found = re.search(r'<div class="brand">([^<]*)</div>', html)
+    return found.group(1) if found else ""
+
+
+def _cards(html: str) -> list[str]:
+    return re.findall(r'<article class="site-card[^"]*" data-site="([^"]+)"', html)
+
+
+def _tiles(html: str) -> dict[str, tuple[str, str]]:
+    """Each window's tile on a board's page or fragment: its state and its text."""
+    found = re.findall(r'data-window="([^"]+)" data-state="([^"]+)"[^>]*>(.*?)</article>', html, flags=re.S)
+    return {window: (state, visible_text(body)) for window, state, body in found}
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("MONITOR_CONSOLE_SHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _viewport(driver, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 700},
+    )
+
+
+# --- in Chromium: the overview, the switcher ------------------------------------------------------------------
+
+
+def test_the_district_admin_sees_every_site_and_switches_between_them(tmp_path, one_broker):
+    from selenium.webdriver.common.by import By
+
+    shots = _shots(tmp_path)
+
+    def brand(driver) -> str:  # type: ignore[no-untyped-def]
+        return driver.find_element(By.CSS_SELECTOR, "header.top .brand").text
+
+    def switch(driver, site: str) -> None:  # type: ignore[no-untyped-def]
+        driver.find_element(By.CSS_SELECTOR, "details.sites summary").click()
+        wait_until(
+            driver, lambda d: d.find_element(By.CSS_SELECTOR, f"details.sites a[data-site='{site}']").is_displayed()
+        )
+        driver.find_element(By.CSS_SELECTOR, f"details.sites a[data-site='{site}']").click()
+        wait_until(driver, lambda d: NAMES[site] in brand(d), timeout=30)
+
+    with _running(tmp_path / "district", one_broker) as running, browser(*DESK) as driver:
+        base = running.base
+        _viewport(driver, *DESK)
+        log_in(driver, base, ADMIN)
+        driver.find_element(By.LINK_TEXT, "区域总览").click()
+        wait_until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".site-card")) == 3, timeout=30)
+        cards = {c.get_attribute("data-site"): c.text for c in driver.find_elements(By.CSS_SELECTOR, ".site-card")}
+        assert list(cards) == ["hall", "xinhe", "dongcheng"], cards
+        for site, text in cards.items():
+            assert NAMES[site] in text and "在岗" in text and "空岗" in text and "未知" in text and "请假" in text, text
+        assert "请假 1" in cards["hall"] and "未知 92" in cards["hall"], cards["hall"]  # A02 on leave, no cameras
+        assert "今日违纪" in cards["xinhe"] and "1 起" in cards["xinhe"], cards["xinhe"]
+        rollup = driver.find_element(By.ID, "rollup").text
+        assert "在岗率" in rollup and "迟到" in rollup and "部门平均分" in rollup, rollup
+        driver.save_screenshot(str(shots / "district-1440x900.png"))
+
+        # Live: 东城's bridge drops; its card says so within seconds, the page not reloaded.
+        driver.execute_script("window.notReloaded = true;")
+        link = Topics(running.config.site_view("dongcheng").mqtt.topic_prefix).link
+        try:
+            publish(one_broker, link, [b"0"], retain=True)
+            card = "article.site-card[data-site='dongcheng']"
+            wait_until(driver, lambda d: "站点离线 自" in d.find_element(By.CSS_SELECTOR, card).text, timeout=10)
+            assert "未知 93" in driver.find_element(By.CSS_SELECTOR, card).text
+            assert driver.execute_script("return window.notReloaded === true;"), "the overview was reloaded"
+            driver.save_screenshot(str(shots / "district-offline-1440x900.png"))
+        finally:
+            publish(one_broker, link, [b""], retain=True)
+
+        # The switcher: to 新河's board (its 11 windows under its name), and back to the hall's (93).
+        switch(driver, "xinhe")
+        assert driver.current_url.endswith("/?site=xinhe"), driver.current_url
+        wait_until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#board [data-window]")) == 11)
+        current = driver.find_element(By.CSS_SELECTOR, "details.sites a[aria-current='true']")
+        assert current.get_attribute("data-site") == "xinhe"
+        driver.get(base + "/incidents")  # the site chosen holds on the next page, and its list is its own
+        assert NAMES["xinhe"] in brand(driver)
+        switch(driver, "hall")
+        assert driver.current_url.endswith("/incidents?site=hall"), driver.current_url  # the same list, the hall's
+        driver.find_element(By.LINK_TEXT, "大厅看板").click()
+        wait_until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#board [data-window]")) == 93)
+        assert NAMES["hall"] in brand(driver)
+
+        # On a phone: the overview as one column, no sideways scrolling; the switcher opens over the board.
+        _viewport(driver, *PHONE)
+        driver.get(base + "/district")
+        wait_until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".site-card")) == 3)
+        widths = driver.execute_script(
+            "return [document.documentElement.scrollWidth, innerWidth,"
+            " [...document.querySelectorAll('.site-card')].map((c) => c.getBoundingClientRect().left)];"
+        )
+        assert widths[0] <= widths[1] and len(set(widths[2])) == 1, widths
+        driver.save_screenshot(str(shots / "district-390x844.png"))
+        driver.execute_script("document.getElementById('rollup').scrollIntoView();")
+        driver.save_screenshot(str(shots / "district-rollup-390x844.png"))
+        driver.get(base + "/")
+        driver.find_element(By.CSS_SELECTOR, "details.sites summary").click()
+        wait_until(
+            driver, lambda d: d.find_element(By.CSS_SELECTOR, "details.sites a[data-site='dongcheng']").is_displayed()
+        )
+        time.sleep(0.3)
+        driver.save_screenshot(str(shots / "switcher-390x844.png"))
+        driver.find_element(By.CSS_SELECTOR, "details.sites a[data-site='dongcheng']").click()
+        wait_until(driver, lambda d: NAMES["dongcheng"] in brand(d), timeout=30)
+    print(f"screenshots in {shots}")
+
+
+# --- over HTTP: authority by site -------------------------------------------------------------------------------
+
+
+def test_a_centres_supervisor_sees_and_acts_on_its_centre_only(tmp_path, one_broker, db_url):
+    with _running(tmp_path / "district", one_broker, db_url) as running:
+        ids, config = running.ids, running.config
+        hall_incident, xinhe_incident, hall_leave = ids["hall-incident"], ids["xinhe-incident"], ids["hall-leave"]
+        xinhe = logged_in(running.base, XINHE)
+        try:
+            # Its own centre: the board, its incident, the overview with its card alone.
+            page = xinhe.get("/")
+            assert page.status_code == 200 and NAMES["xinhe"] in _brand(page.text)
+            assert "切换站点" not in page.text and "区域总览" in page.text  # one site: nothing to switch to
+            assert xinhe.get(f"/incidents/{xinhe_incident}").status_code == 200
+            assert xinhe.get("/?site=xinhe").status_code == 200
+            overview = xinhe.get("/district")
+            assert overview.status_code == 200 and _cards(overview.text) == ["xinhe"], _cards(overview.text)
+            assert NAMES["hall"] not in visible_text(overview.text)
+
+            # Another site, asked for or reached by a record's id: 403, in words.
+            for address in (
+                "/?site=hall",
+                "/incidents?site=dongcheng",
+                f"/incidents/{hall_incident}",
+                f"/incidents/{hall_incident}/evidence/any.jpg",
+            ):
+                refused = xinhe.get(address)
+                assert refused.status_code == 403, (address, refused.status_code)
+                assert "不能查看其他站点" in refused.text and NAMES["xinhe"] in refused.text, refused.text
+            assert xinhe.get("/?site=nowhere").status_code == 400
+
+            # Acting on another site: the hall's leave by its id, or a form naming the hall; refused and audited.
+            token = form_token(xinhe.get("/leave").text)
+            withdraw = xinhe.post(f"/leave/{hall_leave}/withdraw", data={"csrf": token, "reason": "不该能撤销"})
+            assert withdraw.status_code == 403 and "不能查看其他站点" in withdraw.text
+            sent_as_hall = xinhe.post(
+                "/leave",
+                data={"csrf": token, "site": "hall", "window": "A03", "kind": "请假", "start": "2020-11-03T09:00",
+                      "end": "2020-11-03T10:00", "id": "leave-000000000001"},
+            )  # fmt: skip
+            assert sent_as_hall.status_code == 403
+            with Session(open_database(config.database.url)) as session:
+                leave = session.get(LeaveRow, hall_leave)
+                refusals = session.exec(select(AuditRow).where(AuditRow.user == XINHE)).all()
+            assert leave is not None and leave.end > dt.datetime.now(dt.UTC), "the hall's leave was changed"
+            assert len([r for r in refusals if r.outcome == "refused"]) == 2, refusals
+            assert not any(r.action == "leave" and r.outcome == "ok" for r in refusals)
+        finally:
+            xinhe.close()
+
+        admin = logged_in(running.base, ADMIN)
+        try:
+            # The district sees all; a link to the hall's incident from 新河 switches to the hall.
+            assert NAMES["xinhe"] in _brand(admin.get("/?site=xinhe").text)
+            assert admin.cookies.get(SITE_COOKIE) == "xinhe"
+            incident = admin.get(f"/incidents/{hall_incident}")
+            assert incident.status_code == 200 and "A01" in incident.text
+            assert NAMES["hall"] in _brand(incident.text) and admin.cookies.get(SITE_COOKIE) == "hall"
+            assert NAMES["hall"] in _brand(admin.get("/").text)
+            overview = admin.get(f"/district?month={_yesterday(config):%Y-%m}")
+            assert _cards(overview.text) == ["hall", "xinhe", "dongcheng"]
+            rows = dict(re.findall(r'<tr data-site="([^"]+)">(.*?)</tr>', overview.text, flags=re.S))
+            assert set(rows) == set(NAMES)
+            assert "迟到" in visible_text(overview.text) and "空岗" in visible_text(overview.text)
+            cells = {
+                site: {
+                    label: visible_text(cell)
+                    for label, cell in re.findall(r'data-label="([^"]+)"[^>]*>(.*?)</td>', row)
+                }
+                for site, row in rows.items()
+            }
+            today_too = int(dt.datetime.now(config.hall.tz).month == _yesterday(config).month)  # 新河's late arrival
+            assert (cells["hall"]["迟到"], cells["hall"]["空岗"], cells["hall"]["违纪合计"]) == ("1", "0", "1"), cells
+            assert (cells["xinhe"]["空岗"], cells["xinhe"]["迟到"]) == ("1", str(today_too)), cells
+            assert cells["dongcheng"]["违纪合计"] == "0" and cells["dongcheng"]["人员平均分"], cells
+
+            # Accounts: a centre's account added with its site; the centre's admin manages its centre's only.
+            token = form_token(admin.get("/users").text)
+            added = admin.post(
+                "/users",
+                data={"csrf": token, "name": "东城查看员", "role": "viewer", "password": "x" * 9, "sites": "dongcheng"},
+            )
+            assert added.status_code == 303
+            users = admin.get("/users").text
+            assert f"已新增账号 东城查看员（查看员，限{NAMES['dongcheng']}）" in users, users
+            assert "全部站点" in users and "<th>站点</th>" in users
+            pages = {"admin /district": overview.text, "admin /users": users, "admin /": admin.get("/").text}
+        finally:
+            admin.close()
+        centre_admin = logged_in(running.base, XINHE_ADMIN)
+        try:
+            users = centre_admin.get("/users").text
+            assert XINHE in users and ADMIN not in users and "东城查看员" not in users
+            token = form_token(users)
+            assert centre_admin.post(f"/users/{ADMIN}/active", data={"csrf": token, "active": "0"}).status_code == 403
+            given = centre_admin.post(
+                "/users", data={"csrf": token, "name": "越权", "role": "admin", "password": "x" * 9, "sites": "hall"}
+            )
+            assert given.status_code == 303 and "只能选择本账号可管理的站点" in centre_admin.get("/users").text
+            pages["centre admin /users"] = centre_admin.get("/users").text
+            pages["centre admin /district"] = centre_admin.get("/district").text
+        finally:
+            centre_admin.close()
+
+        # Chinese only on the district's pages: no site id, no English.
+        problems = {
+            page: found
+            for page, html in pages.items()
+            if (found := programmers_text(visible_text(html), {*NAMES, *ids.values()}))
+        }
+        assert not problems, problems
+
+
+# --- a centre cut off from the district --------------------------------------------------------------------------
+
+
+def test_a_cut_centre_is_unknown_on_its_board_and_its_card_then_comes_back(tmp_path, one_broker):
+    with _running(tmp_path / "district", one_broker) as running:
+        view = running.config.site_view("xinhe")
+        link = Topics(view.mqtt.topic_prefix).link
+        present, absent = SpeakingService(view, "xinhe-cam-f01"), SpeakingService(view, "xinhe-cam-f02")
+        admin = logged_in(running.base, ADMIN)
+        try:
+            since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
+            present.state("F01", "present", since)
+            absent.state("F02", "absent", since)
+
+            def tiles() -> dict[str, tuple[str, str]]:
+                return _tiles(admin.get("/board/tiles?site=xinhe").text)
+
+            def card() -> str:
+                cards = admin.get("/district/cards").text
+                found = re.search(r'data-site="xinhe">(.*?)</article>', cards, flags=re.S)
+                return visible_text(found.group(1)) if found else ""
+
+            wait_for(lambda: tiles()["F01"][0] == "present" and tiles()["F02"][0] == "absent", what="新河's states")
+            publish(one_broker, link, [b"1"], retain=True)  # its bridge connected
+            wait_for(lambda: "在线" in card(), what="the link up on 新河's card")
+
+            publish(one_broker, link, [b"0"], retain=True)  # the bridge dropped: the district broker's will
+            cut = dt.datetime.now(dt.UTC)
+            wait_for(lambda: tiles()["F01"][0] == "unknown", what="新河's windows unknown")
+            shown = tiles()
+            assert all(state == "unknown" for state, _ in shown.values()), shown
+            at = {f"{(cut + dt.timedelta(seconds=s)).astimezone(view.hall.tz):%H:%M}" for s in (-2, 0, 2)}
+            for window in ("F01", "F02"):
+                assert "站点离线" in shown[window][1] and any(f"自 {t}" in shown[window][1] for t in at), shown[window]
+            board = admin.get("/?site=xinhe").text
+            assert "站点离线 自" in visible_text(board) and "与区平台的连接中断" in visible_text(board)
+            text = card()
+            assert "站点离线 自" in text and "状态未知" in text and "未知 11" in text, text
+            hall = _tiles(admin.get("/board/tiles?site=hall").text)
+            assert not any("站点离线" in body for _, body in hall.values()), "the hall's board was cut too"
+
+            publish(one_broker, link, [b"1"], retain=True)  # the bridge is back: the cameras' states again
+            wait_for(lambda: tiles()["F01"][0] == "present", what="新河's states back")
+            shown = tiles()
+            assert shown["F02"][0] == "absent" and not any("站点离线" in body for _, body in shown.values()), shown
+            wait_for(lambda: "站点离线" not in card() and "在线" in card(), what="新河's card back")
+        finally:
+            admin.close()
+            publish(one_broker, link, [b""], retain=True)
+            topics = Topics(view.mqtt.topic_prefix)
+            for window in ("F01", "F02"):
+                publish(one_broker, topics.window_state(window), [b""], retain=True)
+            present.close()
+            absent.close()
+
+
+def test_a_single_halls_console_has_no_switcher_and_no_overview(tmp_path, one_broker):
+    """A configuration without sites: one site, no switcher, no overview (the page does not exist), no site cookie."""
+    from tests.support.console import ADMIN as HALL_ADMIN
+    from tests.support.console import console_hall, running_console
+
+    hall = console_hall(tmp_path, mqtt_url=one_broker).config
+    with running_console(hall) as base:
+        client = logged_in(base, HALL_ADMIN)
+        try:
+            page = client.get("/?site=xinhe")
+            assert page.status_code == 200 and "切换站点" not in page.text and "区域总览" not in page.text
+            assert 'name="site"' not in page.text and SITE_COOKIE not in client.cookies
+            assert client.get("/district").status_code == 404
+        finally:
+            client.close()
+
+
+def test_a_cards_link_is_said_only_for_a_bridged_site() -> None:
+    """The card's link: nothing for a site reached without a bridge, 在线 while its bridge is up, 站点离线 自 (its local
+    time) while down, when its cameras' last word is not counted as online."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.core.board import Board, CameraReport
+    from monitor.core.district import site_card
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2020, 12, 1, 2, 0, tzinfo=dt.UTC)
+    board = Board(now, (), {"present": 3, "absent": 1, "unknown": 0, "leave": 2, "off_duty": 0})
+    cameras = {"c1": CameraReport("online", now, fps=1.0), "c2": CameraReport("offline: 连接超时", now)}
+
+    def card(down: dt.datetime | None, bridged: bool):  # type: ignore[no-untyped-def]
+        return site_card(
+            "xinhe", "新河", board, cameras, ["c1", "c2", "c3"], link_down=down, bridged=bridged,
+            recorder_answers=True, now=now, tz=tz,
+        )  # fmt: skip
+
+    alone, up, down = card(None, False), card(None, True), card(now - dt.timedelta(minutes=50), True)
+    assert (alone.link, up.link, down.link) == ("", "在线", "站点离线 自 09:10")
+    assert alone.counts == {"present": 3, "absent": 1, "unknown": 0, "leave": 2}
+    assert (up.cameras, up.cameras_online, up.cameras_offline) == (3, 1, 2)
+    assert down.offline and down.cameras_online == 0 and not up.offline

@@ -10,7 +10,11 @@ class ConfigError(MonitorError):
 
 
 class CalendarError(MonitorError):
-    """The calendar cannot tell whether a day is a working day (a year nobody covers)."""
+    """The calendar cannot tell whether a day is a working day (a year nobody covers: `year`)."""
+
+    def __init__(self, message: str, year: int | None = None) -> None:
+        super().__init__(message)
+        self.year = year
 
 
 class InputError(MonitorError):

@@ -46,14 +46,22 @@ def _progress() -> Progress:
 @app.command("worker")
 def worker(
     ctx: typer.Context,
-    camera: Annotated[str, typer.Option("--camera", help="Camera id from [[cameras]].")],
+    camera: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--camera",
+            metavar="ID",
+            help="Camera id from [[cameras]], repeatable; without it, every camera of the site (one process, one "
+            "detector: a township centre's box, or the district's server pulling a centre's cameras).",
+        ),
+    ] = None,
 ) -> None:
-    """摄像头工作进程 — watch one camera: seats, presence, incidents to MQTT (runs until Ctrl-C)."""
+    """摄像头工作进程 — watch cameras: seats, presence, incidents to MQTT (runs until Ctrl-C)."""
     config = state(ctx).config
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_cameras(config, stop, only=[camera])
+    run_cameras(config, stop, only=camera or None)
 
 
 @app.command("replay")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, FastAPI, Request
@@ -18,6 +19,7 @@ from monitor.console.deps import BadForm
 from monitor.console.pages import admin, board, cameras, district, duty, duty_rate, exports, incidents, inputs, reports
 from monitor.console.params import BadParameter, periods_checked, validation_message
 from monitor.console.sites import OtherSite, remember
+from monitor.errors import CalendarError
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -25,6 +27,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+log = logging.getLogger(__name__)
 
 
 def create_app(served: Console | District) -> FastAPI:
@@ -88,6 +92,17 @@ def create_app(served: Console | District) -> FastAPI:
             return _error(request, exc.message, 400)
         await run_in_threadpool(console_of(request).flash, request, "error", exc.message)
         return RedirectResponse(exc.back, status_code=303)
+
+    @app.exception_handler(CalendarError)
+    async def _no_calendar(request: Request, exc: CalendarError) -> Response:
+        """A page over days the calendar cannot judge (a year whose holidays nobody entered): said for the reader, not
+        in the configuration's words; the operator's log has those."""
+        log.warning("console: %s", exc)
+        if exc.year is not None:
+            message = f"{exc.year}年的节假日和调休安排尚未录入，无法判断哪些天上班：请管理员补充该年的工作日历后再查看"
+        else:
+            message = "值班时段设置有误，无法判断上班时间：请管理员检查值班时段设置"
+        return _error(request, message, 503)
 
     @app.exception_handler(TooLarge)
     async def _too_large(request: Request, exc: TooLarge) -> Response:

@@ -62,7 +62,8 @@ class WorkCalendar:
         raise CalendarError(
             f"no holiday schedule for {day.year}: the chinesecalendar package does not cover it and the "
             f"configuration has no [[calendar.years]] entry with year = {day.year}. Enter that year's "
-            "published holidays and 调休 working days there."
+            "published holidays and 调休 working days there.",
+            year=day.year,
         )
 
     def season_on(self, day: dt.date) -> SeasonConfig:

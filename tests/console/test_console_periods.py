@@ -4,6 +4,7 @@ answered 400 with what was given and what is expected — never silently another
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,15 @@ def test_an_invalid_period_asks_for_the_login_first_then_is_refused_for_the_pers
         admin = logged_in(base, ADMIN)
         page = admin.get("/scores?month=2020-13")
         assert page.status_code == 400 and "2020-13" in _text(page.text) and "退出" in _text(page.text)
+
+
+def test_a_day_the_calendar_does_not_cover_is_said_in_words(tmp_path: Path, one_broker: str) -> None:
+    """A year whose holidays nobody entered (here: the statutory calendar switched off, no year entered): the board
+    says so for the reader, never in the configuration's English."""
+    hall = console_hall(tmp_path, mqtt_url=one_broker, calendar={"statutory": False}).config
+    with running_console(hall) as base:
+        page = logged_in(base, ADMIN).get("/")
+    text = _text(page.text)
+    year = dt.datetime.now(hall.hall.tz).year
+    assert page.status_code == 503 and f"{year}年的节假日和调休安排尚未录入" in text
+    assert "chinesecalendar" not in text and "calendar.years" not in text and "退出" in text

@@ -72,6 +72,30 @@ def compose_camera_alert(
     )
 
 
+def compose_link_alert(config: MonitorConfig, camera: str, since: dt.datetime, outage: int) -> Alert:
+    """A township centre cut off from the district: its cameras fall silent together, and the link is what to check,
+    not each camera. E.g. "【设备告警】新河镇便民服务中心 12月07日 10:02 与区平台的连接中断（站点离线），1、2、3窗口
+    状态未知，请检查该中心的网络连接；中断期间的记录在连接恢复后补传。" One alert per cut, by the outage of its first
+    silent camera (`camera`), naming every window the site's cameras watch."""
+    local = since.astimezone(config.hall.tz)
+    windows = [zone.window for camera in config.cameras for zone in camera.windows]
+    shown = "、".join(windows[:12]) + (f"等{len(windows)}个" if len(windows) > 12 else "")
+    message = (
+        f"【设备告警】{config.hall.name} {local:%m月%d日 %H:%M} 与区平台的连接中断（站点离线），{shown}窗口状态未知，"
+        "请检查该中心的网络连接；中断期间的记录在连接恢复后补传。"
+    )
+    return Alert(
+        id=f"alert-link-{config.site}-{outage}",
+        kind=CAMERA_OFFLINE,
+        label="站点离线",
+        started_at=since,
+        message=message,
+        camera=camera,
+        place=config.hall.name,
+        windows=windows,
+    )
+
+
 def _where(config: MonitorConfig) -> str:
     """The site, in a district's alerts (one group may hear every centre): "新河镇便民服务中心 "; "" in a hall's own."""
     return f"{config.hall.name} " if config.in_district else ""

@@ -45,7 +45,7 @@ from tests.support.liveness import (
     seed_camera,
     session_process,
 )
-from tests.support.mqtt import Subscriber
+from tests.support.mqtt import Subscriber, publish
 from tests.support.paths import SEED_HALL
 from tests.support.waiting import wait_for
 
@@ -180,6 +180,59 @@ def test_a_killed_service_is_gone_at_once_by_its_last_will(
             process.kill()
         service.close()
         judged.close()
+        recorder.stop()
+        engine.dispose()
+
+
+def test_a_centre_cut_off_from_the_district_is_one_alert_of_its_link_not_one_per_camera(
+    tmp_path: Path, db_url: str, one_broker: str, hedong: MonitorConfig
+) -> None:
+    """A township centre's bridge is down (its `0` on <p>/link): its cameras fall silent together. Their windows are
+    unknown as any silent camera's, and the supervisors get one alert naming the link and every window, not one per
+    camera blaming it."""
+    second = seed_camera(3 * S).model_copy(
+        update={
+            "id": "cam-a-west",
+            "name": "A区西侧",
+            "windows": [
+                w.model_copy(update={"window": n})
+                for w, n in zip(seed_camera(3 * S).windows, ("A03", "A04"), strict=True)
+            ],
+        }
+    )
+    sections = duty_around_today(hedong.hall.tz)
+    config = hall_config(
+        tmp_path, db_url=db_url, mqtt_url=one_broker, cameras=[seed_camera(3 * S), second], **sections
+    ).config
+    topics = Topics(config.mqtt.topic_prefix)
+    engine = open_database(config.database.url)
+    recorder = Recorder(config, engine)
+    assert recorder.start()
+    phone = Subscriber(one_broker, topics.alerts, qos=2)
+    services = [SpeakingService(config), SpeakingService(config, "cam-a-west")]
+    try:
+        start = dt.datetime.now(dt.UTC)
+        services[0].state("A01", "present", start - 60 * S)
+        services[1].state("A03", "present", start - 60 * S)
+        wait_for(lambda: all(s.last_frame for s in services) and len(history(engine, "A03")) == 1, what="both live")
+        publish(one_broker, topics.link, [b"0"], retain=True)  # the district's broker: the bridge's will
+        for service in services:
+            service.hang()
+        wait_for(lambda: _count(engine, CameraOutageRow) == 2, timeout=3 + MARGIN, what="both cameras silent")
+        wait_for(lambda: len(history(engine, "A03")) == 2, what="the unknown marks")
+        wait_for(lambda: _camera_alerts(phone), what="the alert")
+        time.sleep(2)  # time for a second alert, were there one
+        (alert,) = _camera_alerts(phone)
+        assert "与区平台的连接中断（站点离线），A01、A02、A03、A04窗口状态未知" in alert.message
+        assert "摄像头服务无响应" not in alert.message and alert.windows == ["A01", "A02", "A03", "A04"]
+        with Session(engine) as session:
+            assert all(row.alerted_at is not None for row in session.exec(select(CameraOutageRow)))
+            assert session.exec(select(func.count()).select_from(AlertRow)).one() == 1
+    finally:
+        publish(one_broker, topics.link, [b""], retain=True)
+        for service in services:
+            service.close()
+        phone.close()
         recorder.stop()
         engine.dispose()
 

@@ -39,7 +39,7 @@ from monitor.adapters.store.tables import CameraOutageRow
 from monitor.adapters.store.window_states import latest_since, record_window_state
 from monitor.config import CameraConfig, MonitorConfig
 from monitor.contract import EARLIEST, LATEST, CameraLiveness, Liveness, Topics, WindowState
-from monitor.core.alerts import compose_camera_alert
+from monitor.core.alerts import compose_camera_alert, compose_link_alert
 from monitor.core.calendar import WorkCalendar
 from monitor.core.liveness import DOWN, Change, LivenessWatch, Reported, revival_marks, unknown_marks
 from monitor.errors import CalendarError
@@ -61,9 +61,10 @@ class Link(Protocol):
 
 def camera_traffic(topics: Topics, cameras: Iterable[str]) -> list[tuple[str, int]]:
     """What the recorder listens to, beside what it records, to judge the hall's cameras: at QoS 0, each configured
-    camera's own topics, and none in a hall without cameras (the embedded amqtt broker, 0.12, also hands a retained
-    message someone subscribed to to the next client that subscribes to anything: the fewer, the better)."""
-    return [
+    camera's own topics and the site's link to this broker (a township centre's bridge), and none in a hall without
+    cameras (the embedded amqtt broker, 0.12, also hands a retained message someone subscribed to to the next client
+    that subscribes to anything: the fewer, the better)."""
+    own = [
         (topic, 0)
         for camera in cameras
         for topic in (
@@ -72,6 +73,7 @@ def camera_traffic(topics: Topics, cameras: Iterable[str]) -> list[tuple[str, in
             topics.availability(topics.camera_component(camera)),
         )
     ]
+    return [*own, (topics.link, 0)] if own else []
 
 
 class CameraWatch:
@@ -102,6 +104,11 @@ class CameraWatch:
         self._restore = True
         self._deaf = True
         self._next_check = 0.0
+        self._link_down: dt.datetime | None = None
+        """Since when the site's bridge to this broker is down (its `0` on <prefix>/link): the cameras falling silent
+        meanwhile are the link's silence, not theirs."""
+        self._link_alerted: dt.datetime | None = None
+        """The cut (by its start) already alerted: one alert a cut, not one a camera."""
 
     # -- the network thread ---------------------------------------------------------------------------------------
 
@@ -117,6 +124,11 @@ class CameraWatch:
         """Note a message of a camera's service (the network thread, cheaply; never raises). True when it is for
         the watch alone, False when the inbox takes it (a window's state is recorded as well)."""
         addressed = self.topics.parse(message.topic)
+        if addressed is not None and addressed.kind == "link":
+            down = message.payload.strip() == b"0"
+            with self._lock:
+                self._link_down = (self._link_down or self.clock()) if down else None
+            return True
         if addressed is None or addressed.kind not in ("camera_status", "camera_stats", "availability", "window_state"):
             return False
         try:
@@ -244,10 +256,7 @@ class CameraWatch:
                 if row.alerted_at is None:
                     if self._on_duty(now):
                         since = change.heard_at if change.state in DOWN and change.heard_at else now
-                        alert = compose_camera_alert(camera, change.state, since, row.id, self.config, reason)
-                        queue_alert(session, alert, self.config.alerts, now, outage_id=row.id)
-                        row.alerted_at = now
-                        session.add(row)
+                        self._alert(session, row, camera, change.state, since, reason, now)
                     else:
                         waiting = row.id
             session.commit()
@@ -287,12 +296,35 @@ class CameraWatch:
                 with self._lock:
                     reason = self._reasons.get(camera_id, "")
                 since = row.heard_at if row.state in DOWN and row.heard_at else row.began_at
-                alert = compose_camera_alert(camera, row.state, since, outage, self.config, reason)  # type: ignore[arg-type]
-                queue_alert(session, alert, self.config.alerts, now, outage_id=outage)
-                row.alerted_at = now
-                session.add(row)
+                self._alert(session, row, camera, row.state, since, reason, now)  # type: ignore[arg-type]
             session.commit()
         self._unalerted.clear()
+
+    def _alert(
+        self,
+        session: Session,
+        row: CameraOutageRow,
+        camera: CameraConfig,
+        state: Liveness,
+        since: dt.datetime,
+        reason: str,
+        now: dt.datetime,
+    ) -> None:
+        """The supervisors' alert of an outage, noted on it. While the site's link is down the silence is the link's:
+        the first outage of the cut is alerted as the site's (站点离线, every watched window), the others are noted
+        as told by it."""
+        with self._lock:
+            cut = self._link_down
+        assert row.id is not None
+        if cut is None or state not in DOWN:
+            alert = compose_camera_alert(camera, state, since, row.id, self.config, reason)
+            queue_alert(session, alert, self.config.alerts, now, outage_id=row.id)
+        elif self._link_alerted != cut:
+            alert = compose_link_alert(self.config, camera.id, cut, row.id)
+            queue_alert(session, alert, self.config.alerts, now, outage_id=row.id)
+            self._link_alerted = cut
+        row.alerted_at = now
+        session.add(row)
 
     def _on_duty(self, now: dt.datetime) -> bool:
         try:

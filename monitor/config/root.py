@@ -134,15 +134,24 @@ class MonitorConfig(Section):
         if not self.sites:
             return {self.site: self}
         views: dict[str, MonitorConfig] = {}
+        numbering: dict[str, str] = {}
         for index, site in enumerate(self.sites):
             try:
-                views[site.id] = self._view_of(site)
+                views[site.id] = view = self._view_of(site)
             except ValidationError as exc:
                 reasons = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc']) or site.id}: {e['msg'].removeprefix('Value error, ')}"
                     for e in exc.errors()
                 )
                 raise ValueError(f"sites[{index}] ({site.id}): {reasons}") from None
+            number = view.notices.doc_number_format
+            if number in numbering:
+                raise ValueError(
+                    f"sites[{index}] ({site.id}): its notices would be numbered as site {numbering[number]}'s "
+                    f"({number}): each site keeps its own register of 文号, so give it its own "
+                    '[sites.notices] doc_number_format (e.g. "新河便民发〔{year}〕{number}号")'
+                )
+            numbering[number] = site.id
         return views
 
     def site_view(self, site: str) -> MonitorConfig:
@@ -153,6 +162,15 @@ class MonitorConfig(Section):
         if chosen is None:
             raise KeyError(site)
         return self._view_of(chosen)
+
+    def _notices_of(self, site: SiteConfig) -> NoticesConfig:
+        """The district's [notices] with what the site's own `[sites.notices]` sets (its 文号 format, its issuer …),
+        written under a folder of the site's own unless it names one."""
+        own = site.notices.model_dump(include=site.notices.model_fields_set) if site.notices else {}
+        merged = {**self.notices.model_dump(), **own}
+        if "output_dir" not in own:
+            merged["output_dir"] = f"{self.notices.output_dir.rstrip('/')}/{site.id}"
+        return NoticesConfig.model_validate(merged)
 
     def _view_of(self, site: SiteConfig) -> MonitorConfig:
         """The district's sections, with the site's own in their place: its hall, windows, staff, cameras, topics; the
@@ -176,8 +194,7 @@ class MonitorConfig(Section):
                     "signing_key": site.signing_key or self.paths.signing_key,
                 }
             ),
-            notices=site.notices
-            or self.notices.model_copy(update={"output_dir": f"{self.notices.output_dir.rstrip('/')}/{site.id}"}),
+            notices=self._notices_of(site),
         )
         for name in ("departments", "duty", "calendar", "rules"):
             if (own := getattr(site, name)) is not None:

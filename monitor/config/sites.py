@@ -65,7 +65,10 @@ class SiteConfig(Section):
     rules: list[RuleSetConfig] | None = Field(None, description="The site's rule sets; default: the district's.")
     notices: NoticesConfig | None = Field(
         None,
-        description="The site's notices (its own 文号 register); default: the district's, under a folder of its own.",
+        description="What the site's notices do not share with the district's [notices]: at least its 文号 "
+        "(doc_number_format: each site keeps its own register, so no two sites may number alike), maybe its issuer, "
+        "addressees or titles; the rest is the district's. Written under a folder of its own unless it sets "
+        "output_dir.",
     )
 
     @field_validator("id")

@@ -17,12 +17,13 @@ from typer.testing import CliRunner
 from monitor.adapters.store.accounts import add_user
 from monitor.adapters.store.database import _alembic_config, open_database
 from monitor.adapters.store.sites import for_site
-from monitor.adapters.store.tables import DocRegisterRow, IncidentRow, NoticeLedgerRow, WindowStateRow
+from monitor.adapters.store.tables import DocRegisterRow, IncidentRow, LeaveRow, NoticeLedgerRow, WindowStateRow
 from monitor.cli import _register, app
 from monitor.config import MonitorConfig, SignerConfig
+from monitor.config.notices import NoticesConfig
 from monitor.config.sites import SiteConfig
 from monitor.config.writer import write_config
-from monitor.contract import Dismissal, IncidentEvent, Rejection, Topics
+from monitor.contract import Dismissal, IncidentEvent, LeaveGrant, Receipt, Rejection, Topics
 from monitor.core.signature import Record, SigningKey
 from monitor.services.recorder import Recorder
 from tests.support.district import DISTRICT_SUPERVISOR, district_config, site_key, site_supervisor
@@ -115,6 +116,56 @@ def test_each_site_records_its_own_and_refuses_another_sites_signers(
         for subscriber in rejected.values():
             subscriber.close()
         engine.dispose()
+
+
+def test_a_record_whose_id_is_another_sites_is_refused_and_answered(
+    db_url: str, broker_url: str, tmp_path: Path
+) -> None:
+    """Ids are the district's: a leave under an id another site's leave has is refused, and its receipt says so in
+    words (the console shows them), instead of leaving the supervisor waiting for an answer."""
+    district = district_config(
+        tmp_path, {"xinhe": "fixture", "dongcheng": "fixture"}, db_url=db_url, mqtt_url=broker_url
+    )
+    engine = open_database(db_url)
+    recorders = {site: Recorder(district.site(site), engine) for site in ("xinhe", "dongcheng")}
+    topics = {site: Topics(district.site(site).mqtt.topic_prefix) for site in recorders}
+    key = site_key(tmp_path, "district-supervisor.key")
+    answers = Subscriber(broker_url, topics["dongcheng"].receipt("leave", "leave-1"))
+
+    def leave(window: str) -> bytes:
+        start = dt.datetime(2020, 11, 4, 9, 0, tzinfo=TZ)
+        grant = LeaveGrant(
+            id="leave-1",
+            window=window,
+            start=start,
+            end=start + dt.timedelta(hours=3),
+            kind="请假",
+            reason="",
+            by=DISTRICT_SUPERVISOR,
+            at=start,
+        )
+        return _signed(key, grant)
+
+    try:
+        for recorder in recorders.values():
+            assert recorder.start(wait=30)
+        publish(broker_url, topics["xinhe"].leaves, [leave("F01")])
+        wait_for(lambda: _leave_sites(engine) == [("leave-1", "xinhe")], what="xinhe's leave")
+        publish(broker_url, topics["dongcheng"].leaves, [leave("F02")])
+        wait_for(lambda: answers.payloads(), what="dongcheng's answer")
+        receipt = Receipt.from_json(answers.payloads()[0])
+        assert receipt.status == "rejected" and "编号已被其他记录使用" in receipt.words
+        assert _leave_sites(engine) == [("leave-1", "xinhe")]
+    finally:
+        for recorder in recorders.values():
+            recorder.stop()
+        answers.close()
+        engine.dispose()
+
+
+def _leave_sites(engine: sqlalchemy.Engine) -> list[tuple[str, str]]:
+    with Session(engine) as session:
+        return sorted((r.id, r.site) for r in session.exec(select(LeaveRow)))
 
 
 def test_a_console_account_acts_only_at_its_own_sites(db_url: str, broker_url: str, tmp_path: Path) -> None:
@@ -272,7 +323,7 @@ def test_a_single_hall_upgraded_to_sites_shows_every_figure_sheet_and_notice_unc
         assert (issued.doc_year, issued.doc_number) == (2020, 20)
 
     # The same hall as the first site of a district, beside a new centre with the same windows.
-    def site(site_id: str, prefix: str) -> SiteConfig:
+    def site(site_id: str, prefix: str, numbered: str | None = None) -> SiteConfig:
         return SiteConfig(
             id=site_id,
             topic_prefix=prefix,
@@ -280,12 +331,16 @@ def test_a_single_hall_upgraded_to_sites_shows_every_figure_sheet_and_notice_unc
             departments=config.departments,
             windows=config.windows,
             staff=config.staff,
+            notices=NoticesConfig(doc_number_format=numbered) if numbered else None,
         )
 
     district = MonitorConfig.model_validate(
         {
             **{name: getattr(config, name) for name in MonitorConfig.model_fields if name != "site"},
-            "sites": [site("hall", config.mqtt.topic_prefix), site("xinhe", f"{config.mqtt.topic_prefix}-xinhe")],
+            "sites": [
+                site("hall", config.mqtt.topic_prefix),
+                site("xinhe", f"{config.mqtt.topic_prefix}-xinhe", "新河便民发〔{year}〕{number}号"),
+            ],
         }
     )
     district_path = write_config(district, tmp_path / "district.toml")

@@ -15,6 +15,7 @@ from typing import Literal, NamedTuple
 
 from monitor.adapters.keys import read_key, write_key
 from monitor.config import MonitorConfig, SignerConfig, load_config
+from monitor.config.notices import NoticesConfig
 from monitor.config.sites import SiteConfig
 from monitor.config.writer import write_config
 from monitor.core.signature import SigningKey
@@ -85,6 +86,7 @@ def district_config(
                 ],
                 duty=hall.duty,
                 rules=list(hall.rules),
+                notices=NoticesConfig(doc_number_format=f"{site}发〔{{year}}〕{{number}}号"),
             )
         )
     base = fixture if any(kind == "fixture" for kind in sites.values()) else seed

@@ -72,6 +72,8 @@ role = "camera"
 public_key = "{KEY_A}"
 [[sites.duty.seasons]]
 sessions = [{{ name = "上午", start = 08:30:00, end = 12:00:00 }}]
+[sites.notices]
+doc_number_format = "新河便民发〔{{year}}〕{{number}}号"
 """
 
 
@@ -95,6 +97,10 @@ def test_a_district_file_gives_each_site_its_own_hall_and_the_district_the_rest(
     assert xinhe.paths.data_dir == "/var/lib/hall-monitor/xinhe"
     assert xinhe.paths.signing_key == "/etc/hall-monitor/xinhe-cameras.key"
     assert hall.notices.output_dir.endswith("/hall") and xinhe.notices.output_dir.endswith("/xinhe")
+    # Each site numbers its own notices; the rest of [notices] is the district's.
+    assert hall.notices.doc_number_format == district.notices.doc_number_format
+    assert xinhe.notices.doc_number_format == "新河便民发〔{year}〕{number}号"
+    assert xinhe.notices.issuer == district.notices.issuer and xinhe.notices.addressees == district.notices.addressees
     # Duty hours: the district's, unless the site sets its own; the calendar and rules are the district's.
     assert [s.start for s in hall.duty.seasons[0].sessions] == [dt.time(9), dt.time(13, 30)]
     assert [s.start for s in xinhe.duty.seasons[0].sessions] == [dt.time(8, 30)]
@@ -133,8 +139,12 @@ def test_a_configuration_without_sites_is_one_site_as_before(hedong: MonitorConf
             ),
             r"signer cameras-xinhe is also the district's",
         ),
+        (
+            lambda t: t.replace('doc_number_format = "新河便民发〔{year}〕{number}号"', 'issuer = "新河镇人民政府"'),
+            r"sites\[1\] \(xinhe\): its notices would be numbered as site hall's .*doc_number_format",
+        ),
     ],
-    ids=["twice", "overlapping-prefix", "bad-id", "staff-of-unknown-window", "signer-twice"],
+    ids=["twice", "overlapping-prefix", "bad-id", "staff-of-unknown-window", "signer-twice", "numbered-alike"],
 )
 def test_a_district_error_names_the_site(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message):

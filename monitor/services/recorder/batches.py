@@ -34,6 +34,10 @@ BATCH_SIZE = 200
 """Most messages applied in one transaction (one commit, then their acknowledgements)."""
 
 
+ID_TAKEN = "此记录的编号已被其他记录使用，未保存：请刷新页面后重新填写"
+"""Why a supervisor's record whose id the store already holds (another site's record) was refused."""
+
+
 class BatchWriter:
     """Applies batches to the database for one recorder."""
 
@@ -111,8 +115,15 @@ class BatchWriter:
             except OperationalError:
                 raise
             except IntegrityError as exc:
-                # Another recorder wrote the same record at the same moment: the next attempt sees a duplicate.
-                handled = Handled(Status.REJECTED, f"the database refused it: {exc.orig}")
+                # Another recorder wrote the same record at the same moment: the next attempt sees a duplicate. Or
+                # its id is another site's record's (ids are the district's): refused, and a supervisor's record
+                # answered all the same (the receipt its handler named before the write failed).
+                handled = Handled(
+                    Status.REJECTED,
+                    f"the database refused it: {exc.orig}",
+                    receipt=handled.receipt if handled is not None else None,
+                    words=ID_TAKEN,
+                )
             except Exception as exc:  # quarantine: one message must never stop the recorder
                 log.exception("message on %s could not be handled; quarantined", storable(topic, 200))
                 handled = Handled(

@@ -3,7 +3,8 @@
 An account made or changed here is written to the configuration's database, which each command names (an account
 made in another database cannot log in to the console serving this one), and kept in the console's audit log as
 done by 命令行 (the console's word for the command line, in the 用户 and 地址 columns), with the operating-system
-account that ran the command in its detail."""
+account that ran the command in its detail; in a district, in the log of the account's site
+(monitor.services.audit_log.entry_site), as the console keeps its own changes to accounts."""
 
 from __future__ import annotations
 
@@ -19,17 +20,18 @@ from sqlalchemy import make_url
 from sqlmodel import Session
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
-from monitor.adapters.store.accounts import accounts, add_user, audit, set_active, set_password
+from monitor.adapters.store.accounts import accounts, add_user, audit, set_active, set_password, user_row
 from monitor.adapters.store.database import open_database
 from monitor.cli import app
 from monitor.cli.context import state
 from monitor.cli.output import out
 from monitor.cli.services import stop_on_signals
-from monitor.config import config_path
+from monitor.config import MonitorConfig, config_path
 from monitor.console.server import ConsoleServer, build_console
 from monitor.contract import now_utc
 from monitor.core.roles import ROLE_LABELS, ROLES, is_role, scope_of, sites_of
 from monitor.errors import InputError
+from monitor.services.audit_log import entry_site
 
 user_app = typer.Typer(help="Console accounts: add, list, change a password, disable.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -49,14 +51,17 @@ def database_name(url: str) -> str:
 
 def _written(ctx: typer.Context) -> str:
     """Where an account change went: the database, and the configuration that named it (the embedded defaults'
-    database is not the one a hall's console or the demo serves)."""
+    database is not the one a hall's console or the demo serves); a district's is its whole configuration's, one store
+    for every site (the command needs no --site)."""
     cli = state(ctx)
     source = cli.source if config_path(cli.config_file) else "未指定 --config，内置默认配置"
-    return f"写入数据库 {escape(database_name(cli.config.database.url))}（配置：{escape(source)}）"
+    return f"写入数据库 {escape(database_name(cli.district.database.url))}（配置：{escape(source)}）"
 
 
-def _audit(session: Session, action: str, name: str, detail: str) -> None:
-    """The account change, in the audit log, in the change's own transaction: kept with it or not at all."""
+def _audit(session: Session, config: MonitorConfig, action: str, name: str, detail: str) -> None:
+    """The account change, in the audit log of the account's site (`entry_site`, in the whole configuration
+    `config`), in the change's own transaction: kept with it or not at all."""
+    row = user_row(session, name)
     try:
         by = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a container)
@@ -70,6 +75,7 @@ def _audit(session: Session, action: str, name: str, detail: str) -> None:
         target=name,
         detail=f"{detail}（系统账户 {by}）",
         address=COMMAND_LINE,
+        site=entry_site(config, row.sites if row is not None else None),
     )
 
 
@@ -121,7 +127,7 @@ def user_add(
             add_user(session, name, role, hash_password(password), COMMAND_LINE, now_utc(), sites=scope)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        _audit(session, "user_add", name, f"新增账号 {name}（{label}{where}）")
+        _audit(session, config, "user_add", name, f"新增账号 {name}（{label}{where}）")
         session.commit()
     out.print(f"[green]✓[/] 已新增账号 {escape(name)}（{label}{escape(where)}），{_written(ctx)}", soft_wrap=True)
 
@@ -140,7 +146,7 @@ def user_passwd(
             set_password(session, name, hash_password(password))
         except LookupError as exc:
             raise InputError(str(exc)) from None
-        _audit(session, "user_passwd", name, f"重置 {name} 的密码")
+        _audit(session, config, "user_passwd", name, f"重置 {name} 的密码")
         session.commit()
     out.print(f"[green]✓[/] 已重置 {escape(name)} 的密码，{_written(ctx)}", soft_wrap=True)
 
@@ -154,7 +160,7 @@ def user_disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="L
             set_active(session, name, False)
         except LookupError as exc:
             raise InputError(str(exc)) from None
-        _audit(session, "user_disable", name, f"停用账号 {name}")
+        _audit(session, config, "user_disable", name, f"停用账号 {name}")
         session.commit()
     out.print(f"[green]✓[/] 已停用账号 {escape(name)}，{_written(ctx)}", soft_wrap=True)
 

@@ -7,7 +7,9 @@ A POST's role is checked from the session cookie before its body is read, and a 
 import may be (`[console] upload_bytes`) is refused (413) before it is read: a viewer's 60 MB upload costs
 nothing but the refusal.
 
-Failed logins are kept in the audit trail and drive the login limit (`login_failures`): within
+Logins, failed and refused ones and logouts are kept in the audit trail under the account's site (`entry_site`:
+in a district its centre's log, or the district accounts' entries). Failed logins drive the login limit
+(`login_failures`, counted over every site): within
 `login_window`, `login_attempts` failures for one account from one address, ACCOUNT_FACTOR times as many
 for one account from all addresses, or ADDRESS_FACTOR times as many from one address over all account
 names refuse further attempts until the window has passed. Counting per account and address (not per
@@ -42,9 +44,10 @@ from monitor.adapters.store.accounts import (
     user_row,
 )
 from monitor.console.context import Console, address_of, console_of, district_of
-from monitor.console.deps import ConsoleDep, Db
+from monitor.console.deps import ConsoleDep, DistrictDb
 from monitor.console.sites import OtherSite, enter
 from monitor.core.roles import ROLE_LABELS, Role, may
+from monitor.services.audit_log import entry_site
 
 COOKIE = "hm_session"
 LOGIN_COOKIE = "hm_login"
@@ -257,7 +260,10 @@ def _login(request: Request, console: Console, name: str, password: str, csrf: s
     now = console.now()
     where = address_of(request)
     minutes = int(settings.login_window.total_seconds() // 60)
-    with Session(console.engine) as session:
+    district = district_of(request)
+    with Session(district.engine) as session:  # every site's failures; each entry under its account's site
+        row = user_row(session, name)
+        site = entry_site(district.config, row.sites if row is not None else None)
         pair, account, address = login_failures(session, name, where, now - settings.login_window)
         if pair >= settings.login_attempts or account >= ACCOUNT_FACTOR * settings.login_attempts:
             refusal = f"登录失败次数过多，请 {minutes} 分钟后再试，或请管理员重置密码"
@@ -267,23 +273,29 @@ def _login(request: Request, console: Console, name: str, password: str, csrf: s
             refusal = None
         if refusal is not None:
             audit(
-                session, at=now, user=name, action="login", outcome="refused", detail="登录失败次数过多", address=where
+                session,
+                at=now,
+                user=name,
+                action="login",
+                outcome="refused",
+                detail="登录失败次数过多",
+                address=where,
+                site=site,
             )
             session.commit()
             return _login_form(request, console, next_path, refusal, status_code=429)
-        row = user_row(session, name)
         if row is None or not row.active:
             dummy_check(password)
             ok = False
         else:
             ok = password_matches(row.password_hash, password)
         if not ok:
-            audit(session, at=now, user=name, action="login", outcome="failed", address=where)
+            audit(session, at=now, user=name, action="login", outcome="failed", address=where, site=site)
             session.commit()
             return _login_form(request, console, next_path, "用户名或密码错误", status_code=401)
         token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         open_session(session, name, token, csrf_token, where, now, settings.session_ttl)
-        audit(session, at=now, user=name, action="login", outcome="ok", address=where)
+        audit(session, at=now, user=name, action="login", outcome="ok", address=where, site=site)
         session.commit()
     response = RedirectResponse(safe_next(next_path), status_code=303)
     response.set_cookie(
@@ -312,9 +324,13 @@ Admin = Annotated[Who, Depends(need("admin"))]
 
 
 @router.post("/logout")
-def logout(request: Request, who: Viewer, console: ConsoleDep, session: Db) -> Response:
+def logout(request: Request, who: Viewer, console: ConsoleDep, session: DistrictDb) -> Response:
+    """The login ends; the entry is kept under the account's site (`entry_site`), whatever site the page was of."""
     close_session(session, request.cookies.get(COOKIE, ""))
-    audit(session, at=console.now(), user=who.name, action="logout", outcome="ok", address=address_of(request))
+    site = entry_site(district_of(request).config, who.sites)
+    audit(
+        session, at=console.now(), user=who.name, action="logout", outcome="ok", address=address_of(request), site=site
+    )
     session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -14,6 +15,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -57,6 +60,7 @@ class Console:
             else ""
         )
         env.filters["points"] = plain
+        env.filters["sited"] = _sited
         env.globals.update(hall=self.config.hall, state_labels=STATE_LABELS, role_labels=ROLE_LABELS, may=may)
 
     def now(self) -> dt.datetime:
@@ -102,7 +106,8 @@ class Console:
     def page(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
         """A page for the person logged in: their flash message, the recorder's silence (recomputed now,
         not when a message last came: a dead recorder sends none) for the banner of every page, and in a district
-        the sites they may switch to (`site_nav`, left on the request by monitor.console.sites)."""
+        the sites they may switch to (`site_nav`, left on the request by monitor.console.sites) and the site its
+        forms send (`form_site`)."""
         settle(request)
         who = getattr(request.state, "who", None)
         flash = self.take_flash(who.key) if who is not None else None
@@ -112,7 +117,6 @@ class Console:
             "flash": flash,
             "recorder_silence": silence,
             "site_nav": getattr(request.state, "site_nav", ()) if who is not None else (),
-            "site_query": site_query(request),
             "form_site": site_query(request).removeprefix("site="),
         }
         return self.templates.TemplateResponse(request, name, {**shared, **context}, status_code=status_code)
@@ -231,7 +235,45 @@ def console_of(request: Request) -> Console:
 
 
 def site_query(request: Request) -> str:
-    """`site=<id>` for the addresses a page fetches by itself (the board's fragment and event stream), so that a
-    board left open keeps its site when another tab switches; "" for a single hall."""
+    """`site=<id>` of the request's site, in a district once the site is chosen; "" for a single hall (and before the
+    login): what every address a page draws names (`with_site`)."""
     console = getattr(request.state, "console", None)
     return f"site={console.config.site}" if console is not None and district_of(request).several else ""
+
+
+def with_site(url: str, query: str) -> str:
+    """`url`, an address of the console, naming the site of `query` (`site_query`) unless it names one already.
+
+    In a district every address a page draws for its site names the site: its links, downloads, previews and the
+    addresses it fetches by itself. Otherwise the address would be answered for the site the browser last chose (the
+    cookie of monitor.console.sites), which another tab may have switched since the page was drawn: the hall's
+    下载 Excel would give another centre's sheet. A single hall's addresses (`query` "") are left as they are."""
+    if not query or not url.startswith("/") or url.startswith("//"):
+        return url
+    address, mark, fragment = url.partition("#")
+    path, _, existing = address.partition("?")
+    if any(name == "site" for name, _ in urllib.parse.parse_qsl(existing, keep_blank_values=True)):
+        return url
+    return f"{path}?{existing}&{query}{mark}{fragment}" if existing else f"{path}?{query}{mark}{fragment}"
+
+
+@pass_context
+def _sited(context: Context, url: str) -> str:
+    """The templates' `|sited`: `url` naming the site of the page being drawn (`with_site`)."""
+    request = context.get("request")
+    return with_site(url, site_query(request)) if isinstance(request, Request) else url
+
+
+def site_name(request: Request) -> str:
+    """The name of the request's site in a district (新河镇便民服务中心); "" for a single hall, whose files and pages
+    need not say which site they are of."""
+    console = getattr(request.state, "console", None)
+    return console.config.hall.name if console is not None and district_of(request).several else ""
+
+
+def site_title(request: Request, title: str) -> str:
+    """The title of a file the console hands out: in a district prefixed with its site's name (新河镇便民服务中心
+    2026年12月窗口（部门）考核.xlsx), so that files of two sites saved side by side say which is which; a single hall's
+    as it was."""
+    name = site_name(request)
+    return f"{name} {title}" if name else title

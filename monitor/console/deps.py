@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from monitor.console.context import Console, console_of
+from monitor.console.context import Console, console_of, district_of
 from monitor.console.params import validation_message
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,6 +50,19 @@ Db = Annotated[Session, Depends(database, scope="function")]
 """The request's database session, closed as soon as the page's function returns (scope "function"), not after
 the response is sent: on SQLite its transaction holds the write lock, which a clip sent to a slow browser would
 otherwise keep from the recorder."""
+
+
+def district_database(request: Request) -> Iterator[Session]:
+    """A database session for the request that sees every site (`database` sees the request's site only): for what
+    is the district's, not one site's — the accounts, and the audit entries about them, each kept under its account's
+    site (monitor.services.audit_log.entry_site) whatever site the page is on."""
+    with Session(district_of(request).engine) as session:
+        request.state.db = session
+        yield session
+
+
+DistrictDb = Annotated[Session, Depends(district_database, scope="function")]
+"""The request's database session over every site (`district_database`), closed when the page's function returns."""
 
 
 class BadForm(Exception):

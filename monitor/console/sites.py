@@ -6,8 +6,9 @@ request's site and leaves its Console on the request, where `console_of` finds i
 
 1. the site of the record the address names by id (an incident and its evidence, a leave, a camera): a link to
    another site's record opens that site;
-2. else the site asked for: `?site=<id>`, or on a form its hidden `site` field (the site of the page it was on, so a
-   form sent from a tab left on one site acts there, whatever another tab switched to);
+2. else the site asked for: `?site=<id>`, which every address a site's page draws names
+   (monitor.console.context.with_site), or on a form its hidden `site` field (the site of the page it was on): a link
+   followed or a form sent from a tab left on one site is answered there, whatever another tab switched to;
 3. else the site this browser last chose (a cookie);
 4. else the first site the account may see.
 
@@ -50,14 +51,19 @@ class OtherSite(Exception):
 def enter(request: Request, who_name: str, scope: str, chosen: str | None) -> Console:
     """The request's site for the login `who_name` of `scope` (its sites as stored), its Console left on the request
     (`request.state.console`) with the switcher's sites (`request.state.site_nav`); OtherSite when the login may not
-    see it, BadParameter for a site the district does not have."""
+    see it, BadParameter for a site the district does not have. A refused request is left on the login's own site
+    (the one it last chose, or its first) with that site's menu: the refusal's page offers the login's own sites and
+    the district overview."""
     district = district_of(request)
     visible = [site for site in district.consoles if may_site(scope, site)]
-    request.state.console = district.consoles[visible[0]] if visible else district.first
     if not visible:
+        request.state.console = district.first
         raise OtherSite(f"账号 {who_name} 没有可查看的站点：请管理员为账号设置站点")
+    remembered = request.cookies.get(SITE_COOKIE, "")
+    own = _entered(request, district, visible, remembered if remembered in visible else visible[0])
     if not district.several:
-        return _entered(request, district, visible, visible[0])
+        return own
+    # Until the request's site is settled below, the login's own: a refusal is answered there, with its menu.
     owner = _owner(request, district)
     if owner is not None:
         if owner not in visible:
@@ -71,8 +77,7 @@ def enter(request: Request, who_name: str, scope: str, chosen: str | None) -> Co
             raise OtherSite(f"不能查看其他站点：{_refusal(district, scope)}")
         request.state.remember_site = chosen
         return _entered(request, district, visible, chosen)
-    remembered = request.cookies.get(SITE_COOKIE, "")
-    return _entered(request, district, visible, remembered if remembered in visible else visible[0])
+    return own
 
 
 def _entered(request: Request, district: District, visible: list[str], site: str) -> Console:

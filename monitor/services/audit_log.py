@@ -6,6 +6,13 @@ request) and a detail. The words are made here when the log is read, from the ta
 it now, so old entries read as well as new ones: an incident as its window, person, kind and time (A02 张三 迟到
 12月1日 09:12), a leave as its window, person, kind and span, a notice as its 文号 and title, a dismissal with its
 reason. A target that names nothing known is shown as it was written.
+
+Each site keeps its own log (the audit table is site-keyed): what was done at a site (a review, a leave, an issue,
+a refusal) is kept under that site. An entry about an account (a login, a failed or refused one, a logout; the
+account added, enabled, disabled, its password reset, in the console or by `monitor user`) is kept under the
+account's site (`entry_site`): a centre's account's under its (first) centre, a district account's under
+DISTRICT_ENTRIES, which no site's log shows and only district accounts read (`sites_read`). So a centre's admin sees
+his own staff's logins and no other centre's, and the hall's admin not the district office's.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from monitor.adapters.store.tables import AuditRow, IncidentRow, LeaveRow
 from monitor.config import MonitorConfig
 from monitor.core.notices.frame import doc_number_text
 from monitor.core.periods import month_words, span_words, week_words
-from monitor.core.roles import ROLE_LABELS
+from monitor.core.roles import ROLE_LABELS, sites_of
 from monitor.services.imports import PART_LABELS
 from monitor.services.review import incident_words
 
@@ -80,8 +87,27 @@ _IMPORT = re.compile(r"^(\d{4}-\d{2}) (cases|reviews|scores) (.+)$")
 _NOTICE = re.compile(r"^(weekly|monthly) (\d{4}-(?:W\d{2}|\d{2}))$")
 _MONTH_WORDS = re.compile(r"^(\d{4})年(\d{1,2})月(?:月度通报|月报|考核通报)$")
 _WEEK_WORDS = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日至.*(?:周通报|周报|工作纪律通报)$")
+DISTRICT_ENTRIES = "_district"
+"""The site an entry about a district account (one of every site) is kept under. Never a site's id (those start with
+a letter, monitor.config.sites.SITE_ID), so no site's log shows it."""
 DECISION_SLACK = dt.timedelta(minutes=5)
 """How long after a decision was made the console may have written its audit entry (it waits for the receipt)."""
+
+
+def entry_site(config: MonitorConfig, scope: str | None) -> str:
+    """The site an entry about an account of `scope` (its sites as stored; None for a name no account has) is kept
+    under, in the whole configuration `config`: a single hall's own site; in a district the account's first site,
+    or DISTRICT_ENTRIES for a district account (and for a name no account has: no site's)."""
+    if not config.district:
+        return config.site
+    known = {site.id for site in config.sites}
+    return next((site for site in sites_of(scope or "") if site in known), DISTRICT_ENTRIES)
+
+
+def sites_read(config: MonitorConfig, scope: str, site: str) -> tuple[str, ...]:
+    """Whose entries an admin of `scope` reads on the log of `site` (the site the page is of), in the whole
+    configuration `config`: the site's; a district account's also those about district accounts."""
+    return (site, DISTRICT_ENTRIES) if config.district and not sites_of(scope) else (site,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +123,8 @@ class AuditLine:
     address: str
     failed: bool
     """Refused or failed: drawn so that it stands out."""
+    district: bool = False
+    """About a district account (DISTRICT_ENTRIES), not of the site whose log it is on."""
 
 
 def describe(session: Session, config: MonitorConfig, rows: Sequence[AuditRow], now: dt.datetime) -> list[AuditLine]:
@@ -188,6 +216,7 @@ def _line(session: Session, words: _Words, row: AuditRow) -> AuditLine:
         detail=_detail(session, words, row),
         address=row.address,
         failed=row.outcome != "ok",
+        district=row.site == DISTRICT_ENTRIES,
     )
 
 

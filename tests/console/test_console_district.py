@@ -1,9 +1,12 @@
 """The district in the console: one console serving three sites (the hall and two township centres) against a real
 broker, store and a recorder per site; the district overview and the site switcher in a real headless Chromium;
-authority by site over HTTP (a centre's supervisor refused, 403 in words, another site, its incident, its evidence,
-its leave; a district account sees all, and a link to another site's record switches to it); and a centre cut off
-from the district (its bridge's retained `0` on <prefix>/link): its board's windows 未知 (站点离线, since when) and its
-card saying so, then its cameras' states back when the bridge says `1`.
+authority by site over HTTP (a centre's supervisor refused, 403 in words with the login's own menu, another site, its
+incident, its evidence, its leave; a district account sees all, and a link to another site's record switches to it);
+every link and form of a site's page naming the site, so that a download gives that site's file (its name, its rows)
+whatever another tab chose since; each site's audit log keeping its own accounts' logins and changes (a district
+account's apart, read by district accounts only); and a centre cut off from the district (its bridge's retained `0`
+on <prefix>/link): its board's windows 未知 (站点离线, since when) and its card saying so, then its cameras' states back
+when the bridge says `1`.
 
 Every site is on duty all day today (whenever the test runs), so what the boards show does not depend on the hour.
 The screenshots (the overview at 1440×900 and 390×844, a board with the switcher open on a phone) are kept in the
@@ -13,14 +16,21 @@ test's folder, or in MONITOR_CONSOLE_SHOTS when it names one.
 from __future__ import annotations
 
 import datetime as dt
+import html as markup
+import io
 import os
 import re
+import subprocess
+import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+import httpx
+from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from monitor.adapters.keys import write_key
@@ -53,7 +63,17 @@ ADMIN = "区管理员"
 XINHE = "新河督查员"
 """新河镇's supervisor: 新河 only."""
 XINHE_ADMIN = "新河管理员"
-ACCOUNTS = {ADMIN: ("admin", ""), XINHE: ("supervisor", "xinhe"), XINHE_ADMIN: ("admin", "xinhe")}
+HALL_ADMIN = "大厅管理员"
+"""The hall's own admin: the hall only."""
+TWO_CENTRES = "镇街督查员"
+"""A supervisor of two centres: 新河 and 东城."""
+ACCOUNTS = {
+    ADMIN: ("admin", ""),
+    XINHE: ("supervisor", "xinhe"),
+    XINHE_ADMIN: ("admin", "xinhe"),
+    HALL_ADMIN: ("admin", "hall"),
+    TWO_CENTRES: ("supervisor", "xinhe,dongcheng"),
+}
 DESK = (1440, 900)
 PHONE = (390, 844)
 
@@ -288,6 +308,10 @@ def test_a_centres_supervisor_sees_and_acts_on_its_centre_only(tmp_path, one_bro
                 assert refused.status_code == 403, (address, refused.status_code)
                 assert "不能查看其他站点" in refused.text and NAMES["xinhe"] in refused.text, refused.text
             assert xinhe.get("/?site=nowhere").status_code == 400
+            # The refusal's page is drawn on the login's own site, with its menu: the overview, its own pages.
+            refused = xinhe.get("/?site=hall").text
+            assert NAMES["xinhe"] in _brand(refused) and 'href="/district?site=xinhe"' in refused, refused
+            assert 'href="/incidents?site=xinhe"' in refused and "切换站点" not in refused
 
             # Acting on another site: the hall's leave by its id, or a form naming the hall; refused and audited.
             token = form_token(xinhe.get("/leave").text)
@@ -307,6 +331,14 @@ def test_a_centres_supervisor_sees_and_acts_on_its_centre_only(tmp_path, one_bro
             assert not any(r.action == "leave" and r.outcome == "ok" for r in refusals)
         finally:
             xinhe.close()
+
+        both = logged_in(running.base, TWO_CENTRES)
+        try:  # an account of two centres, refused the hall's incident: its switcher offers its two, and the overview
+            refused = both.get(f"/incidents/{hall_incident}")
+            assert refused.status_code == 403 and "区域总览" in refused.text
+            assert re.findall(r'data-site="([^"]+)"', refused.text) == ["xinhe", "dongcheng"], refused.text
+        finally:
+            both.close()
 
         admin = logged_in(running.base, ADMIN)
         try:
@@ -371,6 +403,241 @@ def test_a_centres_supervisor_sees_and_acts_on_its_centre_only(tmp_path, one_bro
         assert not problems, problems
 
 
+# --- a site's pages name their site; each site's audit log its own accounts' --------------------------------------
+
+
+SITE_LINK = re.compile(r'(?:href|src|data-href|data-live|data-fragment)="(/[^"]*)"(?! data-site=)')
+"""A local address a page draws, but a site switcher's entry (which names the site it switches to)."""
+
+
+def _sites_named(page: str) -> tuple[list[str], list[str]]:
+    """What on a page does not name one site: the site each local address names (but the static files'), and the
+    site each form sends (its hidden `site` field), one entry per address or form."""
+    named = [
+        ",".join(urllib.parse.parse_qs(urllib.parse.urlsplit(markup.unescape(link)).query).get("site", ["—"]))
+        for link in SITE_LINK.findall(page)
+        if not link.startswith("/static/")
+    ]
+    forms = [
+        found.group(1) if (found := re.search(r'name="site" value="([^"]+)"', form)) else "—"
+        for form in re.findall(r"<form\b.*?</form>", page, flags=re.S)
+    ]
+    return named, forms
+
+
+def _download(client: httpx.Client, link: str) -> tuple[str, bytes]:
+    """A download by the address a page drew: its file name (RFC 5987) and its bytes."""
+    response = client.get(markup.unescape(link))
+    assert response.status_code == 200, (link, response.status_code, visible_text(response.text)[:300])
+    found = re.search(r"filename\*=UTF-8''([^;]+)", response.headers["content-disposition"])
+    assert found, response.headers["content-disposition"]
+    return urllib.parse.unquote(found.group(1)), response.content
+
+
+def _sheet(data: bytes) -> tuple[str, list[tuple[object, ...]]]:
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    return sheet.title, list(sheet.iter_rows(values_only=True))
+
+
+def _link(page: str, pattern: str) -> str:
+    found = re.search(rf'href="({pattern}[^"]*)"', page)
+    assert found, f"no link {pattern} on the page"
+    return found.group(1)
+
+
+def test_a_sites_links_give_its_own_files_whatever_another_tab_chose(tmp_path, one_broker):
+    """The acceptance walk's defect: the hall's 考核得分 open, another tab switched to 新河, the hall's 下载 Excel gave
+    新河's sheet. Every address a hall's page draws names the hall, every form sends it: each download is the hall's,
+    its file named for the hall, whatever site the browser chose since."""
+    with _running(tmp_path / "district", one_broker) as running:
+        config, ids = running.config, running.ids
+        month = f"{_yesterday(config):%Y-%m}"
+        hall = NAMES["hall"]
+        admin = logged_in(running.base, ADMIN)
+        try:
+            # Tab 1, on the hall: its pages, every address and form naming the hall (the switcher's entries aside).
+            pages = {
+                address: admin.get(address).text
+                for address in (
+                    "/?site=hall",
+                    "/incidents?state=all",
+                    f"/incidents/{ids['hall-incident']}",
+                    "/leave",
+                    f"/scores?month={month}",
+                    f"/duty-rate?span=month&month={month}",
+                    f"/notices?kind=monthly&month={month}",
+                    "/notices/register",
+                    "/cameras",
+                    "/users",
+                    "/audit",
+                )
+            }
+            for address, page in pages.items():
+                assert NAMES["hall"] in _brand(page), address
+                named, forms = _sites_named(page)
+                assert named and set(named) == {"hall"}, (address, named)
+                assert set(forms) <= {"hall"} and forms, (address, forms)
+            scores, rates = pages[f"/scores?month={month}"], pages[f"/duty-rate?span=month&month={month}"]
+            notices, queue = pages[f"/notices?kind=monthly&month={month}"], pages["/incidents?state=all"]
+            staff_sheet, window_rates = _link(scores, "/scores/staff.xlsx"), _link(rates, "/duty-rate/windows.xlsx")
+            incident_list, notice_md = _link(queue, "/incidents.xlsx"), _link(notices, "/notices/monthly/[^/]+/file.md")
+            issue = _link(notices, "/notices/monthly/[^/]+/issue")
+
+            # Tab 2 switches to 新河: the site the browser remembers.
+            assert NAMES["xinhe"] in _brand(admin.get("/?site=xinhe").text)
+            assert admin.cookies.get(SITE_COOKIE) == "xinhe"
+
+            # Tab 1's links: the hall's files, named for the hall, its rows the hall's windows (A…), not 新河's (F…).
+            name, data = _download(admin, staff_sheet)
+            title, rows = _sheet(data)
+            assert name == f"{hall} {_yesterday(config).year}年{_yesterday(config).month}月工作人员考核.xlsx", name
+            assert rows[0][0] == name.removesuffix(".xlsx") and title.startswith(hall), (rows[0], title)
+            windows = [r[0] for r in rows if isinstance(r[0], str) and re.fullmatch(r"[A-Z]\d\d", r[0])]
+            assert "A01" in windows and not any(w.startswith("F") for w in windows), windows
+            name, data = _download(admin, window_rates)
+            assert name.startswith(f"{hall} ") and name.endswith("窗口在岗率.xlsx"), name
+            assert "A01" in [r[0] for r in _sheet(data)[1]]
+            name, data = _download(admin, incident_list)
+            assert name == f"{hall} 违纪记录.xlsx", name
+            listed = [r[1] for r in _sheet(data)[1] if isinstance(r[0], dt.datetime)]
+            assert listed == ["A01"], listed  # the hall's late arrival alone
+            name, data = _download(admin, notice_md)
+            assert name.startswith(f"{hall} ") and name.endswith("月度通报（草稿）.md"), name
+
+            # The 印发 link: the hall's confirmation step; its form issues the hall's notice, into the hall's register.
+            confirm = admin.get(markup.unescape(issue))
+            assert confirm.status_code == 200 and NAMES["hall"] in _brand(confirm.text)
+            assert admin.cookies.get(SITE_COOKIE) == "hall"  # a link followed is the site chosen
+            assert NAMES["xinhe"] in _brand(admin.get("/?site=xinhe").text)  # and tab 2 chooses 新河 again
+            issued = admin.post(
+                "/notices/issue",
+                data={"csrf": form_token(confirm.text), "site": "hall", "kind": "monthly", "period": month,
+                      "number": "7", "reason": "验收：先印发"},
+            )  # fmt: skip
+            assert issued.status_code == 303, visible_text(issued.text)[:300]
+            register = admin.get("/notices/register?site=hall").text
+            file_link = _link(register, "/notices/register/")
+            assert "site=hall" in file_link
+            assert NAMES["xinhe"] in _brand(admin.get("/?site=xinhe").text)
+            name, data = _download(admin, file_link)
+            assert name.startswith(f"{hall} ") and "月度通报" in name, name
+            kept = urllib.parse.unquote(urllib.parse.urlsplit(markup.unescape(file_link)).path.rsplit("/", 1)[-1])
+            written = list(Path(config.site_view("hall").notices.output_dir).rglob(kept))
+            assert len(written) == 1 and written[0].read_bytes() == data, written
+            assert admin.get(markup.unescape(file_link).replace("site=hall", "site=xinhe")).status_code == 404
+        finally:
+            admin.close()
+
+
+def _audit_rows(page: str) -> list[tuple[str, str, str, str]]:
+    """The audit page's entries: (范围, 用户, 操作, 结果), 范围 "" where the page has no such column."""
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(<td class=\"when\">.*?)</tr>", page, flags=re.S):
+        cells = dict(re.findall(r'data-label="([^"]+)">([^<]*)</td>', row))
+        action = re.search(r'<td class="action">([^<]*)</td>', row)
+        outcome = re.search(r'<td class="outcome">([^<]*)</td>', row)
+        assert action and outcome, row
+        rows.append((cells.get("范围", ""), cells["用户"], action.group(1), outcome.group(1)))
+    return rows
+
+
+def test_each_sites_audit_log_keeps_its_own_accounts(tmp_path, one_broker, db_url):
+    """Logins (ok, failed, refused), logouts and changes to accounts, in the console or by `monitor user`, are kept in
+    the log of the account's site: a centre's admin sees his staff's, the hall's admin no centre's and not the
+    district office's; the district's accounts' are read by district accounts, on every site's log."""
+    with _running(tmp_path / "district", one_broker, db_url) as running:
+        config, base = running.config, running.base
+        path = tmp_path / "district" / "district.toml"
+        assert path.is_file()
+        login = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        try:  # 新河's supervisor: a wrong password, then logged in and out
+            token = form_token(login.get("/login").text)
+            wrong = login.post("/login", data={"name": XINHE, "password": "not-his-9", "csrf": token})
+            assert wrong.status_code == 401
+        finally:
+            login.close()
+        xinhe = logged_in(base, XINHE)
+        assert xinhe.post("/logout", data={"csrf": form_token(xinhe.get("/").text)}).status_code == 303
+        xinhe.close()
+        for name in (HALL_ADMIN, ADMIN):
+            logged_in(base, name).close()
+
+        admin = logged_in(base, ADMIN)  # accounts added in the console: a centre's, and a district one
+        try:
+            token = form_token(admin.get("/users?site=hall").text)
+            for name, sites in (("东城查看员", "dongcheng"), ("区查看员", "")):
+                added = admin.post(
+                    "/users",
+                    data={"csrf": token, "site": "hall", "name": name, "role": "viewer", "password": "x" * 9,
+                          "sites": sites},
+                )  # fmt: skip
+                assert added.status_code == 303
+        finally:
+            admin.close()
+        for command in (  # and by the command line, on the district's configuration (no --site)
+            ["user", "add", "东城员", "--role", "viewer", "--sites", "dongcheng", "--password-stdin"],
+            ["user", "passwd", "东城员", "--password-stdin"],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "monitor", "--config", str(path), *command],
+                input="another-pass-9\n", capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0 and "写入数据库" in done.stdout, done.stdout + done.stderr
+
+        with Session(open_database(config.database.url)) as session:
+            kept = {(r.user, r.action, r.outcome, r.target): r.site for r in session.exec(select(AuditRow))}
+        assert kept[(XINHE, "login", "failed", "")] == kept[(XINHE, "login", "ok", "")] == "xinhe", kept
+        assert kept[(XINHE, "logout", "ok", "")] == "xinhe" and kept[(HALL_ADMIN, "login", "ok", "")] == "hall"
+        assert kept[(ADMIN, "user_add", "ok", "东城查看员")] == "dongcheng"
+        assert (
+            kept[("命令行", "user_add", "ok", "东城员")]
+            == kept[("命令行", "user_passwd", "ok", "东城员")]
+            == "dongcheng"
+        )
+        district_entries = {kept[(ADMIN, "login", "ok", "")], kept[(ADMIN, "user_add", "ok", "区查看员")]}
+        assert len(district_entries) == 1 and district_entries.isdisjoint(NAMES), kept
+
+        def log(name: str, address: str = "/audit") -> list[tuple[str, str, str, str]]:
+            client = logged_in(base, name)
+            try:
+                page = client.get(address)
+                assert page.status_code == 200, visible_text(page.text)[:300]
+                return _audit_rows(page.text)
+            finally:
+                client.close()
+
+        hall_log = log(HALL_ADMIN)
+        users = {user for _, user, _, _ in hall_log}
+        assert HALL_ADMIN in users and not users & {XINHE, ADMIN, "命令行"}, hall_log
+        assert all(scope == "" for scope, *_ in hall_log)  # no district entries: no 范围 column
+
+        xinhe_log = log(XINHE_ADMIN)
+        assert {(XINHE, "登录", "失败"), (XINHE, "登录", "成功"), (XINHE, "退出", "成功")} <= {
+            (user, action, outcome) for _, user, action, outcome in xinhe_log
+        }, xinhe_log
+        assert not {user for _, user, _, _ in xinhe_log} & {HALL_ADMIN, ADMIN}, xinhe_log
+
+        district_log = log(ADMIN, "/audit?site=hall")
+        scopes = {(user, action): scope for scope, user, action, _ in district_log}
+        assert scopes[(ADMIN, "登录")] == "区级账号" and scopes[(ADMIN, "新增账号")] == "区级账号", district_log
+        assert scopes[(HALL_ADMIN, "登录")] == NAMES["hall"] and XINHE not in {u for _, u in scopes}, district_log
+        dongcheng_log = {(user, action) for _, user, action, _ in log(ADMIN, "/audit?site=dongcheng")}
+        assert {(ADMIN, "新增账号"), ("命令行", "新增账号"), ("命令行", "重置密码")} <= dongcheng_log, dongcheng_log
+
+        # The login limit counts an account's failures wherever they are kept: 新河's supervisor, 5 wrong, then 429.
+        client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        try:
+            form = client.get("/login")
+            for _ in range(config.console.login_attempts - 1):  # one failed already, above
+                form = client.post("/login", data={"name": XINHE, "password": "no", "csrf": form_token(form.text)})
+                assert form.status_code == 401
+            limited = client.post("/login", data={"name": XINHE, "password": PASSWORD, "csrf": form_token(form.text)})
+            assert limited.status_code == 429, limited.status_code
+        finally:
+            client.close()
+
+
 # --- a centre cut off from the district --------------------------------------------------------------------------
 
 
@@ -429,17 +696,22 @@ def test_a_cut_centre_is_unknown_on_its_board_and_its_card_then_comes_back(tmp_p
 
 def test_a_single_halls_console_has_no_switcher_and_no_overview(tmp_path, one_broker):
     """A configuration without sites: one site, no switcher, no overview (the page does not exist), no site cookie."""
-    from tests.support.console import ADMIN as HALL_ADMIN
+    from tests.support.console import ADMIN as SINGLE_ADMIN
     from tests.support.console import console_hall, running_console
 
     hall = console_hall(tmp_path, mqtt_url=one_broker).config
     with running_console(hall) as base:
-        client = logged_in(base, HALL_ADMIN)
+        client = logged_in(base, SINGLE_ADMIN)
         try:
             page = client.get("/?site=xinhe")
             assert page.status_code == 200 and "切换站点" not in page.text and "区域总览" not in page.text
             assert 'name="site"' not in page.text and SITE_COOKIE not in client.cookies
             assert client.get("/district").status_code == 404
+            for address in ("/", "/incidents?state=all", "/leave", "/scores", "/duty-rate", "/notices", "/audit"):
+                drawn = client.get(address).text  # no address names a site, no form sends one
+                assert "site=" not in drawn and 'name="site"' not in drawn, address
+            name = re.search(r"filename\*=UTF-8''([^;]+)", client.get("/incidents.xlsx").headers["content-disposition"])
+            assert name and urllib.parse.unquote(name.group(1)) == "违纪记录.xlsx"  # the hall's name not added
         finally:
             client.close()
 
@@ -468,3 +740,27 @@ def test_a_cards_link_is_said_only_for_a_bridged_site() -> None:
     assert alone.counts == {"present": 3, "absent": 1, "unknown": 0, "leave": 2}
     assert (up.cameras, up.cameras_online, up.cameras_offline) == (3, 1, 2)
     assert down.offline and down.cameras_online == 0 and not up.offline
+
+
+def test_the_site_an_account_entry_is_kept_under_and_the_site_an_address_names(tmp_path) -> None:
+    """`entry_site`: a single hall's entries its own; a centre's account's its first site of the district's, a district
+    account's (or a name no account has) the district entries, which no site id can be; `sites_read`: a district
+    account reads those too. `with_site`: an address names the site once, a single hall's none."""
+    from monitor.config.sites import SITE_ID
+    from monitor.console.context import with_site
+    from monitor.services.audit_log import DISTRICT_ENTRIES, entry_site, sites_read
+    from tests.support.config import hall_config
+
+    district = district_config(tmp_path / "district", {"hall": "seed", "xinhe": "fixture"}).config
+    single = hall_config(tmp_path / "hall").config
+    assert SITE_ID.match(DISTRICT_ENTRIES) is None
+    assert [entry_site(single, scope) for scope in ("", "xinhe", None)] == [single.site] * 3
+    assert entry_site(district, "xinhe") == "xinhe" and entry_site(district, "gone,xinhe,hall") == "xinhe"
+    assert entry_site(district, "") == entry_site(district, None) == entry_site(district, "gone") == DISTRICT_ENTRIES
+    assert sites_read(district, "", "xinhe") == ("xinhe", DISTRICT_ENTRIES)
+    assert sites_read(district, "xinhe", "xinhe") == ("xinhe",) and sites_read(single, "", "hall") == ("hall",)
+
+    assert with_site("/scores/staff.xlsx?month=2026-12", "site=hall") == "/scores/staff.xlsx?month=2026-12&site=hall"
+    assert with_site("/", "site=xinhe") == "/?site=xinhe" and with_site("/a#b", "site=x") == "/a?site=x#b"
+    assert with_site("/?site=hall", "site=xinhe") == "/?site=hall"  # a switcher's or a card's own site kept
+    assert with_site("/scores", "") == "/scores" and with_site("//elsewhere/x", "site=x") == "//elsewhere/x"

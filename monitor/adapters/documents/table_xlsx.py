@@ -42,15 +42,23 @@ def _width(value: Cell, number_format: str) -> float:
     return sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in text)
 
 
+def _sheet_name(text: str) -> str:
+    """`text` as a worksheet's name: without the characters Excel refuses there, cut to its length limit."""
+    return "".join(ch for ch in text if ch not in "[]:*?/\\")[:_SHEET_NAME] or "表"
+
+
 def table_xlsx(
-    title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], notes: Sequence[str] = ()
+    title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], notes: Sequence[str] = (), *, site: str = ""
 ) -> bytes:
-    """The workbook of one table: `title`, `notes` (a line each), the header of `columns`, then `rows`."""
+    """The workbook of one table: `title`, `notes` (a line each), the header of `columns`, then `rows`. A district's
+    table names its `site` (the site's name) before the title: in its heading, and in its sheet's name when both fit
+    Excel's limit (else the title alone, which tells the table apart better than a title cut short)."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "".join(ch for ch in title if ch not in "[]:*?/\\")[:_SHEET_NAME] or "表"
-    sheet.cell(1, 1, title).font = Font(bold=True, size=14)
+    heading = f"{site} {title}" if site else title
+    sheet.title = _sheet_name(heading if len(heading) <= _SHEET_NAME else title)
+    sheet.cell(1, 1, heading).font = Font(bold=True, size=14)
     for offset, note in enumerate(notes, 2):
         sheet.cell(offset, 1, note).font = Font(color="9A6700")
     top = len(notes) + 3 if notes else 2

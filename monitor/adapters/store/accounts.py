@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from monitor.adapters.store.sites import site_of
 from monitor.adapters.store.tables import AuditRow, LoginSessionRow, ReviewRow, UserRow
 
 
@@ -145,22 +146,25 @@ def audit(
     target: str = "",
     detail: str = "",
     address: str = "",
+    site: str | None = None,
 ) -> None:
-    session.add(
-        AuditRow(
-            at=at,
-            user=user[:64],
-            action=action,
-            target=target[:128],
-            outcome=outcome,
-            detail=detail,
-            address=address[:64],
-        )
+    """One entry of the audit trail, under the session's site; or under `site`, on a session that sees every site (an
+    entry about an account, kept under the account's site: monitor.services.audit_log.entry_site). The caller
+    commits."""
+    kept_to = site_of(session)
+    if site is not None and kept_to not in (None, site):
+        raise ValueError(f"an audit entry of site {site} written through a session kept to site {kept_to}")
+    row = AuditRow(
+        at=at, user=user[:64], action=action, target=target[:128], outcome=outcome, detail=detail, address=address[:64]
     )
+    if site is not None:
+        row.site = site
+    session.add(row)
 
 
 def login_failures(session: Session, name: str, address: str, since: dt.datetime) -> tuple[int, int, int]:
-    """Failed logins since `since`: (for account `name` from `address`, for `name`, from `address`)."""
+    """Failed logins since `since`: (for account `name` from `address`, for `name`, from `address`); of every site
+    on a session that sees every site (a district's failed logins are kept under each account's site)."""
 
     def count(*where: object) -> int:
         query = (
@@ -176,8 +180,20 @@ def login_failures(session: Session, name: str, address: str, since: dt.datetime
     return count(by_name, by_address), count(by_name), count(by_address)
 
 
-def audit_entries(session: Session, *, limit: int, offset: int = 0, user: str = "", action: str = "") -> list[AuditRow]:
+def audit_entries(
+    session: Session,
+    *,
+    limit: int,
+    offset: int = 0,
+    user: str = "",
+    action: str = "",
+    sites: Sequence[str] = (),
+) -> list[AuditRow]:
+    """The newest entries first, of the user and action asked (any when ""), of `sites` (every site the session sees
+    when empty)."""
     query = select(AuditRow)
+    if sites:
+        query = query.where(col(AuditRow.site).in_(sites))
     if user:
         query = query.where(col(AuditRow.user) == user)
     if action:

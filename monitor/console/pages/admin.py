@@ -2,7 +2,9 @@
 
 In a district an account has its sites (a township centre's staff: their centre; the district office: every site).
 An admin manages the accounts of its own sites only: a centre's admin sees, adds and disables accounts of its centre,
-never one that may see another site or every site (it could otherwise give itself the district)."""
+never one that may see another site or every site (it could otherwise give itself the district). A change to an account
+is kept in the audit log of the account's site (monitor.services.audit_log.entry_site), and a site's log shows a
+district admin also the entries about district accounts."""
 
 from __future__ import annotations
 
@@ -11,15 +13,16 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, field_validator
+from sqlmodel import Session
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
 from monitor.adapters.store.accounts import accounts, add_user, audit, audit_entries, set_active, user_row
 from monitor.console.auth import Admin, Forbidden
 from monitor.console.context import address_of, district_of
-from monitor.console.deps import ConsoleDep, Db, Form
+from monitor.console.deps import ConsoleDep, Db, DistrictDb, Form
 from monitor.console.params import Page, Text
 from monitor.core.roles import ROLE_LABELS, ROLES, Role, is_role, may_site, scope_of, sites_of
-from monitor.services.audit_log import ACTIONS, describe
+from monitor.services.audit_log import ACTIONS, describe, entry_site, sites_read
 
 router = APIRouter()
 PAGE = 100
@@ -114,7 +117,7 @@ def user_add(
     request: Request,
     who: Admin,
     console: ConsoleDep,
-    session: Db,
+    session: DistrictDb,
     form: Annotated[UserForm, Form(UserForm, prefix="未新增：")],
 ) -> Response:
     label = ROLE_LABELS[form.role]  # type: ignore[index]
@@ -141,6 +144,7 @@ def user_add(
         target=form.name,
         detail=f"新增账号 {form.name}（{label}）",
         address=address_of(request),
+        site=entry_site(district_of(request).config, scope),
     )
     session.commit()
     console.flash(request, "ok", f"已新增账号 {form.name}（{label}）")
@@ -153,7 +157,7 @@ def user_active(
     name: str,
     who: Admin,
     console: ConsoleDep,
-    session: Db,
+    session: DistrictDb,
     form: Annotated[ActiveForm, Form(ActiveForm)],
 ) -> Response:
     active = form.active == "1"
@@ -181,6 +185,7 @@ def user_active(
         target=name,
         detail=done,
         address=address_of(request),
+        site=entry_site(district_of(request).config, row.sites if row is not None else None),
     )
     session.commit()
     console.flash(request, "ok", f"已{done}")
@@ -197,7 +202,10 @@ def audit_log(
     action: Text = "",
     page: Page = 0,
 ) -> Response:
-    rows = audit_entries(session, limit=PAGE, offset=page * PAGE, user=user, action=action)
+    district = district_of(request)
+    sites = sites_read(district.config, who.sites, console.config.site)
+    with Session(district.engine) as everyone:  # the site's entries, and a district admin's the district accounts'
+        rows = audit_entries(everyone, limit=PAGE, offset=page * PAGE, user=user, action=action, sites=sites)
     entries = describe(session, console.config, rows, console.now())
     return console.page(
         request,
@@ -209,5 +217,6 @@ def audit_log(
             "action": action,
             "page": page,
             "more": len(rows) == PAGE,
+            "district_entries": len(sites) > 1,
         },
     )

@@ -24,7 +24,7 @@ from monitor.adapters.store.incidents import load_incidents
 from monitor.adapters.store.leaves import leaves_ending_after
 from monitor.adapters.store.tables import LeaveRow
 from monitor.console.auth import Viewer, Who
-from monitor.console.context import Console, site_query
+from monitor.console.context import Console
 from monitor.console.deps import ConsoleDep, Db
 from monitor.core.board import LEGEND_LABELS, SITE_OFFLINE, Away, Board, compose_board, lines_of, since_text
 from monitor.core.calendar import WorkCalendar
@@ -137,7 +137,7 @@ def tiles(
 
 def _fragment(request: Request, who: Who, console: Console, context: dict[str, object]) -> Response:
     silence = console.live.recorder_silence(console.now())
-    shared = {"who": who, "flash": None, "recorder_silence": silence, "site_query": site_query(request)}
+    shared = {"who": who, "flash": None, "recorder_silence": silence}
     response: Response = console.templates.TemplateResponse(request, "_board.html", {**shared, **context})
     return response
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from monitor.adapters.store.review_queue import queue_page
 from monitor.config import MonitorConfig
 from monitor.console import params
 from monitor.console.auth import Viewer
-from monitor.console.context import Console
+from monitor.console.context import Console, site_name, site_title
 from monitor.console.deps import ConsoleDep, Db
 from monitor.console.pages.duty_rate import DutyChart, duty_chart
 from monitor.console.pages.incidents import PATROL_CAMERA, STATES, Queue, QueueDep
@@ -38,11 +38,18 @@ EXPORT_ROWS = 10_000
 PENDING_NOTE = "标“未导入”的分项暂按满分列出（加分暂按 0），导入后才是实际得分。"
 
 
-def _xlsx(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], notes: Sequence[str] = ()) -> Response:
+def _xlsx(
+    request: Request,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Cell]],
+    notes: Sequence[str] = (),
+) -> Response:
+    """The table as a download; in a district its file name and heading name its site (`site_title`)."""
     return Response(
-        table_xlsx(title, columns, rows, notes),
+        table_xlsx(title, columns, rows, notes, site=site_name(request)),
         media_type=XLSX,
-        headers={"Content-Disposition": download_name(title, "xlsx")},
+        headers={"Content-Disposition": download_name(site_title(request, title), "xlsx")},
     )
 
 
@@ -60,24 +67,26 @@ def _sheet_notes(sheets: ScoreSheets, pending: frozenset[str]) -> list[str]:
 
 
 @router.get("/scores/departments.xlsx")
-def department_sheet(who: Viewer, console: ConsoleDep, session: Db, period: params.MonthQuery) -> Response:
+def department_sheet(
+    request: Request, who: Viewer, console: ConsoleDep, session: Db, period: params.MonthQuery
+) -> Response:
     sheets = score_sheets(session, console.config, period.key)
     rows = sheets.scores.departments
     pending = sheets.pending["department"]
     columns = [Column("名次"), Column("部门"), *_sheet_columns(rows, pending), Column("扣分说明")]
     cells = [[None if pending else r.rank, r.department, *_sheet_cells(r)] for r in rows]
     notes = _sheet_notes(sheets, pending) + (["部门名次待录入分导入后确定。"] if pending else [])
-    return _xlsx(f"{period.words}窗口（部门）考核", columns, cells, notes)
+    return _xlsx(request, f"{period.words}窗口（部门）考核", columns, cells, notes)
 
 
 @router.get("/scores/staff.xlsx")
-def staff_sheet(who: Viewer, console: ConsoleDep, session: Db, period: params.MonthQuery) -> Response:
+def staff_sheet(request: Request, who: Viewer, console: ConsoleDep, session: Db, period: params.MonthQuery) -> Response:
     sheets = score_sheets(session, console.config, period.key)
     rows = sheets.scores.staff
     pending = sheets.pending["staff"]
     columns = [Column("窗口"), Column("部门"), Column("姓名"), *_sheet_columns(rows, pending), Column("扣分说明")]
     cells = [[r.key, r.department, r.name or "", *_sheet_cells(r)] for r in rows]
-    return _xlsx(f"{period.words}工作人员考核", columns, cells, _sheet_notes(sheets, pending))
+    return _xlsx(request, f"{period.words}工作人员考核", columns, cells, _sheet_notes(sheets, pending))
 
 
 def _hours(span: dt.timedelta) -> float:
@@ -121,21 +130,25 @@ def _chart(console: Console, session: Session, period: params.Period) -> DutyCha
 
 
 @router.get("/duty-rate/departments.xlsx")
-def duty_departments(who: Viewer, console: ConsoleDep, session: Db, period: params.PeriodQuery) -> Response:
+def duty_departments(
+    request: Request, who: Viewer, console: ConsoleDep, session: Db, period: params.PeriodQuery
+) -> Response:
     chart = _chart(console, session, period)
     rows = [
         [d.department, len(d.windows), *_tally(d.tally)] for d in (*chart.departments, *chart.unobserved_departments)
     ]
     columns = [Column("部门"), Column("窗口数", "0"), *TALLY_COLUMNS]
-    return _xlsx(f"{period.words}部门在岗率", columns, rows, _duty_notes(chart))
+    return _xlsx(request, f"{period.words}部门在岗率", columns, rows, _duty_notes(chart))
 
 
 @router.get("/duty-rate/windows.xlsx")
-def duty_windows(who: Viewer, console: ConsoleDep, session: Db, period: params.PeriodQuery) -> Response:
+def duty_windows(
+    request: Request, who: Viewer, console: ConsoleDep, session: Db, period: params.PeriodQuery
+) -> Response:
     chart = _chart(console, session, period)
     rows = [[w.window, w.department, *_tally(w.tally)] for w in (*chart.windows, *chart.unobserved_windows)]
     columns = [Column("窗口"), Column("部门"), *TALLY_COLUMNS]
-    return _xlsx(f"{period.words}窗口在岗率", columns, rows, _duty_notes(chart))
+    return _xlsx(request, f"{period.words}窗口在岗率", columns, rows, _duty_notes(chart))
 
 
 def _filter_words(q: Queue, config: MonitorConfig) -> list[str]:
@@ -155,7 +168,7 @@ def _filter_words(q: Queue, config: MonitorConfig) -> list[str]:
 
 
 @router.get("/incidents.xlsx")
-def incident_list(who: Viewer, console: ConsoleDep, session: Db, q: QueueDep) -> Response:
+def incident_list(request: Request, who: Viewer, console: ConsoleDep, session: Db, q: QueueDep) -> Response:
     """The review queue's incidents as its filter picks them (every page of it), newest first."""
     config = console.config
     incidents, total = queue_page(session, q.query, limit=EXPORT_ROWS, offset=0)
@@ -198,4 +211,4 @@ def incident_list(who: Viewer, console: ConsoleDep, session: Db, q: QueueDep) ->
     notes = ["筛选：" + "；".join(picked)]
     if total > len(rows):
         notes.append(f"共 {total} 条，本表为最新的 {len(rows)} 条")
-    return _xlsx("违纪记录", columns, rows, notes)
+    return _xlsx(request, "违纪记录", columns, rows, notes)

@@ -27,7 +27,7 @@ from monitor.adapters.store import ledger
 from monitor.adapters.store.tables import DocRegisterRow, NoticeLedgerRow
 from monitor.console import params
 from monitor.console.auth import Admin, Viewer
-from monitor.console.context import Console, settle
+from monitor.console.context import Console, settle, site_title
 from monitor.console.deps import ConsoleDep, Db, Form
 from monitor.console.params import Period
 from monitor.core.notices.frame import doc_number_text
@@ -212,7 +212,7 @@ def download(
     found, _number, issued = _files(console, kind, chosen, entry)
     if fmt not in found:
         return Response("没有这种文件", status_code=404)
-    title = f"{notice_name(kind, chosen)}{'' if issued else '（草稿）'}"
+    title = site_title(request, f"{notice_name(kind, chosen)}{'' if issued else '（草稿）'}")
     return Response(found[fmt], media_type=FORMATS[fmt], headers={"Content-Disposition": download_name(title, fmt)})
 
 
@@ -395,7 +395,9 @@ def register(request: Request, who: Viewer, console: ConsoleDep, session: Db) ->
 
 
 @router.get("/notices/register/{year}/{serial}/{name}")
-def register_file(year: int, serial: int, name: str, who: Viewer, console: ConsoleDep, session: Db) -> Response:
+def register_file(
+    request: Request, year: int, serial: int, name: str, who: Viewer, console: ConsoleDep, session: Db
+) -> Response:
     """A file of an issued (or superseded) 文号, from where it was written; only the names the register lists."""
     row = ledger.number_holder(session, year, serial)
     if row is None or name not in json.loads(row.files or "[]"):
@@ -404,6 +406,6 @@ def register_file(year: int, serial: int, name: str, who: Viewer, console: Conso
     extension = name.rsplit(".", 1)[-1]
     if not path.is_file() or extension not in FORMATS:
         return Response("文件已不在原处：请联系管理员", status_code=404)
-    title = f"{doc_number_text(console.config, year, serial)} {notice_name(row.kind, row.period)}"
+    title = site_title(request, f"{doc_number_text(console.config, year, serial)} {notice_name(row.kind, row.period)}")
     disposition = download_name(title, extension)
     return Response(path.read_bytes(), media_type=FORMATS[extension], headers={"Content-Disposition": disposition})

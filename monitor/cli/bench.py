@@ -1,5 +1,6 @@
 """`monitor bench`: the synthetic-hall benchmark, naive and optimised pipelines side by side; `monitor
-bench-recorder`: the recorder draining a backlog of signed incidents."""
+bench-recorder`: the recorder draining a backlog of signed incidents; `monitor bench-district`: the district (hall
+and township centres) through bridged brokers into one recorder."""
 
 from __future__ import annotations
 
@@ -15,16 +16,26 @@ from rich.table import Table
 
 from monitor.cli import app
 from monitor.cli.output import err, out
+from monitor.console.live import LiveHall
 from monitor.errors import InputError
-from monitor.tools.bench.hall import BenchSpec
+from monitor.tools.bench.district import DEFAULT_DATABASE, DistrictReport, DistrictSpec, Spread, run_district_bench
+from monitor.tools.bench.hall import MODES, BenchSpec
 from monitor.tools.bench.recorder import RecorderBenchReport, RecorderBenchSpec, run_recorder_bench
 from monitor.tools.bench.report import BenchReport, compare
-from monitor.tools.bench.runner import MODES
 from monitor.units import parse_duration
 
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}s"
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    """`--modes`: the named pipelines, in the order MODES runs them."""
+    named = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(named - set(MODES))
+    if unknown or not named:
+        raise InputError(f"--modes {text}: name one or more of {', '.join(MODES)}, comma-separated")
+    return tuple(mode for mode in MODES if mode in named)
 
 
 def report_table(report: BenchReport) -> Table:
@@ -48,9 +59,14 @@ def report_table(report: BenchReport) -> Table:
         ("  everything else", "{:.1f}", [m.other_seconds_per_camera_hour for m in modes]),
         ("frames decoded of the stream's", "{:.1f}%", [100 * m.decoded_share for m in modes]),
         ("samples held, not decoded", "{:.1f}%", [100 * m.held_share for m in modes]),
+        ("seat readings per detector call", "{:.2f}", [m.regions_per_call for m in modes]),
+        ("detector CPU ms per call", "{:.1f}", [m.detector_ms_per_call for m in modes]),
         ("cores at real time", "{:.2f}", [m.cores_at_real_time for m in modes]),
         ("real-time factor (>= 1)", "{:.2f}", [m.realtime_factor for m in modes]),
-        ("peak memory MB", "{:.0f}", [m.peak_memory_mb for m in modes]),
+        ("peak memory (RSS) MB", "{:.0f}", [m.peak_memory_mb for m in modes]),
+        ("memory (RSS) MB: detector loaded, no camera", "{:.0f}", [m.baseline_memory_mb for m in modes]),
+        ("  at the end, every camera open", "{:.0f}", [m.running_memory_mb for m in modes]),
+        ("  each camera adds", "{:.1f}", [m.memory_per_camera_mb for m in modes]),
         ("frame latency p95 s", "{:.2f}", [m.frame_latency_p95 for m in modes]),
         ("frame latency worst s", "{:.2f}", [m.frame_latency_worst for m in modes]),
     ]
@@ -87,6 +103,13 @@ def bench_command(
         int | None,
         typer.Option(help="Distinct mosaics written, shared by the cameras (default: all for 1fps, 4 else)."),
     ] = None,
+    modes: Annotated[
+        str,
+        typer.Option(
+            help=f"The pipelines to run, comma-separated ({', '.join(MODES)}); e.g. optimised alone at larger "
+            "camera counts. Default: all."
+        ),
+    ] = ",".join(MODES),
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
 ) -> None:
     """基准测试 — a synthetic hall through the naive and the optimised pipeline: CPU, memory, delay."""
@@ -107,31 +130,38 @@ def bench_command(
         gop=gop,
         transport=transport,  # type: ignore[arg-type]
         distinct=distinct,
+        modes=_modes(modes),
     )
     with tempfile.TemporaryDirectory(prefix="monitor-bench-") as scratch:
         folder = workdir or Path(scratch)
         progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err)
         with progress:
             build = progress.add_task("合成视频 building the hall", total=spec.mosaics)
-            run = progress.add_task("运行 running", total=len(MODES), visible=False)
+            run = progress.add_task("运行 running", total=len(spec.modes), visible=False)
 
             def built(done: int, total: int) -> None:
                 progress.update(build, completed=done, total=total)
 
             def stage(mode: str) -> None:
-                progress.update(run, visible=True, description=f"运行 running {mode}", completed=MODES.index(mode))
+                progress.update(run, visible=True, description=f"运行 running {mode}", completed=spec.modes.index(mode))
 
             report = compare(spec, fixtures, folder, on_stage=stage, on_built=built)
-            progress.update(run, completed=len(MODES))
+            progress.update(run, completed=len(spec.modes))
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
         return
     out.print(report_table(report))
-    out.print(
-        f"CPU naive / optimised: [bold]{report.cpu_ratio:.1f}x[/]; "
-        f"naive-tuned / optimised (gating and tiling alone): [bold]{report.tuned_ratio:.1f}x[/]; "
-        f"evidence (clips, pictures, citizens blurred) adds [bold]{100 * report.evidence_share:+.1f}%[/] CPU"
-    )
+    ratios = [
+        (label, form.format(value))
+        for label, form, value in (
+            ("CPU naive / optimised", "{:.1f}x", report.cpu_ratio),
+            ("naive-tuned / optimised (gating and tiling alone)", "{:.1f}x", report.tuned_ratio),
+            ("evidence (clips, pictures, citizens blurred) adds", "{:+.1%} CPU", report.evidence_share),
+        )
+        if value is not None
+    ]
+    if ratios:
+        out.print("; ".join(f"{label}: [bold]{value}[/]" for label, value in ratios))
     out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)
 
 
@@ -219,4 +249,119 @@ def bench_recorder_command(
             f"[yellow]注意 note:[/] {report.verified.duplicates:,} of {report.incidents:,} incidents, each sent once, "
             "were reported as duplicates: batches applied again after a partial commit (docs/benchmarks.md)"
         )
+    out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)
+
+
+def _spread(spread: Spread) -> str:
+    if spread.median is None or spread.p95 is None or spread.worst is None:
+        return "—"
+    return f"{1000 * spread.median:.0f} / {1000 * spread.p95:.0f} / {1000 * spread.worst:.0f} ms ({spread.count:,})"
+
+
+def district_table(report: DistrictReport) -> Table:
+    table = Table(
+        title=f"区级模拟 district simulation: {report.sites} sites ({report.centres} centres bridged), "
+        f"{report.cameras} cameras, {report.windows} windows, {report.seconds:.0f}s, {report.database}"
+    )
+    table.add_column("指标 figure")
+    table.add_column("value", justify="right")
+    run = report.recorder
+    published = ", ".join(f"{kind} {n:,}" for kind, n in sorted(report.published.items()))
+    rows = [
+        ("发布 published in the run", published),
+        (
+            "消息/秒 messages per second (all / recorded)",
+            f"{report.messages_per_second:.1f} / {report.recorded_per_second:.2f}",
+        ),
+        ("记录延迟 recorder lag, publish -> committed: median / p95 / max", _spread(report.recorder_lag["all"])),
+        ("  the hall (its cameras on the district broker)", _spread(report.recorder_lag["hall"])),
+        ("  the centres (through their bridges)", _spread(report.recorder_lag["centres"])),
+        ("看板延迟 board delay, publish -> on the board: median / p95 / max", _spread(report.board_delay["all"])),
+        ("  the hall", _spread(report.board_delay["hall"])),
+        ("  the centres", _spread(report.board_delay["centres"])),
+        ("states replaced before the board showed them", str(report.superseded)),
+        ("记录器 CPU seconds (one process, every site's recorder)", f"{run.cpu_seconds:.1f}"),
+        ("  cores busy (in a quiet spell before the run)", f"{report.recorder_cores:.3f} ({report.idle_cores:.3f})"),
+        ("  CPU ms per message received", f"{report.cpu_ms_per_message:.2f}"),
+        ("  batches committed", f"{run.batches:,}"),
+        ("  peak memory (RSS) MB / at the end", f"{run.peak_memory_mb:.0f} / {run.memory_mb:.0f}"),
+        ("  threads", str(run.threads)),
+        (
+            "消息服务器 brokers' CPU seconds: district / centres",
+            f"{report.broker_cpu_seconds['district']:.1f} / {report.broker_cpu_seconds['centres']:.1f}",
+        ),
+        ("已记录 incidents by site", ", ".join(f"{s} {n}" for s, n in report.verified.incidents_by_site.items())),
+        (
+            "incidents / events / window states / alerts",
+            f"{report.verified.incidents:,} / {report.verified.events:,} / {report.verified.window_states:,} / "
+            f"{report.verified.incident_alerts:,}",
+        ),
+        ("statuses", ", ".join(f"{k} {v:,}" for k, v in sorted(run.statuses.items()))),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+@app.command("bench-district")
+def bench_district_command(
+    centres: Annotated[int, typer.Option(help="Township centres, each with a broker bridged to the district's.")] = 12,
+    centre_windows: Annotated[int, typer.Option(help="Windows of each centre.")] = 25,
+    centre_cameras: Annotated[int, typer.Option(help="Cameras of each centre.")] = 10,
+    hall_windows: Annotated[int, typer.Option(help="Windows of the hall (the seed hall's first N, at most 93).")] = 93,
+    hall_cameras: Annotated[int, typer.Option(help="Cameras of the hall.")] = 24,
+    seconds: Annotated[int, typer.Option(help="Seconds of the measured run.")] = 180,
+    state_every: Annotated[float, typer.Option(help="Mean seconds between a window's state changes.")] = 300.0,
+    stats_every: Annotated[float, typer.Option(help="Seconds between a camera's statistics.")] = 10.0,
+    incidents_per_window_day: Annotated[
+        float, typer.Option(help="Camera incidents per window and working day; a day's are spread over the run.")
+    ] = 0.15,
+    database: Annotated[
+        str,
+        typer.Option(
+            help="SQLAlchemy URL of the district's store: PostgreSQL (a schema of its own is created and dropped), or "
+            "a new SQLite file."
+        ),
+    ] = DEFAULT_DATABASE,
+    deploy: Annotated[
+        Path,
+        typer.Option(help="The shipped district broker configuration the brokers run (district.conf, centre.conf)."),
+    ] = Path("deploy/mosquitto/district"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
+) -> None:
+    """区级模拟 — the district (hall and centres) through bridged brokers into one recorder: lag, delay, CPU."""
+    spec = DistrictSpec(
+        centres=centres,
+        centre_windows=centre_windows,
+        centre_cameras=centre_cameras,
+        hall_windows=hall_windows,
+        hall_cameras=hall_cameras,
+        seconds=seconds,
+        state_every=state_every,
+        stats_every=stats_every,
+        incidents_per_window_day=incidents_per_window_day,
+        database=database,
+        deploy=deploy,
+    )
+    labels = {"start": "开始 first states committed", "run": "运行 running (s)", "drain": "记录 last committed"}
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
+    quiet = logging.getLogger("monitor")  # the console's live view warns of nothing worth a line per message here
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with progress:
+            tasks = {stage: progress.add_task(label, total=None) for stage, label in labels.items()}
+
+            def advance(stage: str, done: float, total: float) -> None:
+                progress.update(tasks[stage], completed=round(done), total=round(total))
+
+            report = run_district_bench(spec, LiveHall, on_progress=advance)
+    finally:
+        quiet.setLevel(level)
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+        return
+    out.print(district_table(report))
     out.print("machine: " + "; ".join(f"{k}: {v}" for k, v in report.machine.items()), highlight=False)

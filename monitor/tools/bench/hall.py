@@ -40,6 +40,10 @@ TILE_WIDTH, TILE_HEIGHT = 480, 270
 HALL_START = dt.time(9, 5)
 """Synthetic cameras start inside the morning session, so every seat change is judged."""
 HALL_DAY = dt.date(2020, 11, 3)
+MODES = ("naive", "naive-tuned", "optimised", "evidence")
+"""naive: the worker as written; naive-tuned: the same with the optimised mode's onnxruntime settings; evidence:
+the optimised mode with the evidence a live camera service makes (clip frames kept, citizens blurred, pictures and
+clips of its incidents), so its cost is the difference to the optimised mode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,8 @@ class BenchSpec:
     """file: the pipelines read the files as fast as they can; rtsp: a real RTSP server plays them in real time."""
     distinct: int | None = None
     """Distinct mosaics written (the cameras share them in turn); default every camera its own for 1fps, 4 else."""
+    modes: tuple[str, ...] = MODES
+    """The pipelines run, one after another: all of MODES, or e.g. the optimised one alone at larger camera counts."""
 
     def __post_init__(self) -> None:
         if self.cameras < 1 or self.windows < 1 or self.seconds < 1:
@@ -67,6 +73,9 @@ class BenchSpec:
             raise InputError("bench: --gop must be at least 1")
         if self.distinct is not None and self.distinct < 1:
             raise InputError("bench: --distinct must be at least 1")
+        unknown = [m for m in self.modes if m not in MODES]
+        if unknown or not self.modes:
+            raise InputError(f"bench: --modes {','.join(self.modes)}: name one or more of {', '.join(MODES)}")
 
     @property
     def mosaics(self) -> int:

@@ -105,6 +105,11 @@ class ModeFigures:
     cores_at_real_time: float
     realtime_factor: float
     peak_memory_mb: float
+    baseline_memory_mb: float  # RSS with the detector loaded, before the cameras' sources were opened
+    running_memory_mb: float  # RSS at the end of the run, every camera's source still open
+    memory_per_camera_mb: float  # (running - baseline) / cameras: what each camera adds
+    regions_per_call: float  # seat readings per detector call (the tiles' fill; the naive pipeline: seats a frame)
+    detector_ms_per_call: float  # CPU milliseconds a detector call costs, inference threads included
     frame_latency_p95: float
     frame_latency_worst: float
     delays: Delays
@@ -115,6 +120,7 @@ def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -
     video = max(result.video_seconds, 1e-9)
     camera_hours = spec.cameras * video / 3600
     other = result.cpu_seconds - result.decode_cpu_seconds - result.detector_cpu_seconds
+    calls = max(result.detector_calls, 1)
     return ModeFigures(
         mode=result.mode,
         frames_per_second=result.frames / wall,
@@ -133,6 +139,11 @@ def figures(result: RunResult, spec: BenchSpec, changes: Sequence[SeatChange]) -
         cores_at_real_time=result.cpu_seconds / video,
         realtime_factor=video / wall,
         peak_memory_mb=result.peak_memory_mb,
+        baseline_memory_mb=result.baseline_memory_mb,
+        running_memory_mb=result.running_memory_mb,
+        memory_per_camera_mb=max(result.running_memory_mb - result.baseline_memory_mb, 0.0) / spec.cameras,
+        regions_per_call=result.zones_read / calls,
+        detector_ms_per_call=1000 * result.detector_cpu_seconds / calls,
         frame_latency_p95=_p95(result.latencies) if result.latencies else 0.0,
         frame_latency_worst=max(result.latencies, default=0.0),
         delays=delays(changes, result.published),

@@ -28,8 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import platform
 import random
 import resource
 import shutil
@@ -62,6 +60,7 @@ from monitor.core.signature import SigningKey
 from monitor.errors import InputError, MonitorError
 from monitor.services.patrol import patrol_incident
 from monitor.services.recorder import Handled, Recorder
+from monitor.tools.bench.machine import basics
 
 SUPERVISOR = "基准巡查员"
 """The benchmark's supervisor: the hall's only signer during the run."""
@@ -278,7 +277,7 @@ def check_database(url: str) -> str:
 
 
 @contextlib.contextmanager
-def _database(url: str | None, workdir: Path) -> Iterator[str]:
+def bench_database(url: str | None, workdir: Path) -> Iterator[str]:
     """A fresh, empty database's URL: a new SQLite file, or a PostgreSQL schema of its own (dropped afterwards)."""
     if url is None:
         yield f"sqlite:///{workdir / 'bench.db'}"
@@ -469,22 +468,8 @@ def _verify(config: MonitorConfig, engine: Engine, count: int, statuses: Counter
 
 
 def machine(database: str, mosquitto: str) -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo")
-    model = platform.processor() or "unknown"
-    if cpuinfo.exists():
-        model = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
-                if line.startswith("model name")
-            ),
-            model,
-        )
     return {
-        "load average (1, 5, 15 min) at the end": ", ".join(f"{v:.1f}" for v in os.getloadavg()),
-        "cpu": model,
-        "cores": str(os.cpu_count()),
-        "python": platform.python_version(),
+        **basics(),
         "database": database,
         "mosquitto": mosquitto,
         "sqlalchemy": version("sqlalchemy"),
@@ -501,7 +486,7 @@ def run_recorder_bench(
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="monitor-bench-recorder-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        db_url = stack.enter_context(_database(spec.database, workdir))
+        db_url = stack.enter_context(bench_database(spec.database, workdir))
         broker = MosquittoBroker(
             free_port(), workdir / "mosquitto", max_queued_messages=max(200_000, 2 * spec.incidents)
         )

@@ -13,8 +13,9 @@ import cv2
 
 from monitor.config import MonitorConfig
 from monitor.tools.bench.hall import BenchSpec, SyntheticHall, build_hall
+from monitor.tools.bench.machine import basics, cpuinfo
 from monitor.tools.bench.measure import ModeFigures, figures, seat_changes
-from monitor.tools.bench.runner import MODES, run_isolated
+from monitor.tools.bench.runner import run_isolated
 from monitor.tools.streams.rtsp import RtspServer
 
 
@@ -31,60 +32,55 @@ class BenchReport:
     machine: dict[str, str]
     modes: tuple[ModeFigures, ...]
 
-    def mode(self, name: str) -> ModeFigures:
-        return next(m for m in self.modes if m.mode == name)
+    def mode(self, name: str) -> ModeFigures | None:
+        return next((m for m in self.modes if m.mode == name), None)
+
+    def _ratio(self, numerator: str, denominator: str) -> float | None:
+        """CPU of one mode over another's; None when either was not run."""
+        top, bottom = self.mode(numerator), self.mode(denominator)
+        if top is None or bottom is None:
+            return None
+        return top.cpu_seconds / max(bottom.cpu_seconds, 1e-9)
 
     @property
-    def cpu_ratio(self) -> float:
+    def cpu_ratio(self) -> float | None:
         """CPU of the naive pipeline over the optimised one's."""
-        return self.mode("naive").cpu_seconds / max(self.mode("optimised").cpu_seconds, 1e-9)
+        return self._ratio("naive", "optimised")
 
     @property
-    def tuned_ratio(self) -> float:
+    def tuned_ratio(self) -> float | None:
         """CPU of the naive pipeline with the tuned session over the optimised one's: gating and tiling alone."""
-        return self.mode("naive-tuned").cpu_seconds / max(self.mode("optimised").cpu_seconds, 1e-9)
+        return self._ratio("naive-tuned", "optimised")
 
     @property
-    def evidence_share(self) -> float:
+    def evidence_share(self) -> float | None:
         """What the evidence (clip frames, blurring, pictures and clips) adds to the optimised pipeline's CPU."""
-        return self.mode("evidence").cpu_seconds / max(self.mode("optimised").cpu_seconds, 1e-9) - 1
+        ratio = self._ratio("evidence", "optimised")
+        return None if ratio is None else ratio - 1
 
     def to_json(self) -> str:
         ratios = {
-            "cpu_ratio": round(self.cpu_ratio, 2),
-            "tuned_ratio": round(self.tuned_ratio, 2),
-            "evidence_share": round(self.evidence_share, 3),
+            "cpu_ratio": _rounded(self.cpu_ratio, 2),
+            "tuned_ratio": _rounded(self.tuned_ratio, 2),
+            "evidence_share": _rounded(self.evidence_share, 3),
         }
         return json.dumps({**asdict(self), **ratios}, ensure_ascii=False, indent=2)
 
 
-def _cpuinfo(key: str) -> str | None:
-    """The first value of `key` in /proc/cpuinfo (Linux), or None."""
-    path = Path("/proc/cpuinfo")
-    if not path.exists():
-        return None
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith(key):
-            return line.split(":", 1)[1].strip()
-    return None
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def machine() -> dict[str, str]:
-    import os
-    import platform
-
     import av
     import onnxruntime
 
-    flags = set((_cpuinfo("flags") or "").split())
+    flags = set((cpuinfo("flags") or "").split())
     # int8 inference runs about twice as fast with VNNI: the same "AMD EPYC" name covers both kinds here.
     vnni = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-VNNI" if "avx_vnni" in flags else "none"
     return {
-        "load average (1, 5, 15 min) at the end": ", ".join(f"{v:.1f}" for v in os.getloadavg()),
-        "cpu": _cpuinfo("model name") or platform.processor() or "unknown",
+        **basics(),
         "int8 dot-product instructions": vnni if flags else "unknown",
-        "cores": str(os.cpu_count()),
-        "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,
         "opencv": cv2.__version__,
         "pyav": f"{av.__version__} (FFmpeg {av.library_versions['libavcodec']})",
@@ -99,7 +95,7 @@ def compare(
     on_stage: Callable[[str], None] | None = None,
     on_built: Callable[[int, int], None] | None = None,
 ) -> BenchReport:
-    """Build the synthetic hall, run every pipeline over it, one at a time, and compare them. With the rtsp
+    """Build the synthetic hall, run the spec's pipelines over it, one at a time, and compare them. With the rtsp
     transport a real RTSP server plays the hall's streams in real time for each run."""
     hall = build_hall(spec, fixtures, workdir, on_built)
     config = MonitorConfig.model_validate_json(hall.config_file.read_text(encoding="utf-8"))
@@ -108,7 +104,7 @@ def compare(
     with contextlib.ExitStack() as stack:
         if spec.transport == "rtsp":
             hall = _served(hall, config, stack)
-        for mode in MODES:
+        for mode in spec.modes:
             if on_stage is not None:
                 on_stage(mode)
             results.append(figures(run_isolated(mode, hall, spec), spec, changes))

@@ -30,11 +30,6 @@ from monitor.config import MonitorConfig
 from monitor.errors import InputError
 from monitor.tools.bench.hall import BenchSpec, SyntheticHall
 
-MODES = ("naive", "naive-tuned", "optimised", "evidence")
-"""naive: the worker as written; naive-tuned: the same with the optimised mode's onnxruntime settings; evidence:
-the optimised mode with the evidence a live camera service makes (clip frames kept, citizens blurred, pictures and
-clips of its incidents), so its cost is the difference to the optimised mode."""
-
 
 @dataclass(frozen=True, slots=True)
 class Published:
@@ -54,6 +49,8 @@ class RunResult:
     cpu_seconds: float
     wall_seconds: float
     peak_memory_mb: float
+    baseline_memory_mb: float = 0.0  # RSS with the detector loaded, before any camera's source is opened
+    running_memory_mb: float = 0.0  # RSS at the end of the run, every camera's source still open
     video_seconds: float = 0.0  # the hall's seconds the run covered (all of them for files; the wall time live)
     decode_cpu_seconds: float = 0.0
     detector_cpu_seconds: float = 0.0
@@ -122,6 +119,19 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _peak_memory_mb() -> float:
+    """The process's peak resident memory so far (ru_maxrss: kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _resident_mb() -> float:
+    """The process's resident memory now (/proc/self/statm on Linux; elsewhere the peak so far)."""
+    statm = Path("/proc/self/statm")
+    if not statm.exists():
+        return _peak_memory_mb()
+    return int(statm.read_text().split()[1]) * resource.getpagesize() / 1024**2
+
+
 def _sources(mode: str, config: MonitorConfig, start: dt.datetime) -> list[FrameSource]:
     """naive: OpenCV, every frame decoded, as the worker first read its streams; else the worker's sources."""
     from monitor.adapters.video.source import FileSource, LiveSource, is_live, open_source
@@ -156,6 +166,7 @@ def run_pipeline(mode: str, config_file: Path, start: dt.datetime, spec: BenchSp
         one_opencv_thread()  # as the camera service runs (monitor.services.gated.tune)
     meter = Meter()
     detector = MeteredDetector(raw, meter)
+    baseline = _resident_mb()
     plain = _sources(mode, config, start)
     sources = [MeteredSource(source, meter) for source in plain]
     live = spec.transport == "rtsp"
@@ -216,9 +227,9 @@ def run_pipeline(mode: str, config_file: Path, start: dt.datetime, spec: BenchSp
         total = read + sum(c.stats.zones_skipped for c in cameras)
     cpu, wall = _cpu() - cpu, time.perf_counter() - wall
     decodings = [source.decoding() for source in sources]
+    running = _resident_mb()
     for source in sources:
         source.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return RunResult(
         mode,
         frames,
@@ -227,7 +238,9 @@ def run_pipeline(mode: str, config_file: Path, start: dt.datetime, spec: BenchSp
         total,
         cpu,
         wall,
-        peak,
+        _peak_memory_mb(),
+        baseline_memory_mb=baseline,
+        running_memory_mb=running,
         video_seconds=min(wall, spec.seconds) if live else float(spec.seconds),
         decode_cpu_seconds=meter.decode,
         detector_cpu_seconds=meter.detect,

@@ -114,22 +114,9 @@ def production_broker(workdir: Path) -> Mosquitto:
     return broker
 
 
-@contextmanager
-def running(broker: Mosquitto) -> Iterator[Mosquitto]:
-    try:
-        broker.start()
-    except AssertionError as exc:
-        log = broker.workdir / "mosquitto.log"
-        raise AssertionError(f"mosquitto did not start: {log.read_text() if log.exists() else exc}") from exc
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    with running(production_broker(tmp_path_factory.mktemp("acl-broker"))) as started:
+    with production_broker(tmp_path_factory.mktemp("acl-broker")) as started:
         yield started
 
 
@@ -480,7 +467,7 @@ def test_denied_subscription_delivers_nothing(broker: Mosquitto, observer: Sessi
 def test_the_recorders_queue_survives_a_broker_restart(tmp_path: Path) -> None:
     """persistence true (and its folder): what was queued for an absent recorder is there after a restart."""
     payload = unique("queued while the recorder was away")
-    with running(production_broker(tmp_path / "restart")) as restarted:
+    with production_broker(tmp_path / "restart") as restarted:
         with logged_in(restarted, "recorder", client_id="hedong-recorder") as recorder:
             assert not recorder.subscribe(T.incidents).is_failure
         with logged_in(restarted, "cameras") as camera:

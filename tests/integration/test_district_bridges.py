@@ -52,7 +52,6 @@ from tests.support.bridges import (
     district_broker,
     passwords_of,
     publish_as,
-    running,
     wait_link,
 )
 from tests.support.district import District, district_config, site_key
@@ -179,11 +178,11 @@ def test_a_centre_cut_off_for_a_minute_loses_nothing_and_shows_offline(
     monkeypatch.setattr(camera_service, "open_source", open_source)
 
     with ExitStack() as stack:
-        hub = stack.enter_context(running(district_broker(tmp_path / "hub", sites, SITES, passwords)))
+        hub = stack.enter_context(district_broker(tmp_path / "hub", sites, SITES, passwords))
         hub_url = f"mqtt://127.0.0.1:{hub.port}"
         links = {site.id: stack.enter_context(closing(Link(hub.port))) for site in sites}
         centres = {
-            site.id: stack.enter_context(running(centre_broker(tmp_path / site.id, site, links[site.id], passwords)))
+            site.id: stack.enter_context(centre_broker(tmp_path / site.id, site, links[site.id], passwords))
             for site in sites
         }
         at_hub = stack.enter_context(

@@ -17,8 +17,8 @@ import socket
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,20 +117,6 @@ def _broker(workdir: Path, conf: str, acl: str, passwords: Mapping[str, str], li
     password_file(workdir / "passwd", passwords)
     broker.conf.write_text(runnable(conf, workdir, broker.port, link), encoding="utf-8")
     return broker
-
-
-@contextmanager
-def running(broker: Mosquitto) -> Iterator[Mosquitto]:
-    """A broker of this module started for the body of the `with` (its log in the error when it does not start)."""
-    try:
-        broker.start()
-    except AssertionError as exc:
-        log = broker.workdir / "mosquitto.log"
-        raise AssertionError(f"mosquitto did not start: {log.read_text() if log.exists() else exc}") from exc
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,14 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        """Start it; an AssertionError with its log when it does not listen (a configuration it refused)."""
         assert MOSQUITTO is not None
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)])
-        wait_for(lambda: _port_open(self.port), what=f"mosquitto listening on port {self.port}")
+        try:
+            wait_for(lambda: _port_open(self.port), what=f"mosquitto listening on port {self.port}")
+        except AssertionError as exc:
+            log = self.workdir / "mosquitto.log"
+            raise AssertionError(f"mosquitto did not start: {log.read_text() if log.exists() else exc}") from exc
 
     def stop(self) -> None:
         if self.process is not None:

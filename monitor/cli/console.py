@@ -20,7 +20,15 @@ from sqlalchemy import make_url
 from sqlmodel import Session
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
-from monitor.adapters.store.accounts import accounts, add_user, audit, set_active, set_password, user_row
+from monitor.adapters.store.accounts import (
+    accounts,
+    add_user,
+    audit,
+    set_active,
+    set_password,
+    set_sites,
+    user_row,
+)
 from monitor.adapters.store.database import open_database
 from monitor.cli import app
 from monitor.cli.context import state
@@ -33,7 +41,9 @@ from monitor.core.roles import ROLE_LABELS, ROLES, is_role, scope_of, sites_of
 from monitor.errors import InputError
 from monitor.services.audit_log import entry_site
 
-user_app = typer.Typer(help="Console accounts: add, list, change a password, disable.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Console accounts: add, list, change a password or the sites, disable.", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 
 COMMAND_LINE = "命令行"
@@ -149,6 +159,47 @@ def user_passwd(
         _audit(session, config, "user_passwd", name, f"重置 {name} 的密码")
         session.commit()
     out.print(f"[green]✓[/] 已重置 {escape(name)} 的密码，{_written(ctx)}", soft_wrap=True)
+
+
+@user_app.command("sites")
+def user_sites(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    sites: Annotated[
+        str,
+        typer.Option(
+            help="The sites the account may now see and act on, comma-separated ids (a supervisor moved to another "
+            "centre: that centre's id); \"\" for every site (the district's office).",
+        ),
+    ],
+) -> None:
+    """修改账号站点 — move an account to other sites of a district (the account's logins end)."""
+    config = state(ctx).district
+    if unknown := [s for s in sites_of(sites) if s not in config.site_views]:
+        raise InputError(
+            f"--sites: {', '.join(unknown)} not a site of the configuration ({', '.join(config.site_views)})"
+        )
+    scope = scope_of(sites_of(sites))
+    with Session(open_database(config.database.url)) as session:
+        row = user_row(session, name)
+        if row is None:
+            raise InputError(f"没有用户 {name}")
+        before, after = _sites_words(config, row.sites), _sites_words(config, scope)
+        if row.sites == scope:
+            out.print(f"账号 {escape(name)} 的站点未改变（{escape(after)}）", soft_wrap=True)
+            return
+        set_sites(session, name, scope)
+        _audit(session, config, "user_sites", name, f"{name} 的站点由{before}改为{after}")
+        session.commit()
+    out.print(
+        f"[green]✓[/] 已将 {escape(name)} 的站点由{escape(before)}改为{escape(after)}，{_written(ctx)}", soft_wrap=True
+    )
+
+
+def _sites_words(config: MonitorConfig, scope: str) -> str:
+    """An account's sites (as stored) as the console names them: the sites' names, or 全部站点."""
+    known = config.site_views
+    return "、".join(known[s].hall.name if s in known else s for s in sites_of(scope)) or "全部站点"
 
 
 @user_app.command("disable")

@@ -9,10 +9,11 @@ reason. A target that names nothing known is shown as it was written.
 
 Each site keeps its own log (the audit table is site-keyed): what was done at a site (a review, a leave, an issue,
 a refusal) is kept under that site. An entry about an account (a login, a failed or refused one, a logout; the
-account added, enabled, disabled, its password reset, in the console or by `monitor user`) is kept under the
-account's site (`entry_site`): a centre's account's under its (first) centre, a district account's under
-DISTRICT_ENTRIES, which no site's log shows and only district accounts read (`sites_read`). So a centre's admin sees
-his own staff's logins and no other centre's, and the hall's admin not the district office's.
+account added, enabled, disabled, its password reset, its sites changed, in the console or by `monitor user`) is
+kept under the account's site (`entry_site`; a change of sites under the sites it now has): a centre's account's
+under its (first) centre, a district account's under DISTRICT_ENTRIES, which no site's log shows and only district
+accounts read (`sites_read`). So a centre's admin sees his own staff's logins and no other centre's, and the hall's
+admin not the district office's.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ ACTIONS = {
     "user_disable": "停用账号",
     "user_enable": "启用账号",
     "user_passwd": "重置密码",
+    "user_sites": "修改站点",
     "csrf": "表单令牌错误",
     "forbidden": "越权操作",
 }

@@ -4,9 +4,10 @@ authority by site over HTTP (a centre's supervisor refused, 403 in words with th
 incident, its evidence, its leave; a district account sees all, and a link to another site's record switches to it);
 every link and form of a site's page naming the site, so that a download gives that site's file (its name, its rows)
 whatever another tab chose since; each site's audit log keeping its own accounts' logins and changes (a district
-account's apart, read by district accounts only); and a centre cut off from the district (its bridge's retained `0`
-on <prefix>/link): its board's windows 未知 (站点离线, since when) and its card saying so, then its cameras' states back
-when the bridge says `1`.
+account's apart, read by district accounts only); an account moved to other sites, by `monitor user sites` and on
+the accounts page (its login ended; a centre's admin kept to its own accounts and sites); and a centre cut off from
+the district (its bridge's retained `0` on <prefix>/link): its board's windows 未知 (站点离线, since when) and its card
+saying so, then its cameras' states back when the bridge says `1`.
 
 Every site is on duty all day today (whenever the test runs), so what the boards show does not depend on the hour.
 The screenshots (the overview at 1440×900 and 390×844, a board with the switcher open on a phone) are kept in the
@@ -38,7 +39,7 @@ from monitor.adapters.mqtt.broker import free_port
 from monitor.adapters.passwords import hash_password
 from monitor.adapters.store.accounts import add_user
 from monitor.adapters.store.database import open_database
-from monitor.adapters.store.tables import AuditRow, LeaveRow
+from monitor.adapters.store.tables import AuditRow, LeaveRow, UserRow
 from monitor.config import MonitorConfig, SignerConfig, load_config
 from monitor.config.calendar import CalendarConfig, DutyConfig
 from monitor.config.writer import write_config
@@ -50,7 +51,7 @@ from monitor.core.signature import SigningKey
 from monitor.services.patrol import leave_grant, patrol_incident, submit
 from monitor.services.recorder import Recorder
 from tests.console.test_console_words import programmers_text, visible_text
-from tests.support.console import PASSWORD, browser, form_token, log_in, logged_in, wait_until
+from tests.support.console import PASSWORD, browser, flashes, form_token, log_in, logged_in, wait_until
 from tests.support.district import district_config, site_key
 from tests.support.liveness import SpeakingService, duty_around_today
 from tests.support.mqtt import publish
@@ -636,6 +637,97 @@ def test_each_sites_audit_log_keeps_its_own_accounts(tmp_path, one_broker, db_ur
             assert limited.status_code == 429, limited.status_code
         finally:
             client.close()
+
+
+def test_an_account_moved_to_other_sites_logs_in_again_to_them(tmp_path, one_broker, db_url):
+    """A supervisor moving between centres: `monitor user sites` and the accounts page change an account's sites, its
+    open logins end, and the change is in the log of the sites it now has. The page keeps the rules of adding: a
+    centre's admin moves only its own accounts, only within its own sites, never to every site; nobody moves himself.
+    """
+    with _running(tmp_path / "district", one_broker, db_url) as running:
+        config, base = running.config, running.base
+        path = tmp_path / "district" / "district.toml"
+
+        def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "monitor", "--config", str(path), "user", "sites", *args],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+
+        def sites() -> dict[str, str]:
+            with Session(open_database(config.database.url)) as session:
+                return {row.name: row.sites for row in session.exec(select(UserRow))}
+
+        # The command line: 新河's supervisor to 东城; his login in 新河 ends, and he logs in again to 东城 only.
+        old = logged_in(base, XINHE)
+        try:
+            assert old.get("/?site=xinhe").status_code == 200
+            moved = monitor(XINHE, "--sites", "dongcheng")
+            assert moved.returncode == 0, moved.stderr
+            assert f"已将 {XINHE} 的站点由{NAMES['xinhe']}改为{NAMES['dongcheng']}，写入数据库" in moved.stdout, (
+                moved.stdout
+            )
+            gone = old.get("/?site=xinhe")
+            assert gone.status_code == 303 and gone.headers["location"].startswith("/login"), gone.status_code
+        finally:
+            old.close()
+        again = logged_in(base, XINHE)
+        try:
+            assert NAMES["dongcheng"] in _brand(again.get("/?site=dongcheng").text)
+            assert again.get("/?site=xinhe").status_code == 403
+        finally:
+            again.close()
+        unknown, nobody = monitor(XINHE, "--sites", "dongcheng,nowhere"), monitor("无此人", "--sites", "xinhe")
+        assert unknown.returncode != 0 and "nowhere not a site of the configuration" in unknown.stderr, unknown.stderr
+        assert nobody.returncode != 0 and "没有用户 无此人" in nobody.stderr, nobody.stderr
+        district = monitor(TWO_CENTRES, "--sites", "")  # an empty --sites: every site, the district's
+        assert district.returncode == 0 and "改为全部站点" in district.stdout, district.stdout
+        assert sites()[XINHE] == "dongcheng" and sites()[TWO_CENTRES] == ""
+
+        # The page: the district's admin moves him back to 新河, and his login (in 东城) ends.
+        moved_login = logged_in(base, XINHE)
+        admin = logged_in(base, ADMIN)
+        try:
+            users = admin.get("/users").text
+            own_form = f'action="/users/{urllib.parse.quote(ADMIN)}/sites"'
+            assert f'action="/users/{urllib.parse.quote(XINHE)}/sites"' in users and own_form not in users
+            token = form_token(users)
+            back = admin.post(f"/users/{XINHE}/sites", data={"csrf": token, "sites": ["xinhe"]})
+            assert back.status_code == 303
+            shown = flashes(admin.get("/users").text)
+            assert f"已将{XINHE} 的站点由{NAMES['dongcheng']}改为{NAMES['xinhe']}" in shown, shown
+            assert moved_login.get("/").status_code == 303 and sites()[XINHE] == "xinhe"
+            admin.post(f"/users/{ADMIN}/sites", data={"csrf": token, "sites": ["hall"]})
+            assert "不能修改自己账号的站点" in flashes(admin.get("/users").text) and sites()[ADMIN] == ""
+        finally:
+            moved_login.close()
+            admin.close()
+
+        # 新河's admin: not to another centre's site, nor every site (nothing ticked: its own), nor another's account.
+        centre_admin = logged_in(base, XINHE_ADMIN)
+        try:
+            token = form_token(centre_admin.get("/users").text)
+            beyond = centre_admin.post(f"/users/{XINHE}/sites", data={"csrf": token, "sites": ["xinhe", "hall"]})
+            assert beyond.status_code == 303
+            assert "未修改：只能选择本账号可管理的站点" in flashes(centre_admin.get("/users").text)
+            centre_admin.post(f"/users/{XINHE}/sites", data={"csrf": token})
+            assert f"账号 {XINHE} 的站点未改变（{NAMES['xinhe']}）" in flashes(centre_admin.get("/users").text)
+            for other in (ADMIN, TWO_CENTRES, HALL_ADMIN):
+                refused = centre_admin.post(f"/users/{other}/sites", data={"csrf": token, "sites": ["xinhe"]})
+                assert refused.status_code == 403 and "不能管理其他站点的账号" in refused.text, other
+            assert sites() == {**{name: scope for name, (_, scope) in ACCOUNTS.items()}, TWO_CENTRES: ""}
+            xinhe_log = {(user, action) for _, user, action, _ in _audit_rows(centre_admin.get("/audit").text)}
+            assert (ADMIN, "修改站点") in xinhe_log and ("命令行", "修改站点") not in xinhe_log, xinhe_log
+        finally:
+            centre_admin.close()
+
+        with Session(open_database(config.database.url)) as session:
+            kept = {(r.user, r.action, r.outcome, r.target): r.site for r in session.exec(select(AuditRow))}
+        assert kept[("命令行", "user_sites", "ok", XINHE)] == "dongcheng", kept
+        assert kept[("命令行", "user_sites", "ok", TWO_CENTRES)] == kept[(ADMIN, "login", "ok", "")], kept
+        assert kept[(ADMIN, "user_sites", "ok", XINHE)] == "xinhe"
+        refusals = {site for (user, action, _, _), site in kept.items() if (user, action) == (XINHE_ADMIN, "forbidden")}
+        assert refusals == {"xinhe"}, kept
 
 
 # --- a centre cut off from the district --------------------------------------------------------------------------

@@ -4,7 +4,6 @@ name the site."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 from monitor.cli import _register, app
 from monitor.config import ConfigError, MonitorConfig, load_config
 from monitor.config.sites import DEFAULT_SITE
+from monitor.config.writer import to_toml
 from monitor.core.roles import may_site, scope_of, sites_of
 
 KEY_A = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE="
@@ -182,8 +182,8 @@ def test_the_commands_ask_for_a_site_of_a_district(tmp_path: Path) -> None:
 @given(site=st.text(max_size=40), prefix=st.text(max_size=40))
 def test_any_site_id_or_prefix_is_taken_or_refused_with_a_reason(site: str, prefix: str) -> None:
     """What an operator types as a site's id and prefix: a valid district, or a ConfigError naming the site."""
-    text = DISTRICT.replace('id = "xinhe"', f"id = {json.dumps(site, ensure_ascii=False)}").replace(
-        '"lindong/xinhe"', json.dumps(prefix, ensure_ascii=False)
+    text = DISTRICT.replace('id = "xinhe"', f"id = {to_toml({'s': site}).split(' = ', 1)[1].strip()}").replace(
+        '"lindong/xinhe"', to_toml({"p": prefix}).split(" = ", 1)[1].strip()
     )
     try:
         district = load_config_text(text)

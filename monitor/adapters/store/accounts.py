@@ -61,6 +61,18 @@ def set_active(session: Session, name: str, active: bool) -> None:
         session.exec(delete(LoginSessionRow).where(col(LoginSessionRow.user) == name))  # type: ignore[call-overload]
 
 
+def set_sites(session: Session, name: str, sites: str) -> None:
+    """Give the account the sites `sites` (as stored; "" for every site); LookupError when there is no such account.
+    Its logins end, as with a new password: the person logs in again to the sites they now have, and no login opened
+    under the old ones (a page of a site it lost, with its forms) carries on. The caller commits."""
+    row = session.get(UserRow, name)
+    if row is None:
+        raise LookupError(f"没有用户 {name}")
+    row.sites = sites
+    session.add(row)
+    session.exec(delete(LoginSessionRow).where(col(LoginSessionRow.user) == name))  # type: ignore[call-overload]
+
+
 def user_row(session: Session, name: str) -> UserRow | None:
     return session.get(UserRow, name)
 

@@ -1,8 +1,10 @@
-"""Accounts and the audit log (账号与操作记录): admins add and disable accounts and read who did what.
+"""Accounts and the audit log (账号与操作记录): admins add and disable accounts, change their sites, and read who did
+what.
 
 In a district an account has its sites (a township centre's staff: their centre; the district office: every site).
-An admin manages the accounts of its own sites only: a centre's admin sees, adds and disables accounts of its centre,
-never one that may see another site or every site (it could otherwise give itself the district). A change to an account
+An admin manages the accounts of its own sites only: a centre's admin sees, adds, disables and moves accounts of its
+centre, never one that may see another site or every site, and gives only sites of its own (it could otherwise give
+itself the district). A change to an account
 is kept in the audit log of the account's site (monitor.services.audit_log.entry_site), and a site's log shows a
 district admin also the entries about district accounts."""
 
@@ -16,7 +18,15 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlmodel import Session
 
 from monitor.adapters.passwords import MIN_LENGTH, hash_password
-from monitor.adapters.store.accounts import accounts, add_user, audit, audit_entries, set_active, user_row
+from monitor.adapters.store.accounts import (
+    accounts,
+    add_user,
+    audit,
+    audit_entries,
+    set_active,
+    set_sites,
+    user_row,
+)
 from monitor.console.auth import Admin, Forbidden
 from monitor.console.context import address_of, district_of
 from monitor.console.deps import ConsoleDep, Db, DistrictDb, Form
@@ -77,6 +87,12 @@ class ActiveForm(BaseModel):
         return value
 
 
+class SitesForm(BaseModel):
+    """An account's sites, as ticked (a district's console); none: every site the admin may give."""
+
+    sites: list[str] = []
+
+
 def manages(admin: str, account: str) -> bool:
     """Whether an admin of scope `admin` manages an account of scope `account` (scopes as stored): a district admin
     every account, a centre's admin the accounts of its own sites only."""
@@ -108,6 +124,7 @@ def users(request: Request, who: Admin, console: ConsoleDep, session: Db) -> Res
             "site_names": names,
             "sites_given": {s: n for s, n in names.items() if may_site(who.sites, s)},
             "scope_words": lambda scope: _scope_words(scope, names),
+            "sites_of": sites_of,
         },
     )
 
@@ -189,6 +206,60 @@ def user_active(
     )
     session.commit()
     console.flash(request, "ok", f"已{done}")
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/sites")
+def user_sites(
+    request: Request,
+    name: str,
+    who: Admin,
+    console: ConsoleDep,
+    session: DistrictDb,
+    form: Annotated[SitesForm, Form(SitesForm, prefix="未修改：")],
+) -> Response:
+    """Move an account to other sites, under the rules of adding one: a centre's admin only its own accounts, and
+    only to sites of its own (nothing ticked: all of them, never every site). The account's logins end."""
+    names = _site_names(request)
+    if not names:
+        console.flash(request, "error", "未修改：只有一个站点，账号不分站点")
+        return RedirectResponse("/users", status_code=303)
+    if name == who.name:
+        console.flash(request, "error", "不能修改自己账号的站点")
+        return RedirectResponse("/users", status_code=303)
+    row = user_row(session, name)
+    if row is not None and not manages(who.sites, row.sites):
+        refusal = "不能管理其他站点的账号：本账号只能管理本站点的账号"
+        console.note(request, who.name, "forbidden", "refused", target=request.url.path, detail=refusal)
+        raise Forbidden(refusal)
+    if any(s not in names or not may_site(who.sites, s) for s in form.sites):
+        console.flash(request, "error", "未修改：只能选择本账号可管理的站点")
+        return RedirectResponse("/users", status_code=303)
+    scope = scope_of(form.sites) or who.sites
+    if row is not None and row.sites == scope:
+        console.flash(request, "ok", f"账号 {name} 的站点未改变（{_scope_words(scope, names)}）")
+        return RedirectResponse("/users", status_code=303)
+    before = _scope_words(row.sites, names) if row is not None else ""
+    try:
+        set_sites(session, name, scope)
+    except LookupError as exc:
+        session.rollback()  # nothing of a refused change is committed with the flash
+        console.flash(request, "error", str(exc))
+        return RedirectResponse("/users", status_code=303)
+    done = f"{name} 的站点由{before}改为{_scope_words(scope, names)}"
+    audit(
+        session,
+        at=console.now(),
+        user=who.name,
+        action="user_sites",
+        outcome="ok",
+        target=name,
+        detail=done,
+        address=address_of(request),
+        site=entry_site(district_of(request).config, scope),
+    )
+    session.commit()
+    console.flash(request, "ok", f"已将{done}")
     return RedirectResponse("/users", status_code=303)
 
 

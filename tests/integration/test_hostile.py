@@ -248,7 +248,7 @@ class Target:
 @pytest.fixture
 def target(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
     with ExitStack() as stack:
-        broker = stack.enter_context(acl.running(acl.production_broker(tmp_path / "broker")))
+        broker = stack.enter_context(acl.production_broker(tmp_path / "broker"))
         monkeypatch.setenv(USER_ENV, "recorder")
         monkeypatch.setenv(PASSWORD_ENV, acl.PASSWORDS["recorder"])
         config, _ = hall_config(

@@ -27,8 +27,9 @@ from monitor.adapters.store.accounts import (
     set_sites,
     user_row,
 )
-from monitor.console.auth import Admin, Forbidden
-from monitor.console.context import address_of, district_of
+from monitor.adapters.store.tables import UserRow
+from monitor.console.auth import Admin, Forbidden, Who
+from monitor.console.context import Console, address_of, district_of
 from monitor.console.deps import ConsoleDep, Db, DistrictDb, Form
 from monitor.console.params import Page, Text
 from monitor.core.roles import ROLE_LABELS, ROLES, Role, is_role, may_site, scope_of, sites_of
@@ -110,6 +111,17 @@ def _scope_words(scope: str, names: dict[str, str]) -> str:
     return "、".join(names.get(s, s) for s in sites_of(scope)) or "全部站点"
 
 
+def _managed(request: Request, who: Who, console: Console, session: Session, name: str) -> UserRow | None:
+    """The account `name` (None when there is none), if `who` may manage it; Forbidden, noted, when it is another
+    site's."""
+    row = user_row(session, name)
+    if row is not None and not manages(who.sites, row.sites):
+        refusal = "不能管理其他站点的账号：本账号只能管理本站点的账号"
+        console.note(request, who.name, "forbidden", "refused", target=request.url.path, detail=refusal)
+        raise Forbidden(refusal)
+    return row
+
+
 @router.get("/users")
 def users(request: Request, who: Admin, console: ConsoleDep, session: Db) -> Response:
     names = _site_names(request)
@@ -181,11 +193,7 @@ def user_active(
     if name == who.name and not active:
         console.flash(request, "error", "不能停用自己的账号")
         return RedirectResponse("/users", status_code=303)
-    row = user_row(session, name)
-    if row is not None and not manages(who.sites, row.sites):
-        refusal = "不能管理其他站点的账号：本账号只能管理本站点的账号"
-        console.note(request, who.name, "forbidden", "refused", target=request.url.path, detail=refusal)
-        raise Forbidden(refusal)
+    row = _managed(request, who, console, session, name)
     try:
         set_active(session, name, active)
     except LookupError as exc:
@@ -227,11 +235,7 @@ def user_sites(
     if name == who.name:
         console.flash(request, "error", "不能修改自己账号的站点")
         return RedirectResponse("/users", status_code=303)
-    row = user_row(session, name)
-    if row is not None and not manages(who.sites, row.sites):
-        refusal = "不能管理其他站点的账号：本账号只能管理本站点的账号"
-        console.note(request, who.name, "forbidden", "refused", target=request.url.path, detail=refusal)
-        raise Forbidden(refusal)
+    row = _managed(request, who, console, session, name)
     if any(s not in names or not may_site(who.sites, s) for s in form.sites):
         console.flash(request, "error", "未修改：只能选择本账号可管理的站点")
         return RedirectResponse("/users", status_code=303)

@@ -125,9 +125,10 @@ class CameraWatch:
         the watch alone, False when the inbox takes it (a window's state is recorded as well)."""
         addressed = self.topics.parse(message.topic)
         if addressed is not None and addressed.kind == "link":
-            down = message.payload.strip() == b"0"
-            with self._lock:
-                self._link_down = (self._link_down or self.clock()) if down else None
+            state = message.payload.strip()
+            if state in (b"0", b"1", b""):  # anything else says nothing (as on the console's board)
+                with self._lock:
+                    self._link_down = (self._link_down or self.clock()) if state == b"0" else None
             return True
         if addressed is None or addressed.kind not in ("camera_status", "camera_stats", "availability", "window_state"):
             return False
